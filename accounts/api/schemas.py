@@ -1,0 +1,49 @@
+"""Request bodies of the account routes; types are strict (wrong type or missing -> 422)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from haven_site.api.fields import Bool, ListOf, Str
+
+
+class RegisterBody(serializers.Serializer):
+    username = Str()
+    password = Str()
+    display_name = Str(required=False, allow_null=True)
+    email = Str(required=False, allow_null=True)
+    identity_key = Str()
+    signed_prekey = Str()
+    signed_prekey_signature = Str()
+    one_time_prekeys = ListOf(child=Str())
+    pow_challenge = Str(required=False, allow_null=True)
+    pow_nonce = Str(required=False, allow_null=True)
+    invite_code = Str(required=False, allow_null=True)
+    turnstile_token = Str(required=False, allow_null=True)
+
+
+class LoginBody(serializers.Serializer):
+    username = Str()
+    password = Str()
+    totp_code = Str(required=False, allow_null=True)
+
+
+class RefreshBody(serializers.Serializer):
+    refresh_token = Str()
+
+
+class PasswordBody(serializers.Serializer):
+    current_password = Str()
+    new_password = Str()
+
+
+class DeleteAccountBody(serializers.Serializer):
+    password = Str()
+
+
+class TotpCodeBody(serializers.Serializer):
+    code = Str()
+
+
+class SetAdminBody(serializers.Serializer):
+    is_admin = Bool()

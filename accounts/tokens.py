@@ -1,0 +1,54 @@
+"""Access tokens: HS256 JWTs with the original's claims (sub, exp, iat, jti) plus ``sid``, the
+login session they belong to, so that ending a session ends its access tokens too.
+
+Encoding and verification go through djangorestframework-simplejwt's token backend (PyJWT with
+the configured key, algorithm and 60 s leeway).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
+
+from haven_site.api.errors import Unauthorized
+from haven_site.api.fields import parse_uuid
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+
+
+def issue_access_token(user_id: uuid.UUID, session_id: uuid.UUID) -> str:
+    now = int(datetime.now(UTC).timestamp())
+    lifetime = int(api_settings.ACCESS_TOKEN_LIFETIME.total_seconds())
+    payload = {
+        "sub": str(user_id),
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": str(uuid.uuid4()),
+        "sid": str(session_id),
+    }
+    return token_backend.encode(payload)
+
+
+def decode_access_token(token: str) -> AccessClaims:
+    """Verify a token; raises 401 ``Invalid token`` or ``Token expired`` as the spec words them."""
+    try:
+        payload = token_backend.decode(cast(Any, token), verify=True)
+    except TokenBackendExpiredToken:
+        raise Unauthorized("Token expired") from None
+    except TokenBackendError:
+        raise Unauthorized("Invalid token") from None
+    user_id = parse_uuid(str(payload.get("sub", "")))
+    session_id = parse_uuid(str(payload.get("sid", "")))
+    if user_id is None or session_id is None or "exp" not in payload:
+        raise Unauthorized("Invalid token")
+    return AccessClaims(user_id=user_id, session_id=session_id)

@@ -1,0 +1,111 @@
+"""Fetch an object *and* check that the user may act on it, for REST views, the WebSocket gateway
+and event fan-out alike (DESIGN.md 2). Permission rules live in ``chat.permissions``.
+
+Unlike the original, membership is always required (a non-member never acts with @everyone's
+permissions), and private channels are invisible to members without VIEW_CHANNELS there.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from chat.models import Channel, ChannelMember, Server
+from chat.permissions import ALL, Permission, ServerPermissions, has, permissions_in_channel
+from chat.permissions import permissions_in_server as _permissions_in_server
+from haven_site.api.errors import Forbidden, NotFound
+
+NOT_SERVER_MEMBER = "Not a member of this server"
+NOT_CHANNEL_MEMBER = "Not a member of this channel"
+MISSING_PERMISSION = "Missing required permission"
+
+
+@dataclass(frozen=True)
+class ServerAccess:
+    server: Server
+    perms: ServerPermissions
+
+
+@dataclass(frozen=True)
+class ChannelAccess:
+    channel: Channel
+    bits: int  # the user's permissions in this channel (ALL for DM and group participants)
+    server: ServerPermissions | None  # None for DM and group channels
+
+    def has(self, needed: int) -> bool:
+        return has(self.bits, needed)
+
+
+def server_permissions(user_id: uuid.UUID, server: Server) -> ServerPermissions:
+    return _permissions_in_server(user_id, server)
+
+
+def access_server(
+    user_id: uuid.UUID,
+    server_id: uuid.UUID,
+    *,
+    need: int | None = None,
+    missing_server: str | None = None,
+    missing_permission: str = MISSING_PERMISSION,
+) -> ServerAccess:
+    """The server, if the user is a member holding ``need``.
+
+    A missing server answers ``404 missing_server`` when given (PERM-guarded routes), else the
+    same 403 as for non-members (MEMBER-guarded routes, which do not reveal what exists).
+    """
+    server = Server.objects.filter(id=server_id).first()
+    if server is None:
+        if missing_server is not None:
+            raise NotFound(missing_server)
+        raise Forbidden(NOT_SERVER_MEMBER)
+    perms = server_permissions(user_id, server)
+    if not perms.is_member:
+        raise Forbidden(NOT_SERVER_MEMBER)
+    if need is not None and not perms.has(need):
+        raise Forbidden(missing_permission)
+    return ServerAccess(server, perms)
+
+
+def channel_access(user_id: uuid.UUID, channel: Channel) -> ChannelAccess | None:
+    """The user's access to a channel, or None when the user may not see it at all.
+
+    DM/group: a participant (channel member row). Server channel: a server member who holds
+    VIEW_CHANNELS in that channel (private channels hide themselves through overwrites)."""
+    if channel.server_id is None:
+        if ChannelMember.objects.filter(channel=channel, user_id=user_id).exists():
+            return ChannelAccess(channel, ALL, None)
+        return None
+    server = channel.server
+    assert server is not None
+    perms = server_permissions(user_id, server)
+    if not perms.is_member:
+        return None
+    bits = permissions_in_channel(user_id, channel, perms)
+    if not has(bits, Permission.VIEW_CHANNELS):
+        return None
+    return ChannelAccess(channel, bits, perms)
+
+
+def access_channel(
+    user_id: uuid.UUID,
+    channel_id: uuid.UUID,
+    *,
+    need: int | None = None,
+    missing_channel: str | None = None,
+    missing_permission: str = MISSING_PERMISSION,
+) -> ChannelAccess:
+    """The channel, if the user can see it (and holds ``need`` there).
+
+    A missing channel answers ``404 missing_channel`` when given, else ``403 Not a member of this
+    channel`` exactly like a channel the user cannot see (ACCESS in api.md 1.10)."""
+    channel = Channel.objects.select_related("server").filter(id=channel_id).first()
+    if channel is None:
+        if missing_channel is not None:
+            raise NotFound(missing_channel)
+        raise Forbidden(NOT_CHANNEL_MEMBER)
+    access = channel_access(user_id, channel)
+    if access is None:
+        raise Forbidden(NOT_CHANNEL_MEMBER)
+    if need is not None and not access.has(need):
+        raise Forbidden(missing_permission)
+    return access

@@ -1,0 +1,174 @@
+"""The one module that publishes what clients must see (websocket.md section 4).
+
+Every state change calls ``publish(type, payload, audience)`` inside its transaction; the event is
+encoded once and handed to the gateway's bus only after the transaction commits, so a rollback never
+shows a phantom event. Audiences name groups, never sockets:
+
+* ``to_channels(c)`` - connections subscribed to channel ``c`` (access checked at subscribe time);
+* ``to_servers(s)``  - connections subscribed to any channel of server ``s``, one copy each;
+* ``to_users(u)``    - every connection of user ``u``, on every instance.
+
+A connection in several groups of one event receives it once (the gateway de-duplicates by id).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+# Events the spec does not replay on resume (websocket.md 4.0 "Buf" column).
+NOT_REPLAYED = frozenset(
+    {"Hello", "Pong", "Resumed", "InvalidSession", "Subscribed", "Error", "CallRinging"}
+)
+
+
+@dataclass(frozen=True)
+class Audience:
+    channels: frozenset[uuid.UUID] = frozenset()
+    servers: frozenset[uuid.UUID] = frozenset()
+    users: frozenset[uuid.UUID] = frozenset()
+
+    def __or__(self, other: Audience) -> Audience:
+        return Audience(
+            self.channels | other.channels, self.servers | other.servers, self.users | other.users
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.channels or self.servers or self.users)
+
+    def groups(self) -> list[str]:
+        return (
+            [channel_group(c) for c in sorted(self.channels)]
+            + [server_group(s) for s in sorted(self.servers)]
+            + [user_group(u) for u in sorted(self.users)]
+        )
+
+
+def to_channels(*ids: uuid.UUID) -> Audience:
+    return Audience(channels=frozenset(ids))
+
+
+def to_servers(*ids: uuid.UUID) -> Audience:
+    return Audience(servers=frozenset(ids))
+
+
+def to_users(*ids: uuid.UUID | Iterable[uuid.UUID]) -> Audience:
+    flat: set[uuid.UUID] = set()
+    for item in ids:
+        if isinstance(item, uuid.UUID):
+            flat.add(item)
+        else:
+            flat.update(item)
+    return Audience(users=frozenset(flat))
+
+
+def channel_group(channel_id: uuid.UUID) -> str:
+    return f"ch.{channel_id}"
+
+
+def server_group(server_id: uuid.UUID) -> str:
+    return f"srv.{server_id}"
+
+
+def user_group(user_id: uuid.UUID) -> str:
+    return f"user.{user_id}"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event, serialised once: ``frame`` is the exact text every recipient receives."""
+
+    type: str
+    payload: dict[str, Any] | None
+    audience: Audience
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def frame(self) -> str:
+        return encode_frame(self.type, self.payload)
+
+    @property
+    def replayable(self) -> bool:
+        return self.type not in NOT_REPLAYED
+
+
+def encode_frame(event_type: str, payload: dict[str, Any] | None) -> str:
+    envelope: dict[str, Any] = {"type": event_type}
+    if payload is not None:
+        envelope["payload"] = payload
+    return json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":"))
+
+
+Listener = Callable[[Event], None]
+_listeners: list[Listener] = []
+
+
+def publish(event_type: str, payload: dict[str, Any] | None, audience: Audience) -> None:
+    """Publish once the surrounding transaction commits (at once outside a transaction)."""
+    if not audience:
+        return
+    event = Event(event_type, payload, audience)
+    transaction.on_commit(lambda: dispatch(event), robust=True)
+
+
+def control(action: str, audience: Audience, **data: Any) -> None:
+    """A command to the gateway's connections (not a client event), e.g. ``close`` after an
+    account is deleted or ``recheck`` after access to channels changed. Sent after commit."""
+    if not audience:
+        return
+    message = {"type": "gateway.control", "action": action, **data}
+
+    def send() -> None:
+        from chat.gateway import bus
+
+        bus.deliver_control(audience, message)
+
+    transaction.on_commit(send, robust=True)
+
+
+def dispatch(event: Event) -> None:
+    from chat.gateway import bus
+
+    for listener in list(_listeners):
+        listener(event)
+    bus.deliver(event)
+
+
+async def adispatch(event: Event) -> None:
+    """From async code (the gateway), where there is no transaction to wait for."""
+    from chat.gateway import bus
+
+    for listener in list(_listeners):
+        listener(event)
+    await bus.adeliver(event)
+
+
+@dataclass
+class CapturedEvent:
+    type: str
+    payload: Any
+    audience: Audience
+
+
+@contextmanager
+def capture_events() -> Iterator[list[CapturedEvent]]:
+    """Record every dispatched event (tests). Payloads are round-tripped through JSON so that a
+    payload that cannot be serialised fails where it is built."""
+    captured: list[CapturedEvent] = []
+
+    def record(event: Event) -> None:
+        decoded = json.loads(event.frame)
+        captured.append(CapturedEvent(decoded["type"], decoded.get("payload"), event.audience))
+
+    _listeners.append(record)
+    try:
+        yield captured
+    finally:
+        _listeners.remove(record)

@@ -1,0 +1,180 @@
+"""The permission model of api.md section 3, computed here and nowhere else.
+
+Pure functions (``server_bits``, ``channel_bits``) hold the rules and are property-tested; the
+loaders (``permissions_in_server``, ``permissions_in_channel``) fetch what those rules need in a
+fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntFlag
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chat.models import Channel, Server
+
+
+class Permission(IntFlag):
+    ADMINISTRATOR = 1 << 0
+    MANAGE_SERVER = 1 << 1
+    MANAGE_ROLES = 1 << 2
+    MANAGE_CHANNELS = 1 << 3
+    KICK_MEMBERS = 1 << 4
+    BAN_MEMBERS = 1 << 5
+    MANAGE_MESSAGES = 1 << 6
+    VIEW_CHANNELS = 1 << 7
+    SEND_MESSAGES = 1 << 8
+    CREATE_INVITES = 1 << 9
+    MANAGE_INVITES = 1 << 10
+    ADD_REACTIONS = 1 << 11
+    MENTION_EVERYONE = 1 << 12
+    ATTACH_FILES = 1 << 13
+    READ_MESSAGE_HISTORY = 1 << 14
+    MANAGE_EMOJIS = 1 << 15
+    MUTE_MEMBERS = 1 << 16
+    STREAM = 1 << 17
+    PRIORITY_SPEAKER = 1 << 18
+    USE_VOICE_ACTIVITY = 1 << 19
+    USE_EXTERNAL_EMOJIS = 1 << 20
+    MANAGE_WEBHOOKS = 1 << 21
+    VIEW_AUDIT_LOG = 1 << 22
+    MANAGE_EVENTS = 1 << 23
+    MANAGE_THREADS = 1 << 24
+    MODERATE_MEMBERS = 1 << 25
+    MANAGE_NICKNAMES = 1 << 26
+
+
+ALL = (1 << 63) - 1  # every bit 0-62: "9223372036854775807" on the wire
+DEFAULT_EVERYONE = int(
+    Permission.VIEW_CHANNELS
+    | Permission.SEND_MESSAGES
+    | Permission.CREATE_INVITES
+    | Permission.ADD_REACTIONS
+    | Permission.ATTACH_FILES
+    | Permission.READ_MESSAGE_HISTORY
+    | Permission.STREAM
+    | Permission.USE_VOICE_ACTIVITY
+    | Permission.USE_EXTERNAL_EMOJIS
+)  # 1731456
+
+
+def has(bits: int, needed: int) -> bool:
+    """ADMINISTRATOR grants everything; otherwise every bit of ``needed`` must be held."""
+    return bool(bits & Permission.ADMINISTRATOR) or bits & needed == needed
+
+
+def server_bits(*, is_owner: bool, everyone: int | None, roles: Iterable[int]) -> int:
+    """Effective server permissions (3.3): owner, else @everyone OR assigned roles; admin: all."""
+    if is_owner:
+        return ALL
+    bits = DEFAULT_EVERYONE if everyone is None else everyone
+    for role in roles:
+        bits |= role
+    return ALL if bits & Permission.ADMINISTRATOR else bits
+
+
+@dataclass(frozen=True)
+class Overwrite:
+    allow: int
+    deny: int
+
+
+def channel_bits(
+    base: int,
+    *,
+    everyone: Overwrite | None,
+    roles: Iterable[Overwrite],
+    member: Overwrite | None,
+) -> int:
+    """Channel permissions (3.4): @everyone overwrite, then the union of role overwrites (allows
+    beat denies between roles), then the member's own overwrite. Owners and admins skip it."""
+    if base == ALL or base & Permission.ADMINISTRATOR:
+        return ALL
+    bits = base
+    if everyone is not None:
+        bits = (bits & ~everyone.deny) | everyone.allow
+    allow = deny = 0
+    for overwrite in roles:
+        allow |= overwrite.allow
+        deny |= overwrite.deny
+    bits = (bits & ~deny) | allow
+    if member is not None:
+        bits = (bits & ~member.deny) | member.allow
+    return bits & ALL
+
+
+@dataclass(frozen=True)
+class ServerPermissions:
+    """What one user may do in one server."""
+
+    bits: int
+    is_owner: bool
+    is_member: bool
+    role_ids: frozenset[uuid.UUID]
+    default_role_id: uuid.UUID | None
+    top_position: int  # highest position among the user's assigned roles, 0 without any
+
+    def has(self, needed: int) -> bool:
+        return has(self.bits, needed)
+
+
+def permissions_in_server(user_id: uuid.UUID, server: Server) -> ServerPermissions:
+    """Two queries: the membership, and the @everyone role plus the user's assigned roles."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from chat.models import MemberRole, Role, ServerMember
+
+    is_owner = server.owner_id == user_id
+    is_member = is_owner or ServerMember.objects.filter(server=server, user_id=user_id).exists()
+    roles = (
+        Role.objects.filter(server=server)
+        .annotate(assigned=Exists(MemberRole.objects.filter(role=OuterRef("pk"), user_id=user_id)))
+        .filter(Q(is_default=True) | Q(assigned=True))
+        .values_list("id", "permissions", "position", "is_default", "assigned")
+    )
+    everyone_bits: int | None = None
+    default_role_id = None
+    role_bits: list[int] = []
+    assigned: set[uuid.UUID] = set()
+    top = 0
+    for role_id, permissions, position, is_default, is_assigned in roles:
+        if is_default:
+            everyone_bits, default_role_id = permissions, role_id
+        if is_assigned:
+            assigned.add(role_id)
+            role_bits.append(permissions)
+            top = max(top, position)
+    bits = server_bits(is_owner=is_owner, everyone=everyone_bits, roles=role_bits)
+    return ServerPermissions(
+        bits=bits if is_member else 0,
+        is_owner=is_owner,
+        is_member=is_member,
+        role_ids=frozenset(assigned),
+        default_role_id=default_role_id,
+        top_position=top,
+    )
+
+
+def permissions_in_channel(user_id: uuid.UUID, channel: Channel, server: ServerPermissions) -> int:
+    """Channel permissions for a server channel, from the server permissions and overwrites."""
+    from chat.models import PermissionOverwrite, TargetType
+
+    if not server.is_member:
+        return 0
+    if server.bits == ALL or server.bits & Permission.ADMINISTRATOR:
+        return ALL
+    everyone = member = None
+    roles: list[Overwrite] = []
+    for row in PermissionOverwrite.objects.filter(channel=channel):
+        overwrite = Overwrite(row.allow_bits, row.deny_bits)
+        if row.target_type == TargetType.MEMBER:
+            if row.target_id == user_id:
+                member = overwrite
+        elif row.target_id == server.default_role_id:
+            everyone = overwrite
+        elif row.target_id in server.role_ids:
+            roles.append(overwrite)
+    return channel_bits(server.bits, everyone=everyone, roles=roles, member=member)

@@ -1,0 +1,121 @@
+"""Strict serializer fields for request bodies.
+
+The original rejects a JSON value of the wrong type (a number where a string is expected, a string
+for a bool) with 422 instead of coercing it, as DRF's default fields would. These fields keep that
+contract; their failures become 422 in ``haven_site.api.parsing``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from rest_framework import serializers
+
+I32 = (-(2**31), 2**31 - 1)
+I64 = (-(2**63), 2**63 - 1)
+
+
+class StrictField(serializers.Field):
+    """Input-only field: the value must already have the right JSON type."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+    def fail_type(self, expected: str) -> None:
+        raise serializers.ValidationError(f"invalid type: expected {expected}")
+
+
+class Str(StrictField):
+    """A JSON string, kept exactly as sent (no trimming)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail_type("a string")
+        return str(data)
+
+
+class Int(StrictField):
+    """A JSON integer (not a bool, not a float, not a numeric string) within a signed range."""
+
+    def __init__(self, *, bits: int = 32, **kwargs: Any) -> None:
+        self.bounds = I64 if bits == 64 else I32
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            if isinstance(data, float) and data.is_integer():
+                data = int(data)
+            else:
+                self.fail_type("an integer")
+        low, high = self.bounds
+        if not low <= data <= high:
+            raise serializers.ValidationError(f"integer out of range [{low}, {high}]")
+        return int(data)
+
+
+class Number(StrictField):
+    """A JSON number (integer or fraction)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail_type("a number")
+        return float(data)
+
+
+class Bool(StrictField):
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail_type("a boolean")
+        return data
+
+
+class Uuid(StrictField):
+    """A UUID in any common textual form (hyphenated, simple, braced, urn:uuid:)."""
+
+    def to_internal_value(self, data: Any) -> uuid.UUID:
+        if not isinstance(data, str):
+            self.fail_type("a UUID string")
+        parsed = parse_uuid(data)
+        if parsed is None:
+            raise serializers.ValidationError(f"UUID parsing failed: {data!r}")
+        return parsed
+
+
+class Timestamp(StrictField):
+    """An RFC 3339 timestamp that carries an offset, converted to UTC."""
+
+    def to_internal_value(self, data: Any) -> datetime:
+        if not isinstance(data, str):
+            self.fail_type("an RFC 3339 timestamp")
+        parsed = parse_timestamp(data)
+        if parsed is None:
+            raise serializers.ValidationError(f"invalid RFC 3339 timestamp: {data!r}")
+        return parsed
+
+
+class ListOf(serializers.ListField):
+    """A JSON array (never a single value) of one strict field type."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if not isinstance(data, list):
+            raise serializers.ValidationError("invalid type: expected an array")
+        return [self.child.run_validation(item) for item in data]
+
+
+def parse_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text.strip()) if text.strip() == text else None
+    except (ValueError, AttributeError):
+        return None
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None or "T" not in text.upper():
+        return None
+    return parsed.astimezone(UTC)

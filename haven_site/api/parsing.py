@@ -1,0 +1,124 @@
+"""Request parsing with the spec's statuses: 415 wrong content type, 400 malformed JSON,
+422 wrong shape (missing field, null, wrong type), 400 unparsable query strings and path ids.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, TypeVar
+
+from django.http import HttpRequest, QueryDict
+from rest_framework import serializers
+
+from haven_site.api.errors import BadRequest, Unprocessable, UnsupportedMediaType
+from haven_site.api.fields import parse_timestamp, parse_uuid
+
+S = TypeVar("S", bound=serializers.Serializer)
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def read_json(request: HttpRequest) -> Any:
+    if not _is_json(request.META.get("CONTENT_TYPE")):
+        raise UnsupportedMediaType()
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"Failed to parse the request body as JSON: {error}") from None
+
+
+def parse_body(request: HttpRequest, schema: type[serializers.Serializer]) -> dict[str, Any]:
+    """Validate a JSON object body against ``schema``; unknown fields are ignored."""
+    data = read_json(request)
+    if not isinstance(data, dict):
+        raise Unprocessable(
+            "Failed to deserialize the JSON body into the target type: expected an object"
+        )
+    serializer = schema(data=data)
+    if not serializer.is_valid():
+        raise Unprocessable(
+            "Failed to deserialize the JSON body into the target type: "
+            + _first_error(serializer.errors)
+        )
+    validated: dict[str, Any] = dict(serializer.validated_data)
+    for name, field in serializer.fields.items():
+        validated.setdefault(
+            name, field.default if field.default is not serializers.empty else None
+        )
+    return validated
+
+
+def _first_error(errors: Any, path: str = "") -> str:
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            return _first_error(value, f"{path}.{key}" if path else str(key))
+    if isinstance(errors, list) and errors:
+        first = errors[0]
+        if isinstance(first, dict | list):
+            return _first_error(first, f"{path}[0]")
+        message = str(first)
+        if message == "This field is required.":
+            message = "missing field"
+        elif message == "This field may not be null.":
+            message = "invalid type: null"
+        return f"{path}: {message}"
+    return path or "invalid body"
+
+
+# --- Query strings -------------------------------------------------------------------------------
+
+
+def _query_error(detail: str) -> BadRequest:
+    return BadRequest(f"Failed to deserialize query string: {detail}")
+
+
+def query_str(query: QueryDict, name: str, *, required: bool = False) -> str | None:
+    value = query.get(name)
+    if value is None and required:
+        raise _query_error(f"missing field `{name}`")
+    return value
+
+
+def query_int(query: QueryDict, name: str, default: int) -> int:
+    value = query.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise _query_error(f"{name}: invalid digit found in string") from None
+
+
+def query_uuid(query: QueryDict, name: str) -> uuid.UUID | None:
+    value = query.get(name)
+    if value is None or value == "":
+        return None
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise _query_error(f"{name}: UUID parsing failed")
+    return parsed
+
+
+def query_timestamp(query: QueryDict, name: str) -> Any:
+    value = query.get(name)
+    if value is None or value == "":
+        return None
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        raise _query_error(f"{name}: invalid RFC 3339 timestamp")
+    return parsed
+
+
+def offset_page(query: QueryDict, *, default: int = 50, maximum: int = 100) -> tuple[int, int]:
+    """``limit``/``offset`` of api.md 1.6: limit clamped into 1..maximum, offset >= 0."""
+    limit = min(max(query_int(query, "limit", default), 1), maximum)
+    offset = max(query_int(query, "offset", 0), 0)
+    return limit, offset

@@ -1,0 +1,130 @@
+"""The edge of the application, before Django and Channels see a request.
+
+For every HTTP request and WebSocket handshake it resolves the client address (trusted proxies
+only), applies the global per-IP rate limit, and refuses oversize HTTP bodies with 413 *before*
+they are read, so that a 600 MB upload to a 2 MiB route costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from django.conf import settings
+
+from haven_site import ratelimit
+from haven_site.api.errors import error_body
+from haven_site.clientip import client_ip
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MIB = 1024 * 1024
+DEFAULT_BODY_LIMIT = 2 * MIB
+# Set by haven_site.serve, whose Daphne protocol implements the WebSocket denial response.
+WS_DENIAL_SUPPORTED = False
+
+TOO_LARGE = "Failed to buffer the request body: length limit exceeded"
+
+
+def body_limit(path: str) -> int:
+    """Per-route request-body limits (api.md 1.8; the banner's 8 MiB is reachable here)."""
+    if path.startswith("/api/v1/attachments/"):
+        return int(settings.HAVEN.max_upload_size_bytes)
+    if path == "/api/v1/users/banner":
+        return 8 * MIB
+    return DEFAULT_BODY_LIMIT
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _rate_limited_path(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    if path.startswith(settings.STATIC_URL):
+        return False  # the browser client's assets, served like the original's embedded SPA
+    return scope.get("method") != "OPTIONS"  # CORS preflights are answered before the limiter
+
+
+async def send_json(send: Send, status: int, body: dict[str, Any], *, websocket: bool) -> None:
+    payload = json.dumps(body).encode()
+    prefix = "websocket.http.response" if websocket else "http.response"
+    await send(
+        {
+            "type": f"{prefix}.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": f"{prefix}.body", "body": payload})
+
+
+async def deny(scope: Scope, send: Send, status: int, message: str) -> None:
+    """Answer with a JSON error: a plain response for HTTP, a denial response for WebSocket."""
+    if scope["type"] == "websocket":
+        if "websocket.http.response" in scope.get("extensions", {}):
+            await send_json(send, status, error_body(message, status), websocket=True)
+        else:
+            await send({"type": "websocket.close", "code": 1008})
+        return
+    await send_json(send, status, error_body(message, status), websocket=False)
+
+
+class EdgeGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        peer = scope.get("client")
+        ip = client_ip(peer[0] if peer else None, _header(scope, b"x-forwarded-for"))
+        scope = dict(scope, client=(ip, peer[1] if peer else 0))
+        if scope["type"] == "websocket" and WS_DENIAL_SUPPORTED:
+            scope["extensions"] = {**scope.get("extensions", {}), "websocket.http.response": {}}
+
+        if _rate_limited_path(scope) and not await ratelimit.ahit(
+            "ip", ratelimit.ip_key(ip), settings.HAVEN.max_requests_per_minute, 60
+        ):
+            if scope["type"] == "websocket":
+                await receive()  # the websocket.connect message
+            await deny(scope, send, 429, "Rate limited")
+            return
+
+        if scope["type"] == "http":
+            limit = body_limit(scope["path"])
+            declared = _header(scope, b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                await deny(scope, send, 413, TOO_LARGE)
+                return
+            receive = _counting_receive(receive, send, limit)
+        await self.app(scope, receive, send)
+
+
+def _counting_receive(receive: Receive, send: Send, limit: int) -> Receive:
+    """Stops a body without Content-Length (chunked) as soon as it passes the limit."""
+    received = 0
+
+    async def guarded() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                await send_json(send, 413, error_body(TOO_LARGE, 413), websocket=False)
+                return {"type": "http.disconnect"}
+        return message
+
+    return guarded

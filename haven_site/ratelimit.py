@@ -1,0 +1,46 @@
+"""Fixed-window rate limits kept in Django's cache, so that on Redis they hold across processes.
+
+Semantics of the original (operations.md 4.2): the first request opens a window, every request
+(rejected ones too) counts, and a request is refused once the count exceeds the limit. The window
+is the key's time to live, so it reopens with the first request after it ran out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+
+from haven_site.keys import derived_key
+
+
+def hit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
+    """Count one request for ``key`` in ``bucket``; True while it is within the limit."""
+    if not settings.HAVEN.rate_limits_enabled:
+        return True
+    cache_key = f"rl:{bucket}:{key}"
+    if cache.add(cache_key, 1, timeout=window_seconds):
+        return limit >= 1
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # the window ran out between add() and incr()
+        cache.add(cache_key, 1, timeout=window_seconds)
+        count = 1
+    return count <= limit
+
+
+ahit = sync_to_async(hit, thread_sensitive=False)
+
+
+def ip_key(ip: str) -> str:
+    """Limiter keys never hold raw addresses (operations.md 4.2): a keyed hash stands in."""
+    return hmac.new(derived_key("ratelimit-ip"), ip.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+# The limits of operations.md section 4.
+AUTH_LIMIT = (10, 60)
+WRITE_LIMIT = (30, 60)
+WS_SEND_LIMIT = (30, 10)

@@ -1,0 +1,89 @@
+"""Registration invites (operations.md section 3): single-use 12-character codes.
+
+A code is spent in the same transaction that creates the account, with a conditional update, so
+two registrations racing for one code cannot both succeed (the original's race, 2.7).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from haven_site.api.errors import BadRequest, NotFound
+from invites.models import RegistrationInvite
+
+MAX_ADMIN_BATCH = 50
+
+
+def new_code() -> str:
+    """9 random bytes as URL-safe base64: 12 characters of ``A-Z a-z 0-9 - _``."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(9)).decode()
+
+
+def default_expiry() -> datetime | None:
+    days = settings.HAVEN.registration_invite_expiry_days
+    return timezone.now() + timedelta(days=days) if days else None
+
+
+def check_registration_invite(code: str | None) -> RegistrationInvite:
+    if not code:
+        raise BadRequest("Registration invite code required")
+    invite = RegistrationInvite.objects.select_for_update().filter(code=code).first()
+    if invite is None:
+        raise BadRequest("Invalid registration invite code")
+    if invite.used_at is not None:
+        raise BadRequest("This invite code has already been used")
+    if invite.expires_at is not None and invite.expires_at <= timezone.now():
+        raise BadRequest("This invite code has expired")
+    return invite
+
+
+def do_consume_invite(invite: RegistrationInvite, user: User) -> None:
+    spent = RegistrationInvite.objects.filter(pk=invite.pk, used_at__isnull=True).update(
+        used_by=user, used_at=timezone.now()
+    )
+    if not spent:
+        raise BadRequest("This invite code has already been used")
+
+
+def do_grant_invites(
+    count: int, *, created_by: User | None, expires_at: datetime | None = None
+) -> list[RegistrationInvite]:
+    """``count`` fresh codes; ``expires_at`` defaults to REGISTRATION_INVITE_EXPIRY_DAYS."""
+    if count <= 0:
+        return []
+    expiry = expires_at or default_expiry()
+    invites = [
+        RegistrationInvite(code=new_code(), created_by=created_by, expires_at=expiry)
+        for _ in range(count)
+    ]
+    return RegistrationInvite.objects.bulk_create(invites)
+
+
+def invites_of(user: User) -> list[RegistrationInvite]:
+    return list(RegistrationInvite.objects.filter(created_by=user).order_by("-created_at", "-id"))
+
+
+def all_invites(limit: int, offset: int) -> list[RegistrationInvite]:
+    return list(RegistrationInvite.objects.order_by("-created_at", "-id")[offset : offset + limit])
+
+
+@transaction.atomic
+def do_admin_create_invites(
+    admin: User, count: int, expires_in_days: int | None = None
+) -> list[RegistrationInvite]:
+    expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
+    return do_grant_invites(min(count, MAX_ADMIN_BATCH), created_by=admin, expires_at=expires_at)
+
+
+def do_revoke_invite(invite_id: uuid.UUID) -> None:
+    deleted, _ = RegistrationInvite.objects.filter(id=invite_id, used_at__isnull=True).delete()
+    if not deleted:
+        raise NotFound("Invite not found or already used")
