@@ -1,0 +1,42 @@
+"""Django admin for registration invites: list, search, issue and revoke (unused only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from invites.models import RegistrationInvite
+
+
+@admin.register(RegistrationInvite)
+class RegistrationInviteAdmin(admin.ModelAdmin):
+    list_display = ("code", "created_by", "used_by", "used_at", "expires_at", "created_at")
+    list_filter = (("used_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("code", "created_by__username", "used_by__username")
+    readonly_fields = ("code", "used_by", "used_at", "created_at")
+    fields = ("code", "created_by", "expires_at", "used_by", "used_at", "created_at")
+    actions = ["revoke_unused"]
+    ordering = ("-created_at",)
+
+    def save_model(
+        self, request: HttpRequest, obj: RegistrationInvite, form: Any, change: bool
+    ) -> None:
+        if not obj.code:
+            from invites.actions.registration import new_code
+
+            obj.code = new_code()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Revoke selected unused invites")
+    def revoke_unused(self, request: HttpRequest, queryset: QuerySet[RegistrationInvite]) -> None:
+        deleted, _ = queryset.filter(used_at__isnull=True).delete()
+        skipped = queryset.count()
+        self.message_user(request, f"Revoked {deleted} invite(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"{skipped} used invite(s) kept.", messages.WARNING)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None or obj.used_at is None
