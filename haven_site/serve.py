@@ -6,7 +6,8 @@
 * A graceful stop: on SIGTERM every open WebSocket is told to save its resume state and close with
   1001 (going away) before the process exits, so that clients resume on the next instance.
 
-Everything else is Daphne's own command line (``-b``, ``-p``, ``--access-log``, ...).
+Everything else is Daphne's own command line (``-b``, ``-p``, ``--access-log``, ...); the
+application defaults to ``haven_site.asgi:application``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
         super().handle_reply(message)
 
 
+APPLICATION = "haven_site.asgi:application"
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests"}
 
 
@@ -59,7 +61,10 @@ def main(argv: list[str] | None = None) -> None:
     ws_protocol.WebSocketFactory.protocol = HavenWebSocketProtocol
     asgi_guards.WS_DENIAL_SUPPORTED = True
     shutdown.install()
-    cli.CommandLineInterface().run(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not any(":" in arg and not arg.startswith("-") for arg in args):
+        args.append(APPLICATION)
+    cli.CommandLineInterface().run(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,132 @@
+// Sign-in and registration, with the two-step TOTP login and invite-only registration.
+
+import { ApiError, publicApi, session } from "../api.js";
+import { generateRegistrationKeys, solveChallenge, storeDeviceSecrets } from "../crypto.js";
+import { formValues, h, mount } from "../dom.js";
+import { navigate } from "../app.js";
+
+function field(label, name, attributes = {}) {
+  return h("label", { class: "field" }, h("span", {}, label), h("input", { name, ...attributes }));
+}
+
+function errorBox() {
+  return h("p", { class: "error", role: "alert", hidden: true });
+}
+
+function showError(box, error) {
+  box.hidden = false;
+  box.textContent = error instanceof ApiError ? error.message : "Something went wrong. Try again.";
+}
+
+function signedIn(auth) {
+  session.save(auth);
+  navigate("#/settings");
+}
+
+export async function renderAuth(root, mode) {
+  if (mode === "register") return renderRegister(root);
+  const error = errorBox();
+  const totp = field("Two-factor code", "totp_code", {
+    inputmode: "numeric",
+    autocomplete: "one-time-code",
+    maxlength: 6,
+  });
+  totp.hidden = true;
+  const form = h(
+    "form",
+    { class: "card", id: "login-form" },
+    h("h1", {}, "Sign in to Haven"),
+    field("Username", "username", { autocomplete: "username", required: true }),
+    field("Password", "password", { type: "password", autocomplete: "current-password", required: true }),
+    totp,
+    error,
+    h("button", { type: "submit" }, "Sign in"),
+    h("p", {}, "New here? ", h("a", { href: "#/register" }, "Create an account")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    const body = { username: values.username, password: values.password };
+    if (!totp.hidden) body.totp_code = values.totp_code;
+    try {
+      const result = await publicApi("POST", "/auth/login", body);
+      if (result.totp_required) {
+        totp.hidden = false;
+        totp.querySelector("input").focus();
+        return;
+      }
+      signedIn(result);
+    } catch (failure) {
+      showError(error, failure);
+    }
+  });
+  mount(root, form);
+}
+
+async function renderRegister(root) {
+  const error = errorBox();
+  const inviteRequired = (await publicApi("GET", "/auth/invite-required")).invite_required;
+  const status = h("p", { class: "status", hidden: true });
+  const form = h(
+    "form",
+    { class: "card", id: "register-form" },
+    h("h1", {}, "Create your Haven account"),
+    field("Username", "username", {
+      autocomplete: "username",
+      required: true,
+      minlength: 3,
+      maxlength: 32,
+      pattern: "[A-Za-z0-9_\\-]+",
+    }),
+    field("Display name (optional)", "display_name", { maxlength: 64 }),
+    field("Password", "password", {
+      type: "password",
+      autocomplete: "new-password",
+      required: true,
+      minlength: 8,
+      maxlength: 128,
+    }),
+    inviteRequired
+      ? field("Invite code", "invite_code", {
+          autocomplete: "off",
+          placeholder: "Not needed for the very first account",
+        })
+      : null,
+    status,
+    error,
+    h("button", { type: "submit" }, "Create account"),
+    h("p", {}, "Already have an account? ", h("a", { href: "#/login" }, "Sign in")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    const button = form.querySelector("button");
+    button.disabled = true;
+    status.hidden = false;
+    try {
+      status.textContent = "Creating your encryption keys…";
+      const keys = await generateRegistrationKeys();
+      const challenge = await publicApi("GET", "/auth/challenge");
+      status.textContent = "Proving you are not a bot…";
+      const nonce = await solveChallenge(challenge.challenge, challenge.difficulty);
+      const body = {
+        username: values.username,
+        password: values.password,
+        ...keys.request,
+        pow_challenge: challenge.challenge,
+        pow_nonce: nonce,
+      };
+      if (values.display_name) body.display_name = values.display_name;
+      if (values.invite_code) body.invite_code = values.invite_code.trim();
+      const auth = await publicApi("POST", "/auth/register", body);
+      storeDeviceSecrets(auth.user.id, keys.secrets);
+      signedIn(auth);
+    } catch (failure) {
+      status.hidden = true;
+      showError(error, failure);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  mount(root, form);
+}
