@@ -167,7 +167,8 @@ def _parse_storage_key(value: str, problems: list[str]) -> bytes:
 
 
 def load_config() -> HavenConfig:
-    environ.Env.read_env(BASE_DIR / ".env")  # a local .env never overrides the real environment
+    if (BASE_DIR / ".env").exists():
+        environ.Env.read_env(BASE_DIR / ".env")  # never overrides the real environment
     reader = _Reader(environ.Env())
     problems = reader.problems
 
