@@ -44,3 +44,13 @@ def ip_key(ip: str) -> str:
 AUTH_LIMIT = (10, 60)
 WRITE_LIMIT = (30, 60)
 WS_SEND_LIMIT = (30, 10)
+
+
+def check_write_limit(user_id: object) -> None:
+    """The shared per-user bucket of invite creation, uploads and emoji uploads: 30 a minute,
+    answered with the original's 400 (operations.md 4.1)."""
+    from haven_site.api.errors import BadRequest
+
+    limit, window = WRITE_LIMIT
+    if not hit("write", str(user_id), limit, window):
+        raise BadRequest("Rate limit exceeded — try again later")
