@@ -110,6 +110,7 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
         _with_client(self._client, lambda: self.server.log_action("websocket", "rejected", details))
 
 
+APPLICATION = "haven_site.asgi:application"
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests"}
 
 
@@ -130,7 +131,12 @@ def main(argv: list[str] | None = None) -> None:
     asgi_guards.WS_DENIAL_SUPPORTED = True
     shutdown.install()
     _start_metrics()
-    cli.CommandLineInterface().run(sys.argv[1:] if argv is None else argv)
+    interface = cli.CommandLineInterface()
+    for action in interface.parser._actions:  # Daphne requires the application argument
+        if action.dest == "application":
+            action.nargs = "?"
+            action.default = APPLICATION
+    interface.run(sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":
