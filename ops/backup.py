@@ -76,7 +76,7 @@ def database_version() -> str:
 
 
 def describe_database() -> str:
-    db = settings.DATABASES["default"]
+    db = connection.settings_dict
     if vendor() == "postgresql":
         host = db.get("HOST") or "localhost"
         port = db.get("PORT") or 5432
@@ -111,7 +111,7 @@ def schema_fingerprint() -> str:
 
 def _pg_env() -> dict[str, str]:
     """libpq's environment for the configured database: no password on a command line."""
-    db = settings.DATABASES["default"]
+    db = connection.settings_dict
     env = dict(os.environ)
     pairs = {
         "PGHOST": db.get("HOST"),
@@ -170,7 +170,7 @@ def _restore_database(dump: Path) -> None:
                 "--exit-on-error",
                 "--single-transaction",
                 "-d",
-                str(settings.DATABASES["default"]["NAME"]),
+                str(connection.settings_dict["NAME"]),
                 str(dump),
             ],
             "pg_restore",

@@ -48,8 +48,10 @@ case "$args" in
     exit 0 ;;
 esac
 case "$args" in
-  *" build haven "*) [ -z "${FAKE_BUILD_FAILS:-}" ] && exit 0 || { echo "build broke" >&2; exit 1; } ;;
-  *" run --rm migrate "*) [ -z "${FAKE_MIGRATE_FAILS:-}" ] && exit 0 || { echo "migration broke" >&2; exit 1; } ;;
+  *" build haven "*)
+    [ -z "${FAKE_BUILD_FAILS:-}" ] && exit 0 || { echo "build broke" >&2; exit 1; } ;;
+  *" run --rm migrate "*)
+    [ -z "${FAKE_MIGRATE_FAILS:-}" ] && exit 0 || { echo "migration broke" >&2; exit 1; } ;;
   *" up -d --no-deps --force-recreate haven "*)
     echo $(( $(cat "$state/ups" 2>/dev/null || echo 0) + 1 )) > "$state/ups"; exit 0 ;;
   *" ps -q haven "*) echo "0123456789abcdef"; exit 0 ;;

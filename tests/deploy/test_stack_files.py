@@ -86,7 +86,8 @@ def test_graceful_stop_outlasts_the_drain(compose: dict[str, Any]) -> None:
     haven = compose["services"]["haven"]
     assert haven["stop_signal"] == "SIGTERM"
     grace = haven["stop_grace_period"]
-    assert grace.endswith("s") and int(grace[:-1]) > GRACE_SECONDS
+    assert grace.endswith("s")
+    assert int(grace[:-1]) > GRACE_SECONDS
 
 
 def test_the_guides_backup_line_matches_the_postgres_service(compose: dict[str, Any]) -> None:
@@ -196,7 +197,8 @@ def test_dockerfile() -> None:
     assert "collectstatic --noinput" in text
     assert re.search(r"^USER haven$", text, re.M)
     healthcheck = text[text.index("HEALTHCHECK") :].split("\n\n")[0]
-    assert "urllib.request" in healthcheck and "curl" not in healthcheck
+    assert "urllib.request" in healthcheck
+    assert "curl" not in healthcheck
     assert re.search(r"^STOPSIGNAL SIGTERM$", text, re.M)
     assert 'CMD ["python", "-m", "haven_site.serve", "-b", "0.0.0.0", "-p", "8080"]' in text
     assert "--proxy-headers" not in text  # client addresses come from TRUSTED_PROXIES
@@ -205,7 +207,9 @@ def test_dockerfile() -> None:
 
 def test_dockerignore_keeps_secrets_out_but_the_example_in() -> None:
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
-    assert ".env" in ignored and ".env.production" in ignored and ".venv" in ignored
+    assert ".env" in ignored
+    assert ".env.production" in ignored
+    assert ".venv" in ignored
     assert not any(line.startswith(".env.production.example") for line in ignored)
 
 
