@@ -308,7 +308,10 @@ def _write_members(
     step = max(1, len(files) // 10)
     for index, path in enumerate(files, 1):
         relative = path.relative_to(media_root).as_posix()
-        tar.add(path, arcname=MEDIA_PREFIX + relative, recursive=False)
+        try:
+            tar.add(path, arcname=MEDIA_PREFIX + relative, recursive=False)
+        except FileNotFoundError:
+            progress(f"  skipped {relative}: deleted during the backup")
         if index % step == 0 or index == len(files):
             progress(f"  media {index}/{len(files)}")
 
