@@ -14,6 +14,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -120,6 +121,8 @@ class HavenConfig:
     ws_replay_max_events: int
     log_format: str
     log_client_ips: bool
+    metrics_port: int
+    metrics_bind: str
 
     @property
     def voice_enabled(self) -> bool:
@@ -191,6 +194,14 @@ def load_config() -> HavenConfig:
         for name in ("LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "DJANGO_SECRET_KEY"):
             if _PLACEHOLDER.search(reader.text(name)):
                 problems.append(f"{name} still holds the placeholder from the example file")
+        if "change-me" in domain.lower():
+            problems.append("HAVEN_DOMAIN still holds the placeholder from the example file")
+        for name in ("DATABASE_URL", "REDIS_URL"):
+            password = urlsplit(reader.text(name)).password or ""
+            if _PLACEHOLDER.search(password):
+                problems.append(
+                    f"{name} still holds the placeholder password from the example file"
+                )
     elif not jwt_secret or not storage_key_text:
         local = _local_secrets(var_dir)
         jwt_secret = jwt_secret or local["JWT_SECRET"]
@@ -252,6 +263,8 @@ def load_config() -> HavenConfig:
         ws_replay_max_events=reader.number("WS_REPLAY_MAX_EVENTS", 1000, minimum=1),
         log_format=reader.text("LOG_FORMAT", "json" if production else "text"),
         log_client_ips=reader.flag("LOG_CLIENT_IPS", False),
+        metrics_port=reader.number("METRICS_PORT", 0, minimum=0),
+        metrics_bind=reader.text("METRICS_BIND", "127.0.0.1"),
     )
     if problems:
         raise ConfigError(problems)

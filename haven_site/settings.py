@@ -39,13 +39,18 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "channels",
+    "django_prometheus",
     "accounts",
     "invites",
     "chat",
     "voice",
+    "ops",
 ]
 
+# django-prometheus: its "before" middleware must come first and its "after" middleware last, so
+# that the latency it measures covers every other middleware and the view.
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "haven_site.middleware.SecurityHeadersMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -55,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "haven_site.urls"

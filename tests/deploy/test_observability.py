@@ -1,0 +1,149 @@
+"""Structured logs (JSON, redacted, no client addresses unless enabled) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import logging.config
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from django.conf import settings
+from prometheus_client import REGISTRY
+
+from haven_site import metrics
+from haven_site.logging import ACCESS_CLIENT, AccessLog, logging_config
+from tests.deploy.conftest import Daphne
+from tests.helpers import haven_settings
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    """Haven's production logging configuration, writing to a buffer."""
+    import dataclasses
+
+    config = logging_config(dataclasses.replace(settings.HAVEN, log_format="json"))
+    stream = io.StringIO()
+    config["handlers"]["console"]["stream"] = stream
+    logging.config.dictConfig(config)
+    try:
+        yield stream
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+
+
+def records(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_lines_redact_tokens_and_bearer_headers(json_log: io.StringIO) -> None:
+    logger = logging.getLogger("haven.test")
+    logger.info("GET /api/v1/ws?v=1&token=eyJhbGciOi.secret.part&x=1")
+    logger.warning("header was %s", "Bearer abc.def.ghi")
+    logger.info("refresh %(what)s", {"what": "refresh_token=r3fr3sh"})
+    out = json_log.getvalue()
+    for secret in ("eyJhbGciOi", "abc.def.ghi", "r3fr3sh"):
+        assert secret not in out
+    first, second, third = records(json_log)
+    assert first["message"] == "GET /api/v1/ws?v=1&token=[redacted]&x=1"
+    assert first["level"] == "INFO"
+    assert first["logger"] == "haven.test"
+    assert "time" in first
+    assert second["message"] == "header was Bearer [redacted]"
+    assert third["message"] == "refresh refresh_token=[redacted]"
+
+
+def http_details(path: str) -> dict[str, object]:
+    return {
+        "path": path,
+        "status": 200,
+        "method": "GET",
+        "client": "10.0.0.7:5555",
+        "time_taken": 0.0123,
+        "size": 42,
+    }
+
+
+@pytest.mark.django_db
+def test_access_log_leaves_out_client_addresses_by_default(json_log: io.StringIO) -> None:
+    AccessLog()("http", "complete", http_details("/api/v1/messages?token=zzz"))
+    AccessLog()("websocket", "connecting", {"path": "/api/v1/ws", "client": "10.0.0.7:1"})
+    AccessLog()("http", "unknown-action", {})
+    http_record, ws_record = records(json_log)
+    assert http_record["logger"] == "haven.access"
+    assert http_record["path"] == "/api/v1/messages?token=[redacted]"
+    assert http_record["status"] == 200
+    assert http_record["bytes"] == 42
+    assert http_record["duration_ms"] == 12.3
+    assert "client" not in http_record
+    assert ws_record["event"] == "WSCONNECTING"
+    assert "10.0.0.7" not in json_log.getvalue()
+    assert "zzz" not in json_log.getvalue()
+
+
+@pytest.mark.django_db
+def test_access_log_adds_the_resolved_client_when_enabled(json_log: io.StringIO) -> None:
+    with haven_settings(log_client_ips=True):
+        AccessLog()("http", "complete", http_details("/health"))
+        token = ACCESS_CLIENT.set("198.51.100.4")  # resolved through TRUSTED_PROXIES
+        try:
+            AccessLog()("http", "complete", http_details("/health"))
+        finally:
+            ACCESS_CLIENT.reset(token)
+    peer, resolved = records(json_log)
+    assert peer["client"] == "10.0.0.7"
+    assert resolved["client"] == "198.51.100.4"
+
+
+def sample(name: str, labels: dict[str, str] | None = None) -> float:
+    value = REGISTRY.get_sample_value(name, labels or {})
+    return 0.0 if value is None else value
+
+
+def test_gateway_metrics_api() -> None:
+    before = (
+        sample("haven_ws_open_sockets"),
+        sample("haven_ws_events_delivered_total"),
+        sample("haven_ws_replay_outcomes_total", {"outcome": "resumed"}),
+        sample("haven_ws_replay_outcomes_total", {"outcome": "invalid"}),
+    )
+    metrics.socket_opened()
+    metrics.socket_opened()
+    metrics.socket_closed()
+    metrics.event_delivered()
+    metrics.event_delivered(5)
+    metrics.event_delivered(0)
+    metrics.replay_outcome("resumed")
+    metrics.replay_outcome("invalid")
+    metrics.replay_outcome("invalid")
+    with pytest.raises(ValueError, match="unknown replay outcome"):
+        metrics.replay_outcome("maybe")
+    after = (
+        sample("haven_ws_open_sockets"),
+        sample("haven_ws_events_delivered_total"),
+        sample("haven_ws_replay_outcomes_total", {"outcome": "resumed"}),
+        sample("haven_ws_replay_outcomes_total", {"outcome": "invalid"}),
+    )
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 6, 1, 2]
+
+
+def test_prometheus_middleware_wraps_every_other_middleware() -> None:
+    middleware = settings.MIDDLEWARE
+    assert middleware[0] == "django_prometheus.middleware.PrometheusBeforeMiddleware"
+    assert middleware[-1] == "django_prometheus.middleware.PrometheusAfterMiddleware"
+
+
+@pytest.mark.slow
+def test_daphne_exports_metrics_on_its_own_port(daphne: Daphne) -> None:
+    httpx.get(f"{daphne.url}/api/v1/auth/invite-required", timeout=10).raise_for_status()
+    text = httpx.get(f"http://127.0.0.1:{daphne.metrics_port}/metrics", timeout=10).text
+    assert "haven_ws_open_sockets " in text
+    assert "haven_ws_events_delivered_total " in text
+    assert 'haven_ws_replay_outcomes_total{outcome="resumed"}' in text
+    assert 'haven_ws_replay_outcomes_total{outcome="invalid"}' in text
+    assert "django_http_requests_total_by_method_total" in text
+    assert 'django_http_responses_total_by_status_total{status="200"}' in text
+    # Not on the application port: metrics are for the internal network only.
+    assert "haven_ws_open_sockets" not in httpx.get(f"{daphne.url}/metrics", timeout=10).text
