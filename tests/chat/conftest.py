@@ -74,6 +74,11 @@ class Captured:
     def types(self) -> list[str]:
         return [e.type for e in self.events]
 
+    @property
+    def quiet(self) -> bool:
+        """Nothing was published and no gateway command was sent."""
+        return not self.events and not self.controls
+
 
 @pytest.fixture
 def capture(
