@@ -10,14 +10,26 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from chat.models import Channel, ChannelMember, Server
-from chat.permissions import ALL, Permission, ServerPermissions, has, permissions_in_channel
+from django.utils import timezone
+
+from chat.models import Channel, ChannelMember, Server, ServerMember
+from chat.permissions import (
+    ALL,
+    Permission,
+    ServerPermissions,
+    has,
+    permissions_in_channel,
+    permissions_in_channels,
+)
 from chat.permissions import permissions_in_server as _permissions_in_server
 from haven_site.api.errors import Forbidden, NotFound
 
 NOT_SERVER_MEMBER = "Not a member of this server"
 NOT_CHANNEL_MEMBER = "Not a member of this channel"
 MISSING_PERMISSION = "Missing required permission"
+SERVER_NOT_FOUND = "Server not found"
+CHANNEL_NOT_FOUND = "Channel not found"
+TIMED_OUT = "You are timed out in this server"
 
 
 @dataclass(frozen=True)
@@ -109,3 +121,63 @@ def access_channel(
     if need is not None and not access.has(need):
         raise Forbidden(missing_permission)
     return access
+
+
+def can_view(bits: int) -> bool:
+    return has(bits, Permission.VIEW_CHANNELS)
+
+
+def visible_channels(user_id: uuid.UUID, access: ServerAccess) -> list[tuple[Channel, int]]:
+    """The server's channels the user can see (VIEW_CHANNELS after overwrites), by position,
+    each with the user's permissions there: two queries whatever the number of channels."""
+    channels = list(
+        Channel.objects.filter(server=access.server).order_by("position", "created_at", "id")
+    )
+    bits = permissions_in_channels(user_id, channels, access.perms)
+    return [(c, bits[c.id]) for c in channels if can_view(bits[c.id])]
+
+
+def access_server_channel(
+    user_id: uuid.UUID,
+    channel_id: uuid.UUID,
+    *,
+    direct_message: str,
+    need: int | None = None,
+    not_member: str = NOT_SERVER_MEMBER,
+    missing_permission: str = MISSING_PERMISSION,
+) -> ChannelAccess:
+    """A server channel for routes that manage it (rename, delete, category, overwrites...).
+
+    Missing -> ``404 Channel not found``; DM/group -> ``403 direct_message``; not a member of
+    its server -> ``403 not_member``; a channel the member cannot see answers exactly like a
+    missing one; ``need`` is then checked on the *server* permissions (PERM, api.md 1.10)."""
+    channel = Channel.objects.select_related("server").filter(id=channel_id).first()
+    if channel is None:
+        raise NotFound(CHANNEL_NOT_FOUND)
+    if channel.server is None:
+        raise Forbidden(direct_message)
+    perms = server_permissions(user_id, channel.server)
+    if not perms.is_member:
+        raise Forbidden(not_member)
+    bits = permissions_in_channel(user_id, channel, perms)
+    if not can_view(bits):
+        raise NotFound(CHANNEL_NOT_FOUND)
+    if need is not None and not perms.has(need):
+        raise Forbidden(missing_permission)
+    return ChannelAccess(channel, bits, perms)
+
+
+def is_timed_out(user_id: uuid.UUID, server_id: uuid.UUID | None) -> bool:
+    """True while the member's timeout (api.md 2.17) lies in the future."""
+    if server_id is None:
+        return False
+    return ServerMember.objects.filter(
+        server_id=server_id, user_id=user_id, timed_out_until__gt=timezone.now()
+    ).exists()
+
+
+def check_not_timed_out(user_id: uuid.UUID, server_id: uuid.UUID | None) -> None:
+    """For sending messages and adding reactions in a server's channels: ``403 You are timed out
+    in this server`` while a timeout runs. DM and group channels (``server_id`` None) pass."""
+    if is_timed_out(user_id, server_id):
+        raise Forbidden(TIMED_OUT)

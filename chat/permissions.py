@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntFlag
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from chat.models import Channel, Server
@@ -47,6 +47,7 @@ class Permission(IntFlag):
     MANAGE_NICKNAMES = 1 << 26
 
 
+KNOWN_BITS = sum(int(p) for p in Permission)  # bits 0-26; 27-62 are unused but may be stored
 ALL = (1 << 63) - 1  # every bit 0-62: "9223372036854775807" on the wire
 DEFAULT_EVERYONE = int(
     Permission.VIEW_CHANNELS
@@ -121,26 +122,16 @@ class ServerPermissions:
         return has(self.bits, needed)
 
 
-def permissions_in_server(user_id: uuid.UUID, server: Server) -> ServerPermissions:
-    """Two queries: the membership, and the @everyone role plus the user's assigned roles."""
-    from django.db.models import Exists, OuterRef, Q
-
-    from chat.models import MemberRole, Role, ServerMember
-
-    is_owner = server.owner_id == user_id
-    is_member = is_owner or ServerMember.objects.filter(server=server, user_id=user_id).exists()
-    roles = (
-        Role.objects.filter(server=server)
-        .annotate(assigned=Exists(MemberRole.objects.filter(role=OuterRef("pk"), user_id=user_id)))
-        .filter(Q(is_default=True) | Q(assigned=True))
-        .values_list("id", "permissions", "position", "is_default", "assigned")
-    )
+def _server_permissions_from_rows(
+    *, is_owner: bool, is_member: bool, rows: Iterable[tuple[uuid.UUID, int, int, bool, bool]]
+) -> ServerPermissions:
+    """Fold the @everyone row and the assigned-role rows of one user into ServerPermissions."""
     everyone_bits: int | None = None
     default_role_id = None
     role_bits: list[int] = []
     assigned: set[uuid.UUID] = set()
     top = 0
-    for role_id, permissions, position, is_default, is_assigned in roles:
+    for role_id, permissions, position, is_default, is_assigned in rows:
         if is_default:
             everyone_bits, default_role_id = permissions, role_id
         if is_assigned:
@@ -158,23 +149,141 @@ def permissions_in_server(user_id: uuid.UUID, server: Server) -> ServerPermissio
     )
 
 
+def _role_rows(user_id: uuid.UUID, server_ids: Iterable[uuid.UUID]) -> Any:
+    """(server_id, role_id, permissions, position, is_default, assigned) for the @everyone roles
+    of ``server_ids`` and the roles assigned to ``user_id`` there, in one query."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from chat.models import MemberRole, Role
+
+    return (
+        Role.objects.filter(server_id__in=list(server_ids))
+        .annotate(assigned=Exists(MemberRole.objects.filter(role=OuterRef("pk"), user_id=user_id)))
+        .filter(Q(is_default=True) | Q(assigned=True))
+        .values_list("server_id", "id", "permissions", "position", "is_default", "assigned")
+    )
+
+
+def permissions_in_server(user_id: uuid.UUID, server: Server) -> ServerPermissions:
+    """Two queries: the membership, and the @everyone role plus the user's assigned roles."""
+    from chat.models import ServerMember
+
+    is_owner = server.owner_id == user_id
+    is_member = is_owner or ServerMember.objects.filter(server=server, user_id=user_id).exists()
+    rows = [row[1:] for row in _role_rows(user_id, [server.id])]
+    return _server_permissions_from_rows(is_owner=is_owner, is_member=is_member, rows=rows)
+
+
+def permissions_in_servers(
+    user_id: uuid.UUID, servers: Iterable[Server]
+) -> dict[uuid.UUID, ServerPermissions]:
+    """ServerPermissions for many servers in two queries, whatever their number (server lists)."""
+    from chat.models import ServerMember
+
+    servers = list(servers)
+    if not servers:
+        return {}
+    ids = [s.id for s in servers]
+    member_of = set(
+        ServerMember.objects.filter(server_id__in=ids, user_id=user_id).values_list(
+            "server_id", flat=True
+        )
+    )
+    rows: dict[uuid.UUID, list[tuple[uuid.UUID, int, int, bool, bool]]] = {i: [] for i in ids}
+    for server_id, *rest in _role_rows(user_id, ids):
+        rows[server_id].append(tuple(rest))
+    result = {}
+    for server in servers:
+        is_owner = server.owner_id == user_id
+        result[server.id] = _server_permissions_from_rows(
+            is_owner=is_owner, is_member=is_owner or server.id in member_of, rows=rows[server.id]
+        )
+    return result
+
+
+def _channel_bits_from_rows(
+    user_id: uuid.UUID, server: ServerPermissions, rows: Iterable[tuple[str, uuid.UUID, int, int]]
+) -> int:
+    """Apply the overwrite rows (target_type, target_id, allow, deny) of one channel (3.4)."""
+    from chat.models import TargetType
+
+    everyone = member = None
+    roles: list[Overwrite] = []
+    for target_type, target_id, allow_bits, deny_bits in rows:
+        overwrite = Overwrite(allow_bits, deny_bits)
+        if target_type == TargetType.MEMBER:
+            if target_id == user_id:
+                member = overwrite
+        elif target_id == server.default_role_id:
+            everyone = overwrite
+        elif target_id in server.role_ids:
+            roles.append(overwrite)
+    return channel_bits(server.bits, everyone=everyone, roles=roles, member=member)
+
+
 def permissions_in_channel(user_id: uuid.UUID, channel: Channel, server: ServerPermissions) -> int:
     """Channel permissions for a server channel, from the server permissions and overwrites."""
-    from chat.models import PermissionOverwrite, TargetType
+    from chat.models import PermissionOverwrite
 
     if not server.is_member:
         return 0
     if server.bits == ALL or server.bits & Permission.ADMINISTRATOR:
         return ALL
-    everyone = member = None
-    roles: list[Overwrite] = []
-    for row in PermissionOverwrite.objects.filter(channel=channel):
-        overwrite = Overwrite(row.allow_bits, row.deny_bits)
-        if row.target_type == TargetType.MEMBER:
-            if row.target_id == user_id:
-                member = overwrite
-        elif row.target_id == server.default_role_id:
-            everyone = overwrite
-        elif row.target_id in server.role_ids:
-            roles.append(overwrite)
-    return channel_bits(server.bits, everyone=everyone, roles=roles, member=member)
+    rows = PermissionOverwrite.objects.filter(channel=channel).values_list(
+        "target_type", "target_id", "allow_bits", "deny_bits"
+    )
+    return _channel_bits_from_rows(user_id, server, rows)
+
+
+def permissions_in_channels(
+    user_id: uuid.UUID, channels: Iterable[Channel], server: ServerPermissions
+) -> dict[uuid.UUID, int]:
+    """Channel permissions for many channels of one server in at most one query."""
+    from chat.models import PermissionOverwrite
+
+    channels = list(channels)
+    if not server.is_member:
+        return {c.id: 0 for c in channels}
+    if server.bits == ALL or server.bits & Permission.ADMINISTRATOR:
+        return {c.id: ALL for c in channels}
+    rows: dict[uuid.UUID, list[tuple[str, uuid.UUID, int, int]]] = {c.id: [] for c in channels}
+    if channels:
+        for channel_id, *rest in PermissionOverwrite.objects.filter(
+            channel_id__in=list(rows)
+        ).values_list("channel_id", "target_type", "target_id", "allow_bits", "deny_bits"):
+            rows[channel_id].append(tuple(rest))  # type: ignore[arg-type]
+    return {c.id: _channel_bits_from_rows(user_id, server, rows[c.id]) for c in channels}
+
+
+# --- Role hierarchy (3.5) and what an actor may hand out -----------------------------------------
+
+
+def outranks_position(actor: ServerPermissions, position: int) -> bool:
+    """HIER (api.md 2.11): the owner always; anyone else only strictly below their top role."""
+    return actor.is_owner or position < actor.top_position
+
+
+def top_positions(server_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Highest assigned role position per user in one server (0 without assigned roles)."""
+    from django.db.models import Max
+
+    from chat.models import MemberRole
+
+    ids = list(user_ids)
+    found = dict(
+        MemberRole.objects.filter(server_id=server_id, user_id__in=ids)
+        .values("user_id")
+        .annotate(top=Max("role__position"))
+        .values_list("user_id", "top")
+    )
+    return {u: max(found.get(u) or 0, 0) for u in ids}
+
+
+def ungrantable_bits(actor: ServerPermissions, requested: int) -> int:
+    """The known permission bits in ``requested`` that ``actor`` does not hold themself.
+
+    Not in the original: without it a MANAGE_ROLES holder could create an ADMINISTRATOR role
+    below their own and assign it to themself. Owners and administrators hold every bit."""
+    if actor.bits == ALL or actor.bits & Permission.ADMINISTRATOR:
+        return 0
+    return requested & KNOWN_BITS & ~actor.bits

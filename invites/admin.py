@@ -1,4 +1,5 @@
-"""Django admin for registration invites: list, search, issue and revoke (unused only)."""
+"""Django admin for invitations: registration invites (list, search, issue, revoke unused ones)
+and server invite codes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from invites.models import RegistrationInvite
+from invites.models import RegistrationInvite, ServerInvite
 
 
 @admin.register(RegistrationInvite)
@@ -40,3 +41,14 @@ class RegistrationInviteAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None or obj.used_at is None
+
+
+@admin.register(ServerInvite)
+class ServerInviteAdmin(admin.ModelAdmin):
+    list_display = ("code", "server", "created_by", "use_count", "max_uses", "expires_at")
+    list_select_related = ("server", "created_by")
+    search_fields = ("=code", "=server__id", "created_by__username")
+    raw_id_fields = ("server", "created_by")
+    readonly_fields = ("use_count", "created_at")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
