@@ -160,21 +160,173 @@ def permissions_in_server(user_id: uuid.UUID, server: Server) -> ServerPermissio
 
 def permissions_in_channel(user_id: uuid.UUID, channel: Channel, server: ServerPermissions) -> int:
     """Channel permissions for a server channel, from the server permissions and overwrites."""
-    from chat.models import PermissionOverwrite, TargetType
+    from chat.models import PermissionOverwrite
 
     if not server.is_member:
         return 0
     if server.bits == ALL or server.bits & Permission.ADMINISTRATOR:
         return ALL
+    rows = PermissionOverwrite.objects.filter(channel=channel).values_list(
+        "target_type", "target_id", "allow_bits", "deny_bits"
+    )
+    return _apply_overwrites(user_id, server, list(rows))
+
+
+OverwriteRow = tuple[str, uuid.UUID, int, int]  # target_type, target_id, allow, deny
+
+
+def _apply_overwrites(
+    user_id: uuid.UUID, server: ServerPermissions, rows: Iterable[OverwriteRow]
+) -> int:
+    """Pick the overwrites that concern this user out of a channel's rows, and apply them."""
+    from chat.models import TargetType
+
+    if not server.is_member:
+        return 0
     everyone = member = None
     roles: list[Overwrite] = []
-    for row in PermissionOverwrite.objects.filter(channel=channel):
-        overwrite = Overwrite(row.allow_bits, row.deny_bits)
-        if row.target_type == TargetType.MEMBER:
-            if row.target_id == user_id:
+    for target_type, target_id, allow, deny in rows:
+        overwrite = Overwrite(allow, deny)
+        if target_type == TargetType.MEMBER:
+            if target_id == user_id:
                 member = overwrite
-        elif row.target_id == server.default_role_id:
+        elif target_id == server.default_role_id:
             everyone = overwrite
-        elif row.target_id in server.role_ids:
+        elif target_id in server.role_ids:
             roles.append(overwrite)
     return channel_bits(server.bits, everyone=everyone, roles=roles, member=member)
+
+
+# --- Bulk loaders: many users or many channels in a fixed number of queries ----------------------
+
+
+def _assemble(
+    user_id: uuid.UUID,
+    *,
+    owner_id: uuid.UUID,
+    is_member: bool,
+    default_role: tuple[uuid.UUID, int] | None,
+    assigned: Iterable[tuple[uuid.UUID, int, int]],  # role id, permissions, position
+) -> ServerPermissions:
+    """ServerPermissions from pre-loaded rows, by the same rules as ``permissions_in_server``."""
+    is_owner = owner_id == user_id
+    assigned = list(assigned)
+    bits = server_bits(
+        is_owner=is_owner,
+        everyone=default_role[1] if default_role is not None else None,
+        roles=[permissions for _, permissions, _ in assigned],
+    )
+    member = is_owner or is_member
+    return ServerPermissions(
+        bits=bits if member else 0,
+        is_owner=is_owner,
+        is_member=member,
+        role_ids=frozenset(role_id for role_id, _, _ in assigned),
+        default_role_id=default_role[0] if default_role is not None else None,
+        top_position=max((position for _, _, position in assigned), default=0),
+    )
+
+
+def members_with_channel_permission(channel: Channel, needed: int) -> set[uuid.UUID]:
+    """Every member of a server channel's server who holds ``needed`` in that channel.
+
+    Four queries whatever the number of members (server, members, roles with their assignments,
+    overwrites); the rules are those of ``permissions_in_server`` and ``permissions_in_channel``.
+    """
+    from chat.models import MemberRole, PermissionOverwrite, Role, Server, ServerMember
+
+    assert channel.server_id is not None
+    owner_id = Server.objects.values_list("owner_id", flat=True).get(id=channel.server_id)
+    member_ids = set(
+        ServerMember.objects.filter(server_id=channel.server_id).values_list("user_id", flat=True)
+    )
+    member_ids.add(owner_id)
+    default_role: tuple[uuid.UUID, int] | None = None
+    role_info: dict[uuid.UUID, tuple[int, int]] = {}
+    for role_id, permissions, position, is_default in Role.objects.filter(
+        server_id=channel.server_id
+    ).values_list("id", "permissions", "position", "is_default"):
+        role_info[role_id] = (permissions, position)
+        if is_default:
+            default_role = (role_id, permissions)
+    assigned: dict[uuid.UUID, list[tuple[uuid.UUID, int, int]]] = {}
+    for user_id, role_id in MemberRole.objects.filter(
+        role__server_id=channel.server_id, user_id__in=member_ids
+    ).values_list("user_id", "role_id"):
+        permissions, position = role_info[role_id]
+        assigned.setdefault(user_id, []).append((role_id, permissions, position))
+    rows = list(
+        PermissionOverwrite.objects.filter(channel=channel).values_list(
+            "target_type", "target_id", "allow_bits", "deny_bits"
+        )
+    )
+    holders: set[uuid.UUID] = set()
+    for user_id in member_ids:
+        perms = _assemble(
+            user_id,
+            owner_id=owner_id,
+            is_member=True,
+            default_role=default_role,
+            assigned=assigned.get(user_id, ()),
+        )
+        bits = ALL if perms.bits == ALL else _apply_overwrites(user_id, perms, rows)
+        if has(bits, needed):
+            holders.add(user_id)
+    return holders
+
+
+def server_channels_with_permission(user_id: uuid.UUID, needed: int) -> set[uuid.UUID]:
+    """Every channel of every server the user belongs to in which the user holds ``needed``.
+
+    Four queries whatever the number of servers and channels (memberships, roles, channels,
+    overwrites)."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from chat.models import Channel, MemberRole, PermissionOverwrite, Role, Server
+
+    servers = dict(
+        Server.objects.filter(Q(owner_id=user_id) | Q(members__user_id=user_id))
+        .distinct()
+        .values_list("id", "owner_id")
+    )
+    if not servers:
+        return set()
+    defaults: dict[uuid.UUID, tuple[uuid.UUID, int]] = {}
+    assigned: dict[uuid.UUID, list[tuple[uuid.UUID, int, int]]] = {}
+    roles = (
+        Role.objects.filter(server_id__in=servers)
+        .annotate(mine=Exists(MemberRole.objects.filter(role=OuterRef("pk"), user_id=user_id)))
+        .filter(Q(is_default=True) | Q(mine=True))
+        .values_list("server_id", "id", "permissions", "position", "is_default", "mine")
+    )
+    for server_id, role_id, permissions, position, is_default, mine in roles:
+        if is_default:
+            defaults[server_id] = (role_id, permissions)
+        if mine:
+            assigned.setdefault(server_id, []).append((role_id, permissions, position))
+    perms = {
+        server_id: _assemble(
+            user_id,
+            owner_id=owner_id,
+            is_member=True,
+            default_role=defaults.get(server_id),
+            assigned=assigned.get(server_id, ()),
+        )
+        for server_id, owner_id in servers.items()
+    }
+    channels = list(Channel.objects.filter(server_id__in=servers).values_list("id", "server_id"))
+    rows: dict[uuid.UUID, list[OverwriteRow]] = {}
+    for channel_id, *row in PermissionOverwrite.objects.filter(
+        channel__server_id__in=servers
+    ).values_list("channel_id", "target_type", "target_id", "allow_bits", "deny_bits"):
+        rows.setdefault(channel_id, []).append(tuple(row))  # type: ignore[arg-type]
+    visible: set[uuid.UUID] = set()
+    for channel_id, server_id in channels:
+        server = perms[server_id]
+        if server.bits == ALL:
+            bits = ALL
+        else:
+            bits = _apply_overwrites(user_id, server, rows.get(channel_id, ()))
+        if has(bits, needed):
+            visible.add(channel_id)
+    return visible
