@@ -96,13 +96,21 @@ def direct_member_ids(channel: Channel) -> list[uuid.UUID]:
     return list(ChannelMember.objects.filter(channel=channel).values_list("user_id", flat=True))
 
 
+def blocked_in_dm(user_id: uuid.UUID, channel: Channel, members: Sequence[uuid.UUID]) -> bool:
+    """True in a one-to-one DM whose other participant blocked this user or was blocked by them.
+    Blocks do not silence group DMs."""
+    if channel.channel_type != ChannelType.DM:
+        return False
+    others = [m for m in members if m != user_id]
+    return bool(others) and blocked_either_way(user_id, others[0])
+
+
 def _check_dm_rules(user_id: uuid.UUID, channel: Channel, members: Sequence[uuid.UUID]) -> None:
     """One-to-one DMs: no message across a block (either way); a declined request takes no
     messages; a pending one takes a few from its requester only (docs/api-messages.md)."""
     if channel.channel_type != ChannelType.DM:
         return
-    others = [m for m in members if m != user_id]
-    if others and blocked_either_way(user_id, others[0]):
+    if blocked_in_dm(user_id, channel, members):
         raise Forbidden(CANNOT_MESSAGE)
     if channel.dm_initiator_id is None:
         return  # a DM from before requests were tracked: the original's rules
@@ -201,7 +209,8 @@ def send_message(
 
 def edit_message(user: User, message_id: uuid.UUID, encrypted_body: str) -> Message:
     """Author-only; MessageEdited to the channel's subscribers (websocket.md 3.2). Adds the
-    8192-byte limit (9.12) and requires the author to still see the channel."""
+    8192-byte limit (9.12), requires the author to still see the channel, and refuses edits in a
+    one-to-one DM across a block."""
     body = decode_b64(encrypted_body, "Invalid encrypted_body encoding")
     if len(body) > MAX_WS_BODY:
         raise BadRequest(TOO_LARGE)
@@ -213,6 +222,11 @@ def edit_message(user: User, message_id: uuid.UUID, encrypted_body: str) -> Mess
     )
     if message is None or channel_access(user.id, message.channel) is None:
         raise Forbidden(CANNOT_EDIT)
+    channel = message.channel
+    if channel.channel_type == ChannelType.DM and blocked_in_dm(
+        user.id, channel, direct_member_ids(channel)
+    ):
+        raise Forbidden(CANNOT_EDIT)  # an edit must not carry new words across a block
     with transaction.atomic():
         now = timezone.now()
         if not Message.objects.filter(id=message.id).update(encrypted_body=body, edited_at=now):

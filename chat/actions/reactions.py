@@ -1,8 +1,9 @@
 """Reactions (websocket.md 3.4-3.5, api.md 2.9).
 
 Added and removed over the WebSocket, listed over REST. Unlike the original, reacting needs access
-to the channel and ADD_REACTIONS there, and removing needs access; ``ReactionRemoved`` carries the
-token stored with the reaction (websocket.md 9.10 allows it), so clients can pair the two events.
+to the channel and ADD_REACTIONS there (and no block across a one-to-one DM), and removing needs
+access; ``ReactionRemoved`` carries the token stored with the reaction (websocket.md 9.10 allows
+it), so clients can pair the two events.
 """
 
 from __future__ import annotations
@@ -14,9 +15,16 @@ from django.db.models import Subquery
 
 from accounts.models import User
 from chat.access import MISSING_PERMISSION, access_channel
-from chat.actions.messages import _check_not_timed_out, live_messages, readable_message
+from chat.actions.messages import (
+    CANNOT_MESSAGE,
+    _check_not_timed_out,
+    blocked_in_dm,
+    direct_member_ids,
+    live_messages,
+    readable_message,
+)
 from chat.events import publish, to_channels
-from chat.models import Reaction
+from chat.models import ChannelType, Reaction
 from chat.permissions import Permission
 from haven_site.api.errors import BadRequest, Forbidden
 
@@ -39,7 +47,12 @@ def add_reaction(user: User, message_id: uuid.UUID, emoji: str) -> Reaction:
     message, access = readable_message(user.id, message_id)
     if not access.has(Permission.ADD_REACTIONS):
         raise Forbidden(MISSING_PERMISSION)
-    _check_not_timed_out(user.id, message.channel)
+    channel = message.channel
+    if channel.channel_type == ChannelType.DM and blocked_in_dm(
+        user.id, channel, direct_member_ids(channel)
+    ):
+        raise Forbidden(CANNOT_MESSAGE)
+    _check_not_timed_out(user.id, channel)
     if not 1 <= len(emoji) <= MAX_EMOJI:
         raise BadRequest(f"Failed to add reaction: emoji must be 1-{MAX_EMOJI} characters")
     with transaction.atomic():

@@ -306,6 +306,25 @@ def test_add_group_member_errors_in_order(api: Api) -> None:
     }
 
 
+def test_leaving_tells_the_leavers_sockets_to_recheck(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chat.gateway import bus
+
+    alice, bob, carol = users(api, "alice", "bob", "carol")
+    group = make_group(alice, bob, carol)
+    sent: list[tuple[object, dict]] = []
+    monkeypatch.setattr(bus, "deliver_control", lambda audience, msg: sent.append((audience, msg)))
+    with published():
+        api.as_("carol").delete(f"/api/v1/channels/{group.id}/leave")
+    assert sent == [
+        (
+            to_users(carol.id),
+            {"type": "gateway.control", "action": "recheck", "channel_id": str(group.id)},
+        )
+    ]
+
+
 def test_leave_group(api: Api) -> None:
     alice, bob, carol = users(api, "alice", "bob", "carol")
     carol.display_name = "Carol C."

@@ -4,8 +4,8 @@ same number of queries for every page."""
 from __future__ import annotations
 
 import time
-from itertools import accumulate
 from datetime import timedelta
+from itertools import accumulate
 
 import pytest
 from django.db import connection

@@ -198,6 +198,25 @@ def test_blocks_stop_dm_messages_both_ways(api: Api) -> None:
     send(bob, dm.id)
 
 
+def test_blocks_stop_edits_and_reactions_in_a_dm(api: Api) -> None:
+    from chat.actions import reactions
+
+    alice, bob = users(api, "alice", "bob")
+    dm = make_dm(alice, bob)
+    bobs = post(dm, bob)
+    alices = post(dm, alice)
+    api.as_("alice").post(f"/api/v1/users/{bob.id}/block")
+    assert error_of(messages.edit_message, bob, bobs.id, BODY) == (
+        403,
+        "Failed to edit message: Forbidden: Cannot edit this message",
+    )
+    assert error_of(reactions.add_reaction, bob, alices.id, "x") == (
+        403,
+        "Cannot message this user",
+    )
+    messages.delete_message(bob, bobs.id)  # taking one's words back stays possible
+
+
 def test_blocks_do_not_silence_group_dms(api: Api) -> None:
     alice, bob, carol = users(api, "alice", "bob", "carol")
     group = make_group(alice, bob, carol)
