@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import uuid
 
 import pytest
+from django.db import connection
 
 from accounts.models import User
+from chat.actions.dms import do_open_dm
 from chat.events import to_channels, to_users
 from chat.models import Channel, ChannelMember, DmStatus, Friendship, SenderKeyDistribution
 from tests.chat.factories import (
@@ -381,3 +384,36 @@ def test_leave_group_errors(api: Api) -> None:
     ]
     for response, status, error in cases:
         assert response.json() == {"error": error, "status": status}
+
+
+def _open_in_thread(
+    me: User, other: User, barrier: threading.Barrier, opened: list[uuid.UUID]
+) -> None:
+    try:
+        barrier.wait()
+        opened.append(do_open_dm(me, other.id, META).id)
+    finally:
+        connection.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_dm_opening_makes_one_channel() -> None:
+    api = Api()
+    alice, bob = users(api, "alice", "bob")
+    User.objects.filter(id__in=[alice.id, bob.id]).update(dm_privacy="everyone")
+    for _ in range(5):
+        Channel.objects.all().delete()
+        barrier = threading.Barrier(4)
+        opened: list[uuid.UUID] = []
+        threads = [
+            threading.Thread(target=_open_in_thread, args=(*pair, barrier, opened))
+            for pair in [(alice, bob), (bob, alice), (alice, bob), (bob, alice)]
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert Channel.objects.count() == 1
+        assert len(opened) == 4
+        assert len(set(opened)) == 1

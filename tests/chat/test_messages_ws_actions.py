@@ -3,10 +3,12 @@ gateway calls them: exact Error texts, events and their audiences."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
@@ -398,3 +400,33 @@ def test_purge_expired_messages(api: Api) -> None:
     assert messages.purge_expired_messages() == 1
     assert list(Message.objects.values_list("id", flat=True)) == [keep.id]
     assert not Report.objects.exists()
+
+
+def _send_in_thread(
+    user: User, channel_id: uuid.UUID, barrier: threading.Barrier, ids: list[uuid.UUID]
+) -> None:
+    try:
+        barrier.wait()
+        ids.append(send(user, channel_id, nonce="retry-storm").id)
+    finally:
+        connection.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_with_one_nonce_store_one_message() -> None:
+    (alice,) = users(Api(), "alice")
+    fx = make_server(alice)
+    barrier = threading.Barrier(6)
+    ids: list[uuid.UUID] = []
+    threads = [
+        threading.Thread(target=_send_in_thread, args=(alice, fx.channel.id, barrier, ids))
+        for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ids) == 6
+    assert len(set(ids)) == 1
+    assert Message.objects.count() == 1
