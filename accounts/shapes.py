@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accounts.models import DeviceSession, User
-from haven_site.api.encoding import b64, ts
+from haven_site.api.encoding import b64, perm, ts
+
+if TYPE_CHECKING:
+    from accounts.actions.profiles import Profile
 
 
 def avatar_url(user: User) -> str | None:
@@ -51,3 +54,53 @@ def session_shape(session: DeviceSession, token_id: Any, token_created: Any, cur
         "created_at": ts(token_created),
         "is_current": session.id == current,
     }
+
+
+def _role_shape(role: Any) -> dict[str, Any]:
+    """RoleResponse (api.md 1.9)."""
+    return {
+        "id": str(role.id),
+        "server_id": str(role.server_id),
+        "name": role.name,
+        "color": role.color,
+        "permissions": perm(role.permissions),
+        "position": role.position,
+        "is_default": role.is_default,
+        "created_at": ts(role.created_at),
+    }
+
+
+def profile_shape(card: Profile) -> dict[str, Any]:
+    """The profile card of ``GET /users/{id}/profile`` (api.md 2.4)."""
+    user = card.user
+    shape: dict[str, Any] = {
+        "id": str(user.id),
+        "username": user.username,
+        "display_name": user.display_name,
+        "about_me": user.about_me,
+        "avatar_url": avatar_url(user),
+        "banner_url": banner_url(user),
+        "custom_status": user.custom_status,
+        "custom_status_emoji": user.custom_status_emoji,
+        "created_at": ts(user.created_at),
+        "is_blocked": card.is_blocked,
+        "is_friend": card.is_friend,
+        "friend_request_status": card.friend_request_status,
+        "friendship_id": str(card.friendship_id) if card.friendship_id else None,
+        "mutual_friend_count": len(card.mutual_friends),
+        "mutual_friends": [
+            {
+                "user_id": str(friend.id),
+                "username": friend.username,
+                "display_name": friend.display_name,
+                "avatar_url": avatar_url(friend),
+            }
+            for friend in card.mutual_friends
+        ],
+        "mutual_server_count": card.mutual_server_count,
+    }
+    if card.roles is not None:
+        shape["roles"] = [_role_shape(role) for role in card.roles]
+    if user.encrypted_profile is not None:
+        shape["encrypted_profile"] = b64(user.encrypted_profile)
+    return shape

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts.api import admin, auth
+from accounts.api import admin, auth, keys, users
 
 urlpatterns = [
     path("auth/challenge", auth.ChallengeView.as_view()),
@@ -17,6 +17,19 @@ urlpatterns = [
     path("auth/totp", auth.TotpView.as_view()),
     path("auth/sessions", auth.SessionsView.as_view()),
     path("auth/sessions/<id:family_id>", auth.SessionView.as_view()),
+    path("users/search", users.UserSearchView.as_view()),
+    path("users/profile", users.MyProfileView.as_view()),
+    path("users/blocked", users.BlockedUsersView.as_view()),
+    path("users/profile-keys", users.ProfileKeysView.as_view()),
+    path("users/<id:user_id>/profile", users.UserProfileView.as_view()),
+    path("users/<id:user_id>/block", users.BlockView.as_view()),
+    path("users/<id:user_id>/profile-key", users.ProfileKeyView.as_view()),
+    path("users/<id:user_id>/keys", keys.UserKeysView.as_view()),
+    path("keys/identity", keys.IdentityView.as_view()),
+    path("keys/prekeys", keys.PrekeysView.as_view()),
+    path("keys/prekeys/count", keys.PrekeyCountView.as_view()),
+    path("keys/backup", keys.BackupView.as_view()),
+    path("keys/backup/status", keys.BackupStatusView.as_view()),
     path("admin/users", admin.AdminUsersView.as_view()),
     path("admin/users/<id:user_id>/admin", admin.AdminUserAdminFlagView.as_view()),
     path("admin/users/<id:user_id>", admin.AdminUserView.as_view()),

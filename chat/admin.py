@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from chat import admin_reports  # noqa: F401 - registers the report review page
 from chat.models import AuditLogEntry, Ban, Channel, ChannelCategory, Role, Server, ServerMember
 
 

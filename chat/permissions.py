@@ -287,3 +287,104 @@ def ungrantable_bits(actor: ServerPermissions, requested: int) -> int:
     if actor.bits == ALL or actor.bits & Permission.ADMINISTRATOR:
         return 0
     return requested & KNOWN_BITS & ~actor.bits
+
+
+# --- Bulk loaders: many users or many channels in a fixed number of queries ----------------------
+
+
+def members_with_channel_permission(channel: Channel, needed: int) -> set[uuid.UUID]:
+    """Every member of a server channel's server who holds ``needed`` in that channel.
+
+    Four queries whatever the number of members (server, members, roles with their assignments,
+    overwrites); the rules are those of ``permissions_in_server`` and ``permissions_in_channel``.
+    """
+    from chat.models import MemberRole, PermissionOverwrite, Role, Server, ServerMember
+
+    assert channel.server_id is not None
+    owner_id = Server.objects.values_list("owner_id", flat=True).get(id=channel.server_id)
+    member_ids = set(
+        ServerMember.objects.filter(server_id=channel.server_id).values_list("user_id", flat=True)
+    )
+    member_ids.add(owner_id)
+    roles = {
+        role_id: (permissions, position, is_default)
+        for role_id, permissions, position, is_default in Role.objects.filter(
+            server_id=channel.server_id
+        ).values_list("id", "permissions", "position", "is_default")
+    }
+    assigned: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for user_id, role_id in MemberRole.objects.filter(
+        server_id=channel.server_id, user_id__in=member_ids
+    ).values_list("user_id", "role_id"):
+        assigned.setdefault(user_id, set()).add(role_id)
+    overwrites = list(
+        PermissionOverwrite.objects.filter(channel=channel).values_list(
+            "target_type", "target_id", "allow_bits", "deny_bits"
+        )
+    )
+    holders: set[uuid.UUID] = set()
+    for user_id in member_ids:
+        mine = assigned.get(user_id, set())
+        rows = [
+            (role_id, permissions, position, is_default, role_id in mine)
+            for role_id, (permissions, position, is_default) in roles.items()
+            if is_default or role_id in mine
+        ]
+        perms = _server_permissions_from_rows(
+            is_owner=user_id == owner_id, is_member=True, rows=rows
+        )
+        if has(_bits_in_channel(user_id, perms, overwrites), needed):
+            holders.add(user_id)
+    return holders
+
+
+def server_channels_with_permission(user_id: uuid.UUID, needed: int) -> set[uuid.UUID]:
+    """Every channel of every server the user belongs to in which the user holds ``needed``.
+
+    Four queries whatever the number of servers and channels (memberships, roles, channels,
+    overwrites)."""
+    from django.db.models import Q
+
+    from chat.models import Channel, PermissionOverwrite, Server
+
+    servers = dict(
+        Server.objects.filter(Q(owner_id=user_id) | Q(members__user_id=user_id))
+        .distinct()
+        .values_list("id", "owner_id")
+    )
+    if not servers:
+        return set()
+    role_rows: dict[uuid.UUID, list[tuple[uuid.UUID, int, int, bool, bool]]] = {}
+    for server_id, *rest in _role_rows(user_id, servers):
+        role_rows.setdefault(server_id, []).append(tuple(rest))
+    perms = {
+        server_id: _server_permissions_from_rows(
+            is_owner=owner_id == user_id, is_member=True, rows=role_rows.get(server_id, ())
+        )
+        for server_id, owner_id in servers.items()
+    }
+    overwrites: dict[uuid.UUID, list[tuple[str, uuid.UUID, int, int]]] = {}
+    for channel_id, *row in PermissionOverwrite.objects.filter(
+        channel__server_id__in=servers
+    ).values_list("channel_id", "target_type", "target_id", "allow_bits", "deny_bits"):
+        overwrites.setdefault(channel_id, []).append(tuple(row))  # type: ignore[arg-type]
+    visible: set[uuid.UUID] = set()
+    for channel_id, server_id in Channel.objects.filter(server_id__in=servers).values_list(
+        "id", "server_id"
+    ):
+        bits = _bits_in_channel(user_id, perms[server_id], overwrites.get(channel_id, ()))
+        if has(bits, needed):
+            visible.add(channel_id)
+    return visible
+
+
+def _bits_in_channel(
+    user_id: uuid.UUID,
+    server: ServerPermissions,
+    rows: Iterable[tuple[str, uuid.UUID, int, int]],
+) -> int:
+    if not server.is_member:
+        return 0
+    if server.bits == ALL or server.bits & Permission.ADMINISTRATOR:
+        return ALL
+    return _channel_bits_from_rows(user_id, server, rows)

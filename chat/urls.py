@@ -5,7 +5,7 @@ Literal segments come before ``<id:...>`` in the same position (api.md 2.0 routi
 swallow ``@me``, ``reorder`` or ``read-states``.
 """
 
-from django.urls import path
+from django.urls import include, path
 
 from chat.api import channels, members, roles, servers
 
@@ -13,6 +13,8 @@ S = "servers/<id:server_id>"
 C = "channels/<id:channel_id>"
 
 urlpatterns = [
+    # First: literal segments such as channels/read-states must win over channels/<id:...>.
+    path("", include("chat.conversation_urls")),
     # Servers and membership (2.6), nicknames (2.16), timeouts (2.17), audit log (2.18)
     path("servers", servers.ServersView.as_view()),
     path(S, servers.ServerView.as_view()),

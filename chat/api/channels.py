@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.actions import categories, channels, overwrites
+from chat.api.dms import GroupMembersView
 from chat.api.schemas import (
     CreateCategoryBody,
     CreateChannelBody,
@@ -67,9 +68,9 @@ class JoinChannelView(ApiView):
         return Response({"message": "Joined channel"})
 
 
-class ChannelMembersView(ApiView):
-    """GET only here; ``POST /channels/{id}/members`` (adding to a group DM, api.md 2.12) shares
-    this path and belongs on this class too."""
+class ChannelMembersView(GroupMembersView):
+    """GET lists a channel's members (api.md 2.7); POST, inherited, adds a member to a group DM
+    (2.12): the two routes share one path."""
 
     def get(self, request: Request, channel_id: uuid.UUID) -> Response:
         rows = channels.channel_members(self.user, channel_id)

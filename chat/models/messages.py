@@ -133,3 +133,7 @@ class SenderKeyDistribution(models.Model):
                 name="sender_keys_unique",
             )
         ]
+        # A recipient's inbox in one channel, oldest first (GET .../sender-keys).
+        indexes = [
+            models.Index(fields=["channel", "to_user", "created_at"], name="sender_keys_inbox")
+        ]

@@ -1,0 +1,69 @@
+"""User-to-user blocks (api.md 2.4).
+
+In the original a block only stopped friend requests from the blocked user. Here a block really
+blocks (docs/api-messages.md): it ends any friendship or pending request between the two, drops
+the profile key the blocker had shared, and from then on neither can open or write a one-to-one
+DM with the other, nor send the other a friend request; the blocked user sees the blocker as
+``offline``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+
+from accounts.models import BlockedUser, ProfileKeyDistribution, User
+from haven_site.api.errors import BadRequest, NotFound
+
+
+def blocked_either_way(a: uuid.UUID, b: uuid.UUID) -> bool:
+    return BlockedUser.objects.filter(
+        Q(blocker_id=a, blocked_id=b) | Q(blocker_id=b, blocked_id=a)
+    ).exists()
+
+
+def has_blocked(blocker: uuid.UUID, blocked: uuid.UUID) -> bool:
+    return BlockedUser.objects.filter(blocker_id=blocker, blocked_id=blocked).exists()
+
+
+def blockers_of(user_id: uuid.UUID, among: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``among`` have blocked ``user_id`` (one query)."""
+    return set(
+        BlockedUser.objects.filter(blocked_id=user_id, blocker_id__in=list(among)).values_list(
+            "blocker_id", flat=True
+        )
+    )
+
+
+def do_block(user: User, target_id: uuid.UUID) -> None:
+    """Idempotent. Ends the friendship (FriendRemoved to the blocked user, as if removed)."""
+    from chat.actions.friends import do_end_friendship_on_block
+
+    if target_id == user.id:
+        raise BadRequest("Cannot block yourself")
+    if not User.objects.filter(id=target_id).exists():
+        raise NotFound("User not found")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                BlockedUser.objects.get_or_create(blocker=user, blocked_id=target_id)
+        except IntegrityError:
+            pass  # a concurrent identical block won
+        ProfileKeyDistribution.objects.filter(from_user=user, to_user_id=target_id).delete()
+        do_end_friendship_on_block(user, target_id)
+
+
+def do_unblock(user: User, target_id: uuid.UUID) -> None:
+    """Idempotent: no error when not blocked or the user is unknown."""
+    BlockedUser.objects.filter(blocker=user, blocked_id=target_id).delete()
+
+
+def blocked_users(user: User, limit: int, offset: int) -> QuerySet[BlockedUser]:
+    return (
+        BlockedUser.objects.filter(blocker=user)
+        .select_related("blocked")
+        .order_by("-created_at", "-id")[offset : offset + limit]
+    )

@@ -1,0 +1,101 @@
+"""User routes (api.md 2.4): search, profiles, blocks, profile keys. Avatar and banner uploads
+live with the file storage."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http import JsonResponse
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.actions import blocks, profiles
+from accounts.shapes import avatar_url, profile_shape, user_public
+from haven_site.api.encoding import b64, ts
+from haven_site.api.fields import ListOf, Str, Uuid
+from haven_site.api.parsing import offset_page, parse_body, query_str, query_uuid, read_json
+from haven_site.api.views import ApiView
+
+
+class ProfileBody(serializers.Serializer):
+    display_name = Str(required=False, allow_null=True)
+    about_me = Str(required=False, allow_null=True)
+    custom_status = Str(required=False, allow_null=True)
+    custom_status_emoji = Str(required=False, allow_null=True)
+    encrypted_profile = Str(required=False, allow_null=True)
+
+
+class ProfileKeyEntry(serializers.Serializer):
+    to_user_id = Uuid()
+    encrypted_profile_key = Str()
+
+
+class ProfileKeysBody(serializers.Serializer):
+    distributions = ListOf(child=ProfileKeyEntry())
+
+
+def _null() -> JsonResponse:
+    """The literal JSON ``null`` body of the block routes."""
+    return JsonResponse(None, safe=False)
+
+
+class UserSearchView(ApiView):
+    def get(self, request: Request) -> Response:
+        username = query_str(request.query_params, "username", required=True) or ""
+        return Response(user_public(profiles.find_user(username)))
+
+
+class UserProfileView(ApiView):
+    def get(self, request: Request, user_id: uuid.UUID) -> Response:
+        server_id = query_uuid(request.query_params, "server_id")
+        return Response(profile_shape(profiles.profile(self.user, user_id, server_id)))
+
+
+class MyProfileView(ApiView):
+    def put(self, request: Request) -> Response:
+        body = parse_body(request, ProfileBody)
+        sent: dict[str, Any] = read_json(request)  # which keys the client named at all
+        changes = {name: value for name, value in body.items() if name in sent}
+        return Response(user_public(profiles.do_update_profile(self.user, changes)))
+
+
+class BlockView(ApiView):
+    def post(self, request: Request, user_id: uuid.UUID) -> JsonResponse:
+        blocks.do_block(self.user, user_id)
+        return _null()
+
+    def delete(self, request: Request, user_id: uuid.UUID) -> JsonResponse:
+        blocks.do_unblock(self.user, user_id)
+        return _null()
+
+
+class BlockedUsersView(ApiView):
+    def get(self, request: Request) -> Response:
+        limit, offset = offset_page(request.query_params)
+        return Response(
+            [
+                {
+                    "user_id": str(row.blocked.id),
+                    "username": row.blocked.username,
+                    "display_name": row.blocked.display_name,
+                    "avatar_url": avatar_url(row.blocked),
+                    "blocked_at": ts(row.created_at),
+                }
+                for row in blocks.blocked_users(self.user, limit, offset)
+            ]
+        )
+
+
+class ProfileKeysView(ApiView):
+    def put(self, request: Request) -> Response:
+        body = parse_body(request, ProfileKeysBody)
+        count = profiles.do_distribute_profile_keys(self.user, body["distributions"])
+        return Response({"distributed": count})
+
+
+class ProfileKeyView(ApiView):
+    def get(self, request: Request, user_id: uuid.UUID) -> Response:
+        key = profiles.profile_key(self.user, user_id)
+        return Response({"from_user_id": str(user_id), "encrypted_profile_key": b64(key)})

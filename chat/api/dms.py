@@ -1,0 +1,89 @@
+"""DM, group DM, DM request and DM privacy routes (api.md 2.12)."""
+
+from __future__ import annotations
+
+import uuid
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from chat.actions import dms
+from chat.conversation_shapes import channel_shape
+from haven_site.api.fields import ListOf, Str, Uuid
+from haven_site.api.parsing import parse_body
+from haven_site.api.views import ApiView
+
+
+class DmPrivacyBody(serializers.Serializer):
+    dm_privacy = Str()
+
+
+class OpenDmBody(serializers.Serializer):
+    target_user_id = Uuid()
+    encrypted_meta = Str()
+
+
+class OpenGroupBody(serializers.Serializer):
+    member_ids = ListOf(child=Uuid())
+    encrypted_meta = Str()
+
+
+class AddMemberBody(serializers.Serializer):
+    user_id = Uuid()
+
+
+class AnswerBody(serializers.Serializer):
+    action = Str()
+
+
+class DmPrivacyView(ApiView):
+    def put(self, request: Request) -> Response:
+        body = parse_body(request, DmPrivacyBody)
+        return Response({"dm_privacy": dms.do_set_dm_privacy(self.user, body["dm_privacy"])})
+
+
+class DmView(ApiView):
+    def get(self, request: Request) -> Response:
+        return Response([channel_shape(c) for c in dms.dm_channels(self.user)])
+
+    def post(self, request: Request) -> Response:
+        body = parse_body(request, OpenDmBody)
+        channel = dms.do_open_dm(self.user, body["target_user_id"], body["encrypted_meta"])
+        return Response(channel_shape(channel))
+
+
+class GroupDmView(ApiView):
+    def post(self, request: Request) -> Response:
+        body = parse_body(request, OpenGroupBody)
+        channel = dms.do_open_group(self.user, body["member_ids"], body["encrypted_meta"])
+        return Response(channel_shape(channel))
+
+
+class GroupMembersView(ApiView):
+    """POST adds to a group DM; routed through ``chat.api.channels.ChannelMembersView``, which
+    adds the same path's GET (api.md 2.7)."""
+
+    def post(self, request: Request, channel_id: uuid.UUID) -> Response:
+        body = parse_body(request, AddMemberBody)
+        dms.do_add_group_member(self.user, channel_id, body["user_id"])
+        return Response({"added": True})
+
+
+class LeaveGroupView(ApiView):
+    def delete(self, request: Request, channel_id: uuid.UUID) -> Response:
+        dms.do_leave_group(self.user, channel_id)
+        return Response({"message": "Left channel"})
+
+
+class DmRequestsView(ApiView):
+    def get(self, request: Request) -> Response:
+        return Response([channel_shape(c) for c in dms.dm_requests(self.user)])
+
+
+class DmRequestView(ApiView):
+    def post(self, request: Request, channel_id: uuid.UUID) -> Response:
+        body = parse_body(request, AnswerBody)
+        return Response(
+            {"message": dms.do_answer_dm_request(self.user, channel_id, body["action"])}
+        )

@@ -1,0 +1,50 @@
+"""Reports (api.md 2.24), and their review by instance admins (an addition)."""
+
+from __future__ import annotations
+
+import uuid
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api.admin import AdminView
+from chat.actions import reports
+from chat.conversation_shapes import admin_report_shape, report_shape
+from haven_site.api.fields import Str, Uuid
+from haven_site.api.parsing import offset_page, parse_body, query_str
+from haven_site.api.views import ApiView
+
+
+class ReportBody(serializers.Serializer):
+    message_id = Uuid()
+    channel_id = Uuid()
+    reason = Str()
+
+
+class ReviewBody(serializers.Serializer):
+    status = Str()
+
+
+class ReportsView(ApiView):
+    def post(self, request: Request) -> Response:
+        body = parse_body(request, ReportBody)
+        report = reports.do_report(
+            self.user, body["message_id"], body["channel_id"], body["reason"]
+        )
+        return Response(report_shape(report))
+
+
+class AdminReportsView(AdminView):
+    def get(self, request: Request) -> Response:
+        limit, offset = offset_page(request.query_params)
+        status = query_str(request.query_params, "status") or None
+        page = reports.reports_for_review(status, limit, offset)
+        return Response([admin_report_shape(r, server) for r, server in page])
+
+
+class AdminReportView(AdminView):
+    def put(self, request: Request, report_id: uuid.UUID) -> Response:
+        body = parse_body(request, ReviewBody)
+        report, server = reports.do_review(self.user, report_id, body["status"])
+        return Response(admin_report_shape(report, server))
