@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from accounts.models import DeviceSession, User
-from haven_site.api.encoding import b64, perm, ts
+from haven_site.api.encoding import b64, ts
 
 if TYPE_CHECKING:
     from accounts.actions.profiles import Profile
@@ -56,20 +56,6 @@ def session_shape(session: DeviceSession, token_id: Any, token_created: Any, cur
     }
 
 
-def _role_shape(role: Any) -> dict[str, Any]:
-    """RoleResponse (api.md 1.9)."""
-    return {
-        "id": str(role.id),
-        "server_id": str(role.server_id),
-        "name": role.name,
-        "color": role.color,
-        "permissions": perm(role.permissions),
-        "position": role.position,
-        "is_default": role.is_default,
-        "created_at": ts(role.created_at),
-    }
-
-
 def profile_shape(card: Profile) -> dict[str, Any]:
     """The profile card of ``GET /users/{id}/profile`` (api.md 2.4)."""
     user = card.user
@@ -100,7 +86,9 @@ def profile_shape(card: Profile) -> dict[str, Any]:
         "mutual_server_count": card.mutual_server_count,
     }
     if card.roles is not None:
-        shape["roles"] = [_role_shape(role) for role in card.roles]
+        from chat.shapes import role_shape  # chat.shapes imports this module
+
+        shape["roles"] = [role_shape(role) for role in card.roles]
     if user.encrypted_profile is not None:
         shape["encrypted_profile"] = b64(user.encrypted_profile)
     return shape

@@ -1,6 +1,7 @@
-"""JSON shapes of the conversation layer (api.md 1.9, 2.9-2.12, 2.24): channels as DMs see them,
-friendships, reaction groups, sender keys, read states and reports. Built by hand, like
-``accounts.shapes``: explicit, and fast to render."""
+"""JSON shapes of the conversation layer (api.md 1.9, 2.9-2.12, 2.24): friendships, reaction
+groups, sender keys, read states and reports. Built by hand, like ``accounts.shapes``: explicit,
+and fast to render."""
+
 
 from __future__ import annotations
 
@@ -9,24 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from accounts.shapes import avatar_url
-from chat.models import Channel, Friendship, Reaction, Report, SenderKeyDistribution
+from chat.models import Friendship, Reaction, Report, SenderKeyDistribution
 from haven_site.api.encoding import b64, ts
-
-
-def channel_shape(channel: Channel) -> dict[str, Any]:
-    """ChannelResponse. ``dm_status`` is always present (the column defaults to ``active``);
-    ``last_message_id`` is never sent, as in the original."""
-    return {
-        "id": str(channel.id),
-        "server_id": str(channel.server_id) if channel.server_id else None,
-        "encrypted_meta": b64(channel.encrypted_meta),
-        "channel_type": channel.channel_type,
-        "position": channel.position,
-        "created_at": ts(channel.created_at),
-        "category_id": str(channel.category_id) if channel.category_id else None,
-        "dm_status": channel.dm_status,
-        "is_private": channel.is_private,
-    }
 
 
 def friend_shape(friendship: Friendship, viewer_id: uuid.UUID) -> dict[str, Any]:

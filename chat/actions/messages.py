@@ -31,6 +31,7 @@ from chat.access import (
     ChannelAccess,
     access_channel,
     channel_access,
+    check_not_timed_out,
 )
 from chat.actions.message_store import insert_message
 from chat.events import publish, to_channels, to_users
@@ -43,7 +44,6 @@ from chat.models import (
     DmStatus,
     Message,
     Report,
-    ServerMember,
 )
 from chat.permissions import Permission
 from chat.shapes import message_shape
@@ -76,20 +76,6 @@ MESSAGE_NOT_FOUND = "Message not found"
 def live_messages() -> QuerySet[Message]:
     """Messages whose ``expires_at`` has not passed: expired ones are invisible everywhere."""
     return Message.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-
-
-def _check_not_timed_out(user_id: uuid.UUID, channel: Channel) -> None:
-    """A running server timeout stops sending and reacting in that server's channels (api.md
-    2.17). Local stand-in for the moderation engineer's ``check_not_timed_out``."""
-    if channel.server_id is None:
-        return
-    until = (
-        ServerMember.objects.filter(server_id=channel.server_id, user_id=user_id)
-        .values_list("timed_out_until", flat=True)
-        .first()
-    )
-    if until is not None and until > timezone.now():
-        raise Forbidden(TIMED_OUT)
 
 
 def direct_member_ids(channel: Channel) -> list[uuid.UUID]:
@@ -172,7 +158,7 @@ def send_message(
         raise Forbidden(MISSING_PERMISSION)
     members = direct_member_ids(channel) if channel.is_direct else []
     _check_dm_rules(user.id, channel, members)
-    _check_not_timed_out(user.id, channel)
+    check_not_timed_out(user.id, channel.server_id)
     token = decode_b64(sender_token, "Invalid sender_token encoding")
     body = decode_b64(encrypted_body, "Invalid encrypted_body encoding")
     if len(body) > (MAX_WS_BODY if via_websocket else MAX_REST_BODY):

@@ -14,10 +14,9 @@ from django.db import transaction
 from django.db.models import Subquery
 
 from accounts.models import User
-from chat.access import MISSING_PERMISSION, access_channel
+from chat.access import MISSING_PERMISSION, access_channel, check_not_timed_out
 from chat.actions.messages import (
     CANNOT_MESSAGE,
-    _check_not_timed_out,
     blocked_in_dm,
     direct_member_ids,
     live_messages,
@@ -52,7 +51,7 @@ def add_reaction(user: User, message_id: uuid.UUID, emoji: str) -> Reaction:
         user.id, channel, direct_member_ids(channel)
     ):
         raise Forbidden(CANNOT_MESSAGE)
-    _check_not_timed_out(user.id, channel)
+    check_not_timed_out(user.id, channel.server_id)
     if not 1 <= len(emoji) <= MAX_EMOJI:
         raise BadRequest(f"Failed to add reaction: emoji must be 1-{MAX_EMOJI} characters")
     with transaction.atomic():

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.actions import dms
-from chat.conversation_shapes import channel_shape
+from chat.shapes import channel_shape
 from haven_site.api.fields import ListOf, Str, Uuid
 from haven_site.api.parsing import parse_body
 from haven_site.api.views import ApiView
