@@ -6,7 +6,7 @@
 #   3. recreate only the haven container (a few seconds of downtime; clients reconnect);
 #   4. wait until Docker reports the container healthy (its HEALTHCHECK: /health/ready);
 #   5. if it never does: roll back to the previous image and fail;
-#   6. prune dangling images.
+#   6. recreate the maintenance worker on the new image, and prune dangling images.
 #
 # Port 8080 is not published, so the health of the new container is read from Docker
 # (docker inspect), not from the host.
@@ -142,6 +142,8 @@ compose up -d --no-deps --force-recreate haven
 # --- 4. health --------------------------------------------------------------------------------
 step "Waiting for the health check"
 if wait_healthy; then
+	step "Recreating the maintenance worker"
+	compose up -d --no-deps --force-recreate maintenance || info "could not recreate maintenance (ignored)"
 	step "Pruning dangling images"
 	docker image prune -f >/dev/null || info "could not prune images (ignored)"
 	compose ps

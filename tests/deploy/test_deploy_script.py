@@ -54,6 +54,7 @@ case "$args" in
     [ -z "${FAKE_MIGRATE_FAILS:-}" ] && exit 0 || { echo "migration broke" >&2; exit 1; } ;;
   *" up -d --no-deps --force-recreate haven "*)
     echo $(( $(cat "$state/ups" 2>/dev/null || echo 0) + 1 )) > "$state/ups"; exit 0 ;;
+  *" up -d --no-deps --force-recreate maintenance "*) exit 0 ;;
   *" ps -q haven "*) echo "0123456789abcdef"; exit 0 ;;
   *" logs "*) echo "haven log line: boom"; exit 0 ;;
   *" ps "*) echo "NAME  STATUS"; exit 0 ;;
@@ -124,6 +125,7 @@ def test_successful_deploy(fake: Path) -> None:
         "run --rm migrate",
         "up -d --no-deps --force-recreate haven",
         "ps -q haven",
+        "up -d --no-deps --force-recreate maintenance",
         "ps",
     ]
     assert "tag haven:latest haven:previous" in run.calls

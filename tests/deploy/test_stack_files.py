@@ -35,7 +35,9 @@ def example() -> dict[str, str]:
 
 def test_every_service_is_there(compose: dict[str, Any]) -> None:
     assert compose["name"] == "haven"
-    assert set(compose["services"]) == {"caddy", "haven", "migrate", "postgres", "redis", "livekit"}
+    assert set(compose["services"]) == {
+        "caddy", "haven", "migrate", "maintenance", "postgres", "redis", "livekit",
+    }  # fmt: skip
 
 
 def published(service: dict[str, Any]) -> list[str]:
