@@ -106,7 +106,7 @@ def collect_orphans(*, older_than: timedelta = ORPHAN_AGE, dry_run: bool = False
             # Locked, so that a message linking one of them now waits and then finds it gone.
             stale_ids = list(stale.select_for_update().values_list("id", flat=True))
             Attachment.objects.filter(id__in=stale_ids).delete()
-            delete_attachment_blobs_on_commit(stale_ids)
+        delete_attachment_blobs(stale_ids)
         result.unlinked_rows = len(stale_ids)
 
     root = Path(settings.MEDIA_ROOT)
