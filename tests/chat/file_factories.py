@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,12 @@ from chat.permissions import DEFAULT_EVERYONE
 
 
 @pytest.fixture
-def media_root(settings: Any, tmp_path: Path) -> Iterator[Path]:
+def media_root(settings: Any, tmp_path: Path) -> Path:
     """A private MEDIA_ROOT for one test."""
     root = tmp_path / "media"
     root.mkdir()
     settings.MEDIA_ROOT = root
-    yield root
+    return root
 
 
 def uid(value: Any) -> uuid.UUID:

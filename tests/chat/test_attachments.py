@@ -53,7 +53,8 @@ def test_upload_creates_a_row_bound_to_the_uploader(api: Api) -> None:
     assert attachment.size == len(PAYLOAD)
     assert body["storage_key"] == attachment.storage_key == blobs.attachment_key(attachment.id)
     prefix, rest = body["storage_key"].split("/")
-    assert len(prefix) == 2 and len(rest) == 62
+    assert len(prefix) == 2
+    assert len(rest) == 62
 
 
 def test_bytes_at_rest_are_encrypted_and_names_hide_the_id(api: Api, media_root: Path) -> None:  # noqa: F811
@@ -63,10 +64,12 @@ def test_bytes_at_rest_are_encrypted_and_names_hide_the_id(api: Api, media_root:
     assert len(files) == 1
     stored = files[0].read_bytes()
     assert stored != PAYLOAD
-    assert PAYLOAD[:64] not in stored and b"end-to-end ciphertext" not in stored
+    assert PAYLOAD[:64] not in stored
+    assert b"end-to-end ciphertext" not in stored
     attachment_id = body["attachment_id"]
     relative = str(files[0].relative_to(media_root))
-    assert attachment_id not in relative and attachment_id.replace("-", "") not in relative
+    assert attachment_id not in relative
+    assert attachment_id.replace("-", "") not in relative
     assert relative == body["storage_key"]
     assert b"".join(blobs.StreamReader(body["storage_key"]).chunks()) == PAYLOAD
 
@@ -255,10 +258,15 @@ def test_a_rolled_back_deletion_keeps_the_blob(api: Api) -> None:
     api.register("alice")
     attachment_id, message = posted(api)
     key = blobs.attachment_key(attachment_id)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        delete_attachment_blobs_on_commit([attachment_id])
-        message.delete()
-        raise RuntimeError("rollback")
+
+    def delete_then_fail() -> None:
+        with transaction.atomic():
+            delete_attachment_blobs_on_commit([attachment_id])
+            message.delete()
+            raise RuntimeError("rollback")
+
+    with pytest.raises(RuntimeError):
+        delete_then_fail()
     assert blobs.exists(key)
 
 
@@ -299,7 +307,8 @@ def test_orphan_collection(
     assert result.files == 2
     assert not Attachment.objects.filter(id=old_upload["attachment_id"]).exists()
     assert not blobs.exists(old_upload["storage_key"])
-    assert not stray.exists() and not crashed.exists()
+    assert not stray.exists()
+    assert not crashed.exists()
     assert blobs.exists(fresh_upload["storage_key"])  # younger than a day
     assert blobs.exists(blobs.attachment_key(sent_id))  # posted: referenced
 
