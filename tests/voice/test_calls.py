@@ -269,4 +269,3 @@ async def test_calls_need_a_dm_or_group(people: dict[str, Any]) -> None:
         assert await error_of(handler(alice, channel.id)) == (
             "Calls are only supported in DMs and group DMs"
         )
-
