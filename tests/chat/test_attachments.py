@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from chat.models import Attachment, Message, PermissionOverwrite
@@ -145,6 +145,7 @@ async def test_download_streams_through_the_asgi_application(api: Api) -> None:
         )
     assert response.status_code == 200
     assert response.content == PAYLOAD
+    await sync_to_async(connections.close_all)()  # the worker thread's connection
 
 
 def test_download_of_an_unsent_or_unknown_attachment(api: Api) -> None:

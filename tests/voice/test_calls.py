@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 
 from accounts.models import User
 from chat.events import capture_events, to_channels, to_users
@@ -56,6 +57,8 @@ async def no_stray_timers() -> Any:
     yield
     for task in list(calls._timers):
         task.cancel()
+    # The worker thread's database connection, so the test database can be dropped.
+    await sync_to_async(connections.close_all)()
 
 
 def ids(*users: User) -> frozenset[uuid.UUID]:
