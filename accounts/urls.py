@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts.api import admin, auth, keys, users
+from accounts.api import admin, auth, images, keys, users
 
 urlpatterns = [
     path("auth/challenge", auth.ChallengeView.as_view()),
@@ -17,6 +17,10 @@ urlpatterns = [
     path("auth/totp", auth.TotpView.as_view()),
     path("auth/sessions", auth.SessionsView.as_view()),
     path("auth/sessions/<id:family_id>", auth.SessionView.as_view()),
+    path("users/avatar", images.AvatarUploadView.as_view()),
+    path("users/banner", images.BannerUploadView.as_view()),
+    path("users/<id:user_id>/avatar", images.AvatarView.as_view()),
+    path("users/<id:user_id>/banner", images.BannerView.as_view()),
     path("users/search", users.UserSearchView.as_view()),
     path("users/profile", users.MyProfileView.as_view()),
     path("users/blocked", users.BlockedUsersView.as_view()),

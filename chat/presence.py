@@ -48,6 +48,10 @@ def audience_of(user_id: uuid.UUID) -> Audience:
 
 
 def user_signed_out(user_id: uuid.UUID) -> None:
-    """Logout, token reuse or account deletion: the user goes offline everywhere at once."""
+    """Logout, token reuse or account deletion: the user goes offline everywhere at once, and
+    leaves voice (VoiceStateUpdate ``joined: false``), as the original does on logout."""
+    from voice.actions import leave_all
+
     cache.delete(_key(user_id))
     publish("PresenceUpdate", {"user_id": str(user_id), "status": "offline"}, audience_of(user_id))
+    leave_all(user_id)

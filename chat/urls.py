@@ -7,7 +7,7 @@ swallow ``@me``, ``reorder`` or ``read-states``.
 
 from django.urls import include, path
 
-from chat.api import channels, members, roles, servers
+from chat.api import channels, files, members, previews, roles, servers
 
 S = "servers/<id:server_id>"
 C = "channels/<id:channel_id>"
@@ -40,6 +40,16 @@ urlpatterns = [
     path(f"{S}/categories", channels.CategoriesView.as_view()),
     path(f"{S}/categories/reorder", channels.ReorderCategoriesView.as_view()),
     path(f"{S}/categories/<id:category_id>", channels.CategoryView.as_view()),
+    # Files (2.19, 2.21, server icons of 2.6), link previews (2.22) and GIFs (2.25)
+    path("attachments/upload", files.AttachmentUploadView.as_view()),
+    path("attachments/<id:attachment_id>", files.AttachmentView.as_view()),
+    path(f"{S}/icon", files.ServerIconView.as_view()),
+    path(f"{S}/emojis", files.EmojisView.as_view()),
+    path(f"{S}/emojis/<id:emoji_id>", files.EmojiView.as_view()),
+    path(f"{S}/emojis/<id:emoji_id>/image", files.EmojiImageView.as_view()),
+    path("link-preview", previews.LinkPreviewView.as_view()),
+    path("gifs/search", previews.GifSearchView.as_view()),
+    path("gifs/trending", previews.GifTrendingView.as_view()),
     # Keep literal ``channels/...`` routes of other sections (e.g. ``channels/read-states``)
     # above this one.
     path(C, channels.ChannelView.as_view()),

@@ -113,6 +113,7 @@ class HavenConfig:
     livekit_api_key: str
     livekit_api_secret: str
     giphy_api_key: str
+    giphy_api_url: str
     audit_log_retention_days: int
     resolved_report_retention_days: int
     expired_invite_cleanup: bool
@@ -253,6 +254,7 @@ def load_config() -> HavenConfig:
         livekit_api_key=reader.text("LIVEKIT_API_KEY"),
         livekit_api_secret=reader.text("LIVEKIT_API_SECRET"),
         giphy_api_key=reader.text("GIPHY_API_KEY"),
+        giphy_api_url=reader.text("GIPHY_API_URL", "https://api.giphy.com/v1/gifs"),
         audit_log_retention_days=reader.number("AUDIT_LOG_RETENTION_DAYS", 90, minimum=0),
         resolved_report_retention_days=reader.number(
             "RESOLVED_REPORT_RETENTION_DAYS", 180, minimum=0

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.test import Client
 
@@ -52,9 +53,7 @@ class Response:
     def __init__(self, raw: Any) -> None:
         self.raw = raw
         self.status_code: int = raw.status_code
-        self.content: bytes = (
-            raw.content if not getattr(raw, "streaming", False) else b"".join(raw.streaming_content)
-        )
+        self.content: bytes = raw.content if not getattr(raw, "streaming", False) else _drain(raw)
         self.headers = raw.headers
 
     def json(self) -> Any:
@@ -62,6 +61,17 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response {self.status_code} {self.content[:200]!r}>"
+
+
+def _drain(raw: Any) -> bytes:
+    """The body of a streaming response, whether its iterator is synchronous or asynchronous."""
+    if not getattr(raw, "is_async", False):
+        return b"".join(raw.streaming_content)
+
+    async def collect() -> bytes:
+        return b"".join([part async for part in raw.streaming_content])
+
+    return async_to_sync(collect)()
 
 
 class Api:

@@ -212,11 +212,18 @@ def do_delete_account(user: User, password: str) -> None:
 def do_delete_user(user: User) -> None:
     """Account deletion, for the user themself or an instance admin (the original's admin
     delete skipped this cleanup and failed on owned servers)."""
+    from accounts.actions.images import delete_profile_images_on_commit
     from chat.models import Server
+    from chat.storage import attachment_ids_of_user, delete_attachment_blobs_on_commit
+    from voice.actions import leave_all
 
     with transaction.atomic():
         audience = _presence_audience(user)
+        # Voice first, while the user's DM memberships still tell who must hear of it.
+        leave_all(user.id)
         do_end_all_sessions(user)
+        delete_attachment_blobs_on_commit(attachment_ids_of_user(user.id))
+        delete_profile_images_on_commit(user.id)
         for server in Server.objects.filter(owner=user):
             server.delete()
         deleted, _ = type(user).objects.filter(pk=user.pk).delete()

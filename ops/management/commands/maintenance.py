@@ -29,11 +29,11 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         while True:
-            close_old_connections()
             for name, removed in run_due().items():
                 self.stdout.write(f"{name}: {removed} removed")
             if not loop or stopping:
                 return
+            close_old_connections()  # between passes: a long-lived worker must not keep stale ones
             for _ in range(TICK_SECONDS * 10):
                 if stopping:
                     return

@@ -1,0 +1,1 @@
+"""Haven's additions to Daphne, wired together by ``haven_site.serve``."""

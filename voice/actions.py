@@ -1,0 +1,180 @@
+"""Voice channels through LiveKit (api.md 2.20, operations.md 6): join, leave, rosters, server
+mute and deafen, and the cleanup that logout, account deletion and the last disconnect run."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.models import User
+from accounts.shapes import avatar_url
+from chat.access import NOT_CHANNEL_MEMBER, access_channel, channel_access
+from chat.events import Audience, publish, to_channels, to_servers, to_users
+from chat.models import Channel, ChannelMember, ChannelType, PermissionOverwrite
+from chat.permissions import Permission
+from haven_site.api.errors import BadRequest, Forbidden, NotFound
+from voice import livekit, state
+
+VOICE_TYPES = (ChannelType.VOICE, ChannelType.DM, ChannelType.GROUP)
+NOT_CONFIGURED = "Voice chat is not configured"
+MISSING_MUTE = "Missing MUTE_MEMBERS permission"
+
+
+def _restricted(channel: Channel) -> bool:
+    """A private server channel, or one whose overwrites hide it from some roles or members:
+    its voice events go only to its own subscribers and participants (not the whole server)."""
+    if channel.is_private:
+        return True
+    return any(
+        deny & Permission.VIEW_CHANNELS
+        for deny in PermissionOverwrite.objects.filter(channel=channel).values_list(
+            "deny_bits", flat=True
+        )
+    )
+
+
+def voice_audience(channel: Channel, user_id: uuid.UUID) -> Audience:
+    """websocket.md 4.4: a server channel's voice events reach every connection subscribed to
+    the server (once each); a DM/group's reach its subscribers and the other members."""
+    if channel.server_id is None:
+        others = ChannelMember.objects.filter(channel=channel).exclude(user_id=user_id)
+        return to_channels(channel.id) | to_users(others.values_list("user_id", flat=True))
+    if _restricted(channel):
+        return to_channels(channel.id) | to_users(state.roster(channel.id)) | to_users(user_id)
+    return to_servers(channel.server_id)
+
+
+def _state_event(channel: Channel, user: User | None, user_id: uuid.UUID, joined: bool) -> None:
+    if user is None:
+        return  # the spec sends nothing for a user it cannot look up
+    publish(
+        "VoiceStateUpdate",
+        {
+            "channel_id": str(channel.id),
+            "user_id": str(user_id),
+            "username": user.shown_name,
+            "joined": joined,
+        },
+        voice_audience(channel, user_id),
+    )
+
+
+def _announce_leave(seat: state.Seat, user_id: uuid.UUID, user: User | None) -> None:
+    channel = Channel.objects.filter(id=seat.channel_id).first()
+    if channel is not None:
+        _state_event(channel, user, user_id, joined=False)
+
+
+def do_join(user: User, channel_id: uuid.UUID) -> dict[str, Any]:
+    """POST /voice/{id}/join. Checks: configured, channel exists, access (VIEW_CHANNELS for a
+    server channel, membership for a DM/group), voice-capable type."""
+    config = settings.HAVEN
+    if not config.voice_enabled:
+        raise BadRequest(NOT_CONFIGURED)
+    access = access_channel(user.id, channel_id, missing_channel="Channel not found")
+    channel = access.channel
+    if channel.channel_type not in VOICE_TYPES:
+        raise BadRequest("Channel does not support voice")
+    flags = state.moderation(channel.server_id, [user.id])[user.id]
+    try:
+        token = livekit.mint_token(
+            user, channel.id, can_publish=not flags.muted, can_subscribe=not flags.deafened
+        )
+    except Exception as error:  # the spec reports the SDK's reason
+        raise BadRequest(f"Failed to generate voice token: {error}") from None
+    with transaction.atomic():
+        previous = state.join(user.id, channel.id, channel.server_id)
+        if previous is not None:
+            _announce_leave(previous, user.id, user)
+        _state_event(channel, user, user.id, joined=True)
+    return {"token": token, "url": config.livekit_client_url, "channel_id": str(channel.id)}
+
+
+def do_leave(user: User, channel_id: uuid.UUID) -> None:
+    """POST /voice/{id}/leave: no checks; a leave event only if the user was in it."""
+    with transaction.atomic():
+        seat = state.leave(user.id, channel_id)
+        if seat is not None:
+            _announce_leave(seat, user.id, user)
+
+
+def leave_all(user_id: uuid.UUID) -> None:
+    """Take a user out of voice everywhere (logout, account deletion, last disconnect), with a
+    ``joined: false`` event for each channel left. Safe to call when not in voice."""
+    seats = state.leave_all(user_id)
+    if not seats:
+        return
+    user = User.objects.filter(id=user_id).first()
+    for seat in seats:
+        _announce_leave(seat, user_id, user)
+
+
+def participants(user: User, channel_id: uuid.UUID) -> list[dict[str, Any]]:
+    """GET /voice/{id}/participants: unlike the original, only for users who can access the
+    channel (403 "Not a member of this channel"; an unknown channel answers the same)."""
+    access_channel(user.id, channel_id)
+    user_ids = state.roster(channel_id)
+    if not user_ids:
+        return []
+    channel_server = Channel.objects.filter(id=channel_id).values_list("server_id", flat=True)
+    flags = state.moderation(channel_server.first(), user_ids)
+    users = {u.id: u for u in User.objects.filter(id__in=user_ids)}
+    return [
+        {
+            "user_id": str(uid),
+            "username": users[uid].username,
+            "display_name": users[uid].display_name,
+            "avatar_url": avatar_url(users[uid]),
+            "server_muted": flags[uid].muted,
+            "server_deafened": flags[uid].deafened,
+        }
+        for uid in user_ids
+        if uid in users
+    ]
+
+
+def do_moderate(
+    user: User,
+    channel_id: uuid.UUID,
+    target_id: uuid.UUID,
+    *,
+    muted: bool | None = None,
+    deafened: bool | None = None,
+) -> None:
+    """PUT .../mute and .../deafen: MUTE_MEMBERS (or owner) in a server voice channel, target in
+    that channel. The flag is stored per server and user, announced with VoiceMuteUpdate, and
+    applied in LiveKit after commit (best effort)."""
+    channel = Channel.objects.select_related("server").filter(id=channel_id).first()
+    if channel is None:
+        raise NotFound("Channel not found")
+    if channel.server_id is None:
+        raise BadRequest("Not a server channel")
+    access = channel_access(user.id, channel)
+    if access is None:
+        raise Forbidden(NOT_CHANNEL_MEMBER)
+    if not access.has(Permission.MUTE_MEMBERS):
+        raise Forbidden(MISSING_MUTE)
+    if target_id not in state.roster(channel.id):
+        raise BadRequest("User is not in this voice channel")
+    flags = state.set_moderation(channel.server_id, target_id, muted=muted, deafened=deafened)
+    with transaction.atomic():
+        publish(
+            "VoiceMuteUpdate",
+            {
+                "channel_id": str(channel.id),
+                "user_id": str(target_id),
+                "server_muted": flags.muted,
+                "server_deafened": flags.deafened,
+            },
+            voice_audience(channel, target_id),
+        )
+        if settings.HAVEN.voice_enabled:
+            transaction.on_commit(
+                lambda: livekit.enforce_moderation(
+                    channel.id, target_id, muted=flags.muted, deafened=flags.deafened
+                ),
+                robust=True,
+            )
