@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -130,3 +131,31 @@ def collect_orphans(*, older_than: timedelta = ORPHAN_AGE, dry_run: bool = False
                 if not dry_run:
                     path.unlink(missing_ok=True)
     return result
+
+
+def delete_message_files_on_commit(**message_filter: Any) -> None:
+    """Before deleting messages: their attachments' blobs go once the deletion commits.
+    ``message_filter`` selects the messages (e.g. ``id__in=ids``, ``channel=channel``)."""
+    from chat.models import Attachment
+
+    prefixed = {f"message__{name}": value for name, value in message_filter.items()}
+    delete_attachment_blobs_on_commit(
+        Attachment.objects.filter(**prefixed).values_list("id", flat=True)
+    )
+
+
+def delete_server_files_on_commit(server: Any) -> None:
+    """Before deleting a server: its icon and custom emoji images go once the deletion commits."""
+    keys = [blobs.emoji_key(server.id, e) for e in server.emojis.values_list("id", flat=True)]
+    if server.has_icon:
+        keys.append(blobs.server_icon_key(server.id))
+
+    def remove() -> None:
+        for key in keys:
+            try:
+                blobs.delete(key)
+            except OSError:
+                logger.exception("Could not delete a server image blob")
+
+    if keys:
+        transaction.on_commit(remove, robust=True)

@@ -68,6 +68,13 @@ def purge_resolved_reports() -> int:
     return deleted
 
 
+def collect_orphan_files() -> int:
+    from chat.storage import collect_orphans
+
+    collected = collect_orphans()
+    return collected.unlinked_rows + collected.files
+
+
 @dataclass(frozen=True)
 class Task:
     name: str
@@ -81,6 +88,7 @@ TASKS = [
     Task("expired-server-invites", timedelta(hours=1), purge_expired_server_invites),
     Task("audit-log-retention", timedelta(days=1), purge_old_audit_log),
     Task("resolved-report-retention", timedelta(days=1), purge_resolved_reports),
+    Task("orphan-files", timedelta(days=1), collect_orphan_files),
 ]
 
 

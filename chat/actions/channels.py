@@ -26,6 +26,7 @@ from chat.actions.notify import notify_channel_deleted, notify_server_updated
 from chat.actions.servers import decode_meta
 from chat.models import Channel, ChannelCategory, ChannelMember, ChannelType, Report, Server
 from chat.permissions import Permission, permissions_in_channel
+from chat.storage import delete_message_files_on_commit
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
 
 SERVER_CHANNEL_TYPES = (ChannelType.TEXT, ChannelType.VOICE)
@@ -150,6 +151,7 @@ def do_delete_channel(user: User, channel_id: uuid.UUID) -> None:
     assert server_id is not None
     with transaction.atomic():
         Report.objects.filter(channel_id=channel.id).delete()
+        delete_message_files_on_commit(channel=channel)
         channel.delete()
         record_audit(server_id, user.id, "channel_delete", "channel", channel_id)
         notify_channel_deleted(server_id, channel_id)

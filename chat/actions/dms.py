@@ -25,6 +25,7 @@ from chat.actions.sender_keys import drop_sealed_keys_for
 from chat.actions.system_messages import post_system_message
 from chat.events import control, publish, to_users
 from chat.models import Channel, ChannelMember, ChannelType, DmStatus, ReadState, ServerMember
+from chat.storage import delete_message_files_on_commit
 from haven_site.api.encoding import decode_b64
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
 
@@ -223,6 +224,7 @@ def do_leave_group(user: User, channel_id: uuid.UUID) -> None:
                 channel, "member_left", username=user.shown_name or "Someone", user_id=user.id
             )
         else:
+            delete_message_files_on_commit(channel=channel)
             channel.delete()
         control("recheck", to_users(user.id), channel_id=str(channel_id))
 

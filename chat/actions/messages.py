@@ -47,6 +47,7 @@ from chat.models import (
 )
 from chat.permissions import Permission
 from chat.shapes import message_shape
+from chat.storage import delete_message_files_on_commit
 from haven_site.api.encoding import decode_b64
 from haven_site.api.errors import BadRequest, Conflict, Forbidden, NotFound
 
@@ -248,6 +249,7 @@ def delete_message(user: User, message_id: uuid.UUID) -> Message:
             raise Forbidden(CANNOT_DELETE)
     with transaction.atomic():
         Report.objects.filter(message_id=message.id).delete()
+        delete_message_files_on_commit(id=message.id)
         _, per_model = Message.objects.filter(id=message.id).delete()
         if not per_model.get(Message._meta.label):
             raise NotFound(MESSAGE_NOT_FOUND)  # a concurrent delete won
@@ -292,6 +294,7 @@ def bulk_delete(user: User, channel_id: uuid.UUID, message_ids: Sequence[uuid.UU
             .values_list("id", flat=True)
         )
         Report.objects.filter(message_id__in=doomed).delete()
+        delete_message_files_on_commit(id__in=doomed)
         Message.objects.filter(id__in=doomed).delete()
         AuditLogEntry.objects.create(
             server_id=channel.server_id,
@@ -337,11 +340,13 @@ def readable_message(user_id: uuid.UUID, message_id: uuid.UUID) -> tuple[Message
 
 
 def purge_expired_messages() -> int:
-    """Delete disappearing messages whose time has passed, with their reports (attachments,
-    reactions and pins cascade). No event, as in the original (operations.md 1.7); meant for a
-    periodic job."""
+    """Delete disappearing messages whose time has passed, with their reports and attachment
+    files (attachment rows, reactions and pins cascade). No event, as in the original
+    (operations.md 1.7); run by ``manage.py maintenance``."""
     with transaction.atomic():
-        expired = Message.objects.filter(expires_at__lte=timezone.now())
+        now = timezone.now()
+        expired = Message.objects.filter(expires_at__lte=now)
         Report.objects.filter(message_id__in=expired.values("id")).delete()
+        delete_message_files_on_commit(expires_at__lte=now)
         _, per_model = expired.delete()
     return per_model.get(Message._meta.label, 0)

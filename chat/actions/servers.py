@@ -13,6 +13,7 @@ from chat.actions.audit import record_audit
 from chat.actions.notify import notify_server_deleted, notify_server_updated
 from chat.models import Channel, ChannelMember, ChannelType, Role, Server, ServerMember
 from chat.permissions import DEFAULT_EVERYONE, Permission, permissions_in_servers
+from chat.storage import delete_message_files_on_commit, delete_server_files_on_commit
 from haven_site.api.encoding import decode_b64
 from haven_site.api.errors import BadRequest, Forbidden
 
@@ -139,5 +140,7 @@ def delete_server(server: Server) -> None:
             ServerMember.objects.filter(server=server).values_list("user_id", flat=True)
         )
         server_id = server.id
+        delete_message_files_on_commit(channel__server=server)
+        delete_server_files_on_commit(server)
         server.delete()
         notify_server_deleted(server_id, member_ids)

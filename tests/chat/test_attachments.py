@@ -271,6 +271,38 @@ def test_a_rolled_back_deletion_keeps_the_blob(api: Api) -> None:
     assert blobs.exists(key)
 
 
+def _deleting_actions() -> list[Any]:
+    from accounts.models import User
+    from chat.actions import channels, messages, servers
+
+    def owner(message: Message) -> User:
+        return User.objects.get(id=message.sender_id)
+
+    return [
+        lambda m: messages.delete_message(owner(m), m.id),
+        lambda m: messages.bulk_delete(owner(m), m.channel_id, [m.id]),
+        lambda m: (
+            Message.objects.filter(id=m.id).update(expires_at=timezone.now() - timedelta(1)),
+            messages.purge_expired_messages(),
+        ),
+        lambda m: channels.do_delete_channel(owner(m), m.channel_id),
+        lambda m: servers.do_delete_server(owner(m), m.channel.server_id),
+    ]
+
+
+@pytest.mark.parametrize("action", range(5), ids=["one", "bulk", "expiry", "channel", "server"])
+def test_every_deletion_path_removes_the_files(
+    api: Api, action: int, django_capture_on_commit_callbacks: Any
+) -> None:
+    api.register("alice")
+    attachment_id, message = posted(api)
+    key = blobs.attachment_key(attachment_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        _deleting_actions()[action](message)
+    assert not Message.objects.filter(id=message.id).exists()
+    assert not blobs.exists(key)
+
+
 def _age(path: Path, days: float) -> None:
     old = time.time() - days * 86400
     os.utime(path, (old, old))
