@@ -109,3 +109,16 @@ def access_channel(
     if need is not None and not access.has(need):
         raise Forbidden(missing_permission)
     return access
+
+
+def subscribable_channel(user_id: uuid.UUID, channel_id: uuid.UUID) -> uuid.UUID | None:
+    """WebSocket ``Subscribe``: the channel's server (None for DM/group) if the user can see the
+    channel, under the same rules as REST; else ``Not a member of this channel``."""
+    return access_channel(user_id, channel_id).channel.server_id
+
+
+def visible_channel_ids(user_id: uuid.UUID, channel_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The channels among ``channel_ids`` that the user can still see (gateway re-checks after
+    access changed; deleted channels are simply absent)."""
+    channels = Channel.objects.select_related("server").filter(id__in=channel_ids)
+    return {c.id for c in channels if channel_access(user_id, c) is not None}

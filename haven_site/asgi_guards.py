@@ -81,6 +81,26 @@ async def deny(scope: Scope, send: Send, status: int, message: str) -> None:
     await send_json(send, status, error_body(message, status), websocket=False)
 
 
+async def deny_text(scope: Scope, send: Send, status: int, text: str) -> None:
+    """Refuse a WebSocket handshake with a plain-text body (the framework-level rejections of
+    api.md 2.20a, such as a missing ``token`` parameter)."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    body = text.encode()
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": body})
+
+
 class EdgeGuard:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -5,6 +5,12 @@
   where stock Daphne can only answer 403.
 * A graceful stop: on SIGTERM every open WebSocket is told to save its resume state and close with
   1001 (going away) before the process exits, so that clients resume on the next instance.
+* WebSocket limits the gateway relies on: no permessage-deflate (ciphertext does not compress,
+  and compression costs CPU per frame and per socket), messages and frames above 1 MiB are
+  refused with close code 1009, WebSocket ping/pong frames count as activity for the gateway's
+  idle timer (``haven.activity``), and a peer that stops reading cannot make the server buffer
+  without bound: past ``OUTBOUND_LIMIT_BYTES`` of unsent data the connection is dropped and the
+  application told (``haven.overflow``), so that its session is not resumed with a hole.
 
 Everything else is Daphne's own command line (``-b``, ``-p``, ``--access-log``, ...).
 """
@@ -14,13 +20,47 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from daphne import cli, ws_protocol
+from daphne import cli, server, ws_protocol
 
 from haven_site import asgi_guards, shutdown
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+OUTBOUND_LIMIT_BYTES = 4 * 1024 * 1024
 
 
 class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
     _denial: list[bytes] | None = None
+    _overflowed = False
+
+    def _notify(self, message: dict[str, Any]) -> None:
+        queue = getattr(self, "application_queue", None)
+        if queue is not None and not self.muted:
+            queue.put_nowait(message)
+
+    def onPing(self, payload: bytes) -> None:
+        super().onPing(payload)
+        self._notify({"type": "haven.activity"})
+
+    def onPong(self, payload: bytes) -> None:
+        super().onPong(payload)
+        self._notify({"type": "haven.activity"})
+
+    def _pending_bytes(self) -> int:
+        transport = self.transport
+        try:
+            unsent = len(transport.dataBuffer) - transport.offset
+            return int(unsent + transport._tempDataLen)
+        except AttributeError:  # not a plain TCP transport (TLS wrappers buffer elsewhere)
+            return 0
+
+    def serverSend(self, content: Any, binary: bool = False) -> None:
+        if self._overflowed:
+            return
+        super().serverSend(content, binary)
+        if self._pending_bytes() > OUTBOUND_LIMIT_BYTES:
+            self._overflowed = True
+            self._notify({"type": "haven.overflow"})
+            self.transport.abortConnection()
 
     def onConnect(self, request: Any) -> Any:
         deferred = super().onConnect(request)
@@ -55,8 +95,25 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests"}
 
 
+class HavenWebSocketFactory(ws_protocol.WebSocketFactory):
+    protocol = HavenWebSocketProtocol
+
+    def setProtocolOptions(self, **options: Any) -> None:
+        options.update(
+            perMessageCompressionAccept=_refuse_compression,
+            maxMessagePayloadSize=MAX_MESSAGE_BYTES,
+            maxFramePayloadSize=MAX_MESSAGE_BYTES,
+        )
+        super().setProtocolOptions(**options)
+
+
+def _refuse_compression(offers: Any) -> None:
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     ws_protocol.WebSocketFactory.protocol = HavenWebSocketProtocol
+    server.WebSocketFactory = HavenWebSocketFactory
     asgi_guards.WS_DENIAL_SUPPORTED = True
     shutdown.install()
     cli.CommandLineInterface().run(sys.argv[1:] if argv is None else argv)
