@@ -17,6 +17,7 @@ urlpatterns = [
     path("auth/totp", auth.TotpView.as_view()),
     path("auth/sessions", auth.SessionsView.as_view()),
     path("auth/sessions/<id:family_id>", auth.SessionView.as_view()),
+    path("admin/stats", admin.AdminStatsView.as_view()),
     path("admin/users", admin.AdminUsersView.as_view()),
     path("admin/users/<id:user_id>/admin", admin.AdminUserAdminFlagView.as_view()),
     path("admin/users/<id:user_id>", admin.AdminUserView.as_view()),

@@ -27,6 +27,7 @@ from chat.events import Event, adispatch, channel_group, encode_frame, server_gr
 from chat.gateway import protocol
 from chat.gateway.registry import get_registry, refresh_every
 from chat.gateway.store import SessionRecord, get_store, seq_of
+from haven_site import ratelimit
 from haven_site.api.errors import ApiError
 from haven_site.asgi_guards import deny, deny_text
 
@@ -42,7 +43,17 @@ MISSING_TOKEN = "Failed to deserialize query string: missing field `token`"  # n
 CODE_TOO_BIG = 1009
 CODE_TRY_AGAIN = 1013
 
+RATE_LIMITED = "Rate limit exceeded — slow down"
+
 _last_sweep = 0.0
+
+
+async def send_allowed(user_id: uuid.UUID | str) -> bool:
+    """The WebSocket send limit (30 ``SendMessage`` per 10 s per user, counted cluster-wide in
+    the cache, rejected attempts included). ``SendMessage`` checks it first and answers
+    ``Error RATE_LIMITED`` when it is exceeded."""
+    limit, window = ratelimit.WS_SEND_LIMIT
+    return bool(await ratelimit.ahit("ws-send", str(user_id), limit, window))
 
 
 def _query_token(scope: dict[str, Any]) -> str | None:
@@ -131,14 +142,16 @@ class GatewayConsumer(AsyncConsumer):
         self.last_refresh = now
         self.last_regroup = now
 
+        # Joined before Hello, so that nothing addressed to the user after Hello is missed;
+        # whatever arrives meanwhile waits until this handler is done, so Hello comes first.
+        await self.join([user_group(self.user_id)])
+        self.pending = dict(self.cursors)
         await self.send({"type": "websocket.accept"})
         self.accepted = True
         heartbeat_ms = settings.HAVEN.ws_heartbeat_timeout_secs * 1000 // 3
         await self.send_event(
             "Hello", {"session_id": self.session_id, "heartbeat_interval_ms": heartbeat_ms}
         )
-        await self.join([user_group(self.user_id)])
-        self.pending = dict(self.cursors)
         await get_registry().aset_status(self.uid, "online")
         await self.checkpoint()
         await self.broadcast_presence("online")
@@ -410,6 +423,15 @@ class GatewayConsumer(AsyncConsumer):
         audience = await database_sync_to_async(audience_of)(self.user_id)
         await adispatch(Event("PresenceUpdate", presence_frame_payload(self.uid, stored), audience))
 
+    def own_presence(self, frame: str) -> bool:
+        """This user's own PresenceUpdate (e.g. the ``offline`` of the connection being
+        resumed): the live connection's presence supersedes it, so it is not replayed."""
+        return frame.startswith(self.own_presence_prefix)
+
+    @property
+    def own_presence_prefix(self) -> str:
+        return encode_frame("PresenceUpdate", {"user_id": self.uid})[:-2]
+
     async def resume(self, session_id: str) -> None:
         """Replay what session ``session_id`` missed, in order and once, then ``Resumed``; or
         ``InvalidSession`` when that cannot be done exactly (websocket.md 6.2)."""
@@ -431,7 +453,7 @@ class GatewayConsumer(AsyncConsumer):
             ends[group] = entries[-1].sid if entries else cursor
             for entry in entries:
                 seq = seq_of(entry.sid)
-                if upto is None or seq <= upto:
+                if (upto is None or seq <= upto) and not self.own_presence(entry.frame):
                     merged.setdefault(entry.event_id, (seq, entry.event_id, entry.frame))
         replayed = 0
         for _, event_id, frame in sorted(merged.values()):

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from chat.gateway import consumer as consumer_module
@@ -21,14 +20,13 @@ from tests.helpers import Api, TestUser
 
 
 @pytest.fixture(autouse=True)
-def _fresh_gateway() -> Iterator[None]:
+def _fresh_gateway() -> None:
     memory_store().reset()
     memory_registry().reset()
     consumer_module._last_sweep = 0.0
     layer = get_channel_layer()
-    if layer is not None and hasattr(layer, "channels") and hasattr(layer, "groups"):
+    if isinstance(layer, InMemoryChannelLayer):
         async_to_sync(layer.flush)()
-    yield
 
 
 class Ws:
@@ -68,25 +66,25 @@ class Ws:
         text = message if isinstance(message, str) else json.dumps(message)
         await self.comm.send_input({"type": "websocket.receive", "text": text})
 
-    async def recv(self, timeout: float = 3) -> dict[str, Any]:
-        output = await self.comm.receive_output(timeout)
+    async def recv(self, wait: float = 3) -> dict[str, Any]:
+        output = await self.comm.receive_output(wait)
         assert output["type"] == "websocket.send", output
         return json.loads(output["text"])  # type: ignore[no-any-return]
 
-    async def recv_raw(self, timeout: float = 3) -> dict[str, Any]:
-        return await self.comm.receive_output(timeout)  # type: ignore[no-any-return]
+    async def recv_raw(self, wait: float = 3) -> dict[str, Any]:
+        return await self.comm.receive_output(wait)  # type: ignore[no-any-return]
 
-    async def expect(self, event_type: str, timeout: float = 3) -> dict[str, Any]:
-        frame = await self.recv(timeout)
+    async def expect(self, event_type: str, wait: float = 3) -> dict[str, Any]:
+        frame = await self.recv(wait)
         assert frame["type"] == event_type, frame
         return frame
 
-    async def silent(self, timeout: float = 0.3) -> None:
-        assert await self.comm.receive_nothing(timeout), "expected no frame"
+    async def silent(self, wait: float = 0.3) -> None:
+        assert await self.comm.receive_nothing(wait), "expected no frame"
 
-    async def call(self, message: dict[str, Any]) -> None:
-        """Send a frame and wait until the consumer handled it (a Ping round trip)."""
-        await self.send(message)
+    async def sync(self) -> None:
+        """Wait until the consumer handled everything sent so far (a Ping round trip); the
+        frames that arrived before the Pong are left in ``self.pending``."""
         await self.send({"type": "Ping"})
         frames = []
         while True:

@@ -183,7 +183,7 @@ async def test_idle_connection_is_closed_and_any_frame_restarts_the_timer(
         started = time.monotonic()
         await ws.comm.receive_nothing(2)
         await ws.comm.send_input({"type": "haven.activity"})  # a WebSocket ping frame
-        output = await ws.recv_raw(timeout=6)
+        output = await ws.recv_raw(wait=6)
         assert output == {"type": "websocket.close", "code": 1000}
         assert time.monotonic() - started >= 4.5
         await ws.close(1006)
