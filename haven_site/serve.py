@@ -17,6 +17,7 @@ Everything else is Daphne's own command line (``-b``, ``-p``, ``--access-log``, 
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -52,6 +53,12 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
             return int(unsent + transport._tempDataLen)
         except AttributeError:  # not a plain TCP transport (TLS wrappers buffer elsewhere)
             return 0
+
+    def serverClose(self, code: int | None = None) -> None:
+        """Autobahn's public ``sendClose`` only takes 1000 and 3000-4999; the gateway also
+        closes with the protocol's own codes (1001 going away, 1008 policy, 1009 too big,
+        1013 try again later), which are valid for a server to send (RFC 6455 7.4.1)."""
+        self.sendCloseFrame(code=1000 if code is None else int(code), isReply=False)
 
     def serverSend(self, content: Any, binary: bool = False) -> None:
         if self._overflowed:
@@ -103,6 +110,7 @@ class HavenWebSocketFactory(ws_protocol.WebSocketFactory):
             perMessageCompressionAccept=_refuse_compression,
             maxMessagePayloadSize=MAX_MESSAGE_BYTES,
             maxFramePayloadSize=MAX_MESSAGE_BYTES,
+            failByDrop=False,  # a refused frame is answered with its close code (1009), not a drop
         )
         super().setProtocolOptions(**options)
 
@@ -116,7 +124,10 @@ def main(argv: list[str] | None = None) -> None:
     server.WebSocketFactory = HavenWebSocketFactory
     asgi_guards.WS_DENIAL_SUPPORTED = True
     shutdown.install()
-    cli.CommandLineInterface().run(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not any(re.fullmatch(r"[\w.]+:[\w.]+", arg) for arg in args):
+        args.append("haven_site.asgi:application")  # ``-b HOST -p PORT`` is enough
+    cli.CommandLineInterface().run(args)
 
 
 if __name__ == "__main__":
