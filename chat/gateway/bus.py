@@ -82,7 +82,7 @@ async def adeliver_control(audience: Audience, message: dict[str, object]) -> No
     if layer is None:
         return
     for group in audience.groups():
-        await layer.group_send(group, message)
+        await layer.group_send(group, {**message, "g": group})
 
 
 def deliver_control(audience: Audience, message: dict[str, object]) -> None:

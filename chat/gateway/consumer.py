@@ -15,9 +15,11 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import parse_qs
 
+from autobahn.websocket.protocol import PreparedMessage
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -25,6 +27,7 @@ from django.conf import settings
 
 from chat.events import Event, adispatch, channel_group, encode_frame, server_group, user_group
 from chat.gateway import protocol
+from chat.gateway.hub import get_hub
 from chat.gateway.registry import get_registry, refresh_every
 from chat.gateway.store import SessionRecord, get_store, seq_of
 from haven_site import ratelimit
@@ -38,7 +41,7 @@ SEEN_IDS = 512  # event ids remembered per connection to drop a second copy
 SAFE_LAG_SECS = 2.0  # see _touch()
 SHUTDOWN_GRACE_SECS = 15.0  # a restart does not flap presence if clients are back by then
 SWEEP_EVERY_SECS = 10.0
-REGROUP_EVERY_SECS = 3600.0  # channels_redis forgets group members after a day
+BACKLOG_LIMIT = 2000  # doorbells waiting while the connection is busy
 MISSING_TOKEN = "Failed to deserialize query string: missing field `token`"  # noqa: S105
 CODE_TOO_BIG = 1009
 CODE_TRY_AGAIN = 1013
@@ -96,6 +99,8 @@ async def maybe_sweep() -> None:
 
 
 class GatewayConsumer(AsyncConsumer):
+    # Connections receive through the process's hub, not a channel of their own.
+    channel_layer_alias = "__gateway_hub_only__"
     accepted = False
     closing = False
     cleaned = False
@@ -104,7 +109,13 @@ class GatewayConsumer(AsyncConsumer):
 
     # --- handshake and lifecycle (websocket.md 1) -------------------------------------------
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = asyncio.Lock()
+        self.backlog: deque[dict[str, Any]] = deque()
+
     async def websocket_connect(self, message: dict[str, Any]) -> None:
+        self.prepared = "haven.prepared" in self.scope.get("extensions", {})
         token = _query_token(self.scope)
         if token is None:
             await deny_text(self.scope, self.base_send, 400, MISSING_TOKEN)
@@ -140,7 +151,6 @@ class GatewayConsumer(AsyncConsumer):
         self.snapshot_at = now
         self.saved: tuple[Any, ...] | None = None
         self.last_refresh = now
-        self.last_regroup = now
 
         # Joined before Hello, so that nothing addressed to the user after Hello is missed;
         # whatever arrives meanwhile waits until this handler is done, so Hello comes first.
@@ -225,8 +235,9 @@ class GatewayConsumer(AsyncConsumer):
                 await store.delete_session(self.session_id)
             else:
                 await store.save_session(self.session_id, self.record(exact=kind != "abnormal"))
+            hub = get_hub()
             for group in list(self.cursors):
-                await self.channel_layer.group_discard(group, self.channel_name)
+                await hub.leave(group, self)
         except Exception:
             logger.exception("Could not save the session of a closing connection")
         grace = SHUTDOWN_GRACE_SECS if kind == "shutdown" else 0
@@ -282,10 +293,6 @@ class GatewayConsumer(AsyncConsumer):
                     self.last_refresh = now
                     await get_registry().refresh(self.uid, self.conn_id)
                     await maybe_sweep()
-                if now - self.last_regroup >= REGROUP_EVERY_SECS:
-                    self.last_regroup = now
-                    for group in list(self.cursors):
-                        await self.channel_layer.group_add(group, self.channel_name)
             except Exception:
                 logger.exception("Gateway timer failed")
 
@@ -298,13 +305,13 @@ class GatewayConsumer(AsyncConsumer):
         for group, last in zip(groups, await get_store().last_ids(groups), strict=True):
             self.cursors[group] = last
             self.join_cursors[group] = last
-            await self.channel_layer.group_add(group, self.channel_name)
+            await get_hub().join(group, self)
 
     async def leave(self, groups: list[str]) -> None:
         for group in groups:
             if self.cursors.pop(group, None) is not None:
                 self.join_cursors.pop(group, None)
-                await self.channel_layer.group_discard(group, self.channel_name)
+                await get_hub().leave(group, self)
 
     async def subscribe(self, channel_id: uuid.UUID, server_id: uuid.UUID | None) -> None:
         if channel_id in self.channels:
@@ -338,15 +345,99 @@ class GatewayConsumer(AsyncConsumer):
     async def send_error(self, message: str) -> None:
         await self.send_event("Error", {"message": message})
 
-    async def deliver(self, event_id: str, frame: str) -> bool:
+    async def deliver(
+        self, event_id: str, frame: str, doorbell: dict[str, Any] | None = None
+    ) -> bool:
         if event_id in self.seen_set:
             return False
         self.seen.append(event_id)
         self.seen_set.add(event_id)
         if len(self.seen) > SEEN_IDS:
             self.seen_set.discard(self.seen.popleft())
-        await self.send({"type": "websocket.send", "text": frame})
+        if doorbell is not None:
+            # One WebSocket frame built per event and process, written to every local socket.
+            out = doorbell.get("_send")
+            if out is None:
+                out = doorbell["_send"] = self.outbound(frame)
+            await self.send(out)
+        else:
+            await self.send({"type": "websocket.send", "text": frame})
         return True
+
+    # --- inbound from the hub: doorbells and controls, in order with everything else --------
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        async with self.lock:
+            await super().dispatch(message)
+            await self.drain()
+
+    def ring(self, message: dict[str, Any]) -> Awaitable[None] | None:
+        """The hub's entry point. The common case (an idle connection, the next event of a
+        group, not seen before) is decided here without a coroutine of its own: it returns the
+        one frame write to await. Everything else takes ``on_hub``."""
+        if (
+            self.lock.locked()
+            or self.backlog
+            or self.closing
+            or not self.accepted
+            or message.get("type") != "gateway.event"
+        ):
+            return self.on_hub(message)
+        sid = message.get("sid")
+        if sid is not None:
+            group = message["g"]
+            cursor = self.cursors.get(group)
+            if cursor is None:
+                return None
+            seq = message.get("_seq")
+            if seq is None:
+                seq = message["_seq"] = seq_of(sid)
+            if seq <= seq_of(cursor):
+                return None
+            if message["prev"] != cursor and seq_of(message["prev"]) > seq_of(cursor):
+                return self.on_hub(message)  # a hole: read it back first
+            self.cursors[group] = sid
+        event_id = message["id"]
+        if event_id in self.seen_set:
+            return None
+        self.seen.append(event_id)
+        self.seen_set.add(event_id)
+        if len(self.seen) > SEEN_IDS:
+            self.seen_set.discard(self.seen.popleft())
+        out = message.get("_send")
+        if out is None:
+            out = message["_send"] = self.outbound(message["frame"])
+        return self.base_send(out)
+
+    def outbound(self, frame: str) -> dict[str, Any]:
+        """The websocket.send message for a doorbell's frame, shared by all local sockets."""
+        if self.prepared:
+            prepared = PreparedMessage(frame.encode(), False, False, True)
+            return {"type": "websocket.send", "text": frame, "haven.prepared": prepared}
+        return {"type": "websocket.send", "text": frame}
+
+    async def on_hub(self, message: dict[str, Any]) -> None:
+        if self.lock.locked():
+            self.backlog.append(message)
+            if len(self.backlog) > BACKLOG_LIMIT and not self.closing:
+                # A connection this far behind is closed rather than buffered without end;
+                # its session cannot be resumed exactly (the backlog is dropped).
+                self.backlog.clear()
+                await self.close(CODE_TRY_AGAIN, "overflow")
+            return
+        async with self.lock:
+            await self.handle_hub(message)
+            await self.drain()
+
+    async def drain(self) -> None:
+        while self.backlog:
+            await self.handle_hub(self.backlog.popleft())
+
+    async def handle_hub(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "gateway.control":
+            await self.gateway_control(message)
+        else:
+            await self.gateway_event(message)
 
     async def gateway_event(self, message: dict[str, Any]) -> None:
         """A doorbell from the channel layer: deliver once, in order, filling any hole."""
@@ -354,20 +445,22 @@ class GatewayConsumer(AsyncConsumer):
             return
         sid = message.get("sid")
         if sid is None:  # not replayable: no order to keep
-            await self.deliver(message["id"], message["frame"])
+            await self.deliver(message["id"], message["frame"], message)
             return
         group = message["g"]
         cursor = self.cursors.get(group)
         if cursor is None:
             return  # left the group while this was in flight
-        seq = seq_of(sid)
+        seq = message.get("_seq")
+        if seq is None:
+            seq = message["_seq"] = seq_of(sid)
         if seq <= seq_of(cursor):
             return  # already delivered (read back from the store)
         prev = message["prev"]
         hole = prev != cursor and seq_of(prev) > seq_of(cursor)
         if hole and not await self.backfill(group, cursor, seq):
             return
-        await self.deliver(message["id"], message["frame"])
+        await self.deliver(message["id"], message["frame"], message)
         self.cursors[group] = sid
 
     async def backfill(self, group: str, cursor: str, before: int) -> bool:

@@ -106,10 +106,18 @@ class Server:
     def ws_url(self, token: str) -> str:
         return f"ws://127.0.0.1:{self.port}/api/v1/ws?token={token}"
 
+    def profile(self) -> list[str]:
+        """``HAVEN_PROFILE_DIR=dir``: run the server under cProfile (benchmark analysis)."""
+        folder = os.environ.get("HAVEN_PROFILE_DIR")
+        return ["-m", "cProfile", "-o", f"{folder}/{self.name}.prof"] if folder else []
+
+    def bind(self) -> list[str]:
+        return ["-b", "127.0.0.1", "-p", str(self.port)]
+
     def start(self) -> Server:
         handle = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "haven_site.serve", "-b", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, *self.profile(), "-m", "haven_site.serve", *self.bind()],
             cwd=ROOT,
             env=self.env,
             stdout=handle,
