@@ -114,6 +114,23 @@ class GatewayConsumer(AsyncConsumer):
         self.lock = asyncio.Lock()
         self.backlog: deque[dict[str, Any]] = deque()
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.accepted and not self.cleaned:
+                # The consumer failed or was cancelled without its disconnect: take it out of
+                # the hub now; its registry entry expires and the sweeper announces "offline"
+                # (as for a crashed process), and its session stays as last checkpointed.
+                self.cleaned = self.closing = True
+                if self.ticker is not None:
+                    self.ticker.cancel()
+                hub = get_hub()
+                for group in list(self.cursors):
+                    members = hub.members.get(group)
+                    if members is not None:
+                        members.discard(self)
+
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.prepared = "haven.prepared" in self.scope.get("extensions", {})
         token = _query_token(self.scope)
@@ -340,6 +357,8 @@ class GatewayConsumer(AsyncConsumer):
 
     async def send_event(self, event_type: str, payload: dict[str, Any] | None = None) -> None:
         """A direct reply to this connection (Hello, Pong, Subscribed, Error, ...)."""
+        if self.closing:
+            return  # closed (or closing): nothing more is sent
         await self.send({"type": "websocket.send", "text": encode_frame(event_type, payload)})
 
     async def send_error(self, message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -115,3 +116,50 @@ def test_admin_stats_counts_connected_users(users: dict[str, TestUser], api: Api
         "active_connections": 2,
     }
     assert api.as_("bob").get("/api/v1/admin/stats").status_code == 403
+
+
+@pytest.fixture
+def slow_type() -> Any:
+    """A handler that publishes to its own user, then replies after a pause (like SendMessage:
+    the echo of what it published must not overtake its reply)."""
+    from chat.events import Event, adispatch, to_users
+
+    @protocol.client_message("TestSlow", count=protocol.Kind.OPT_STR)
+    async def slow(conn: Any, payload: dict[str, Any]) -> None:
+        for n in range(int(payload["count"] or 1)):
+            await adispatch(Event("TestEcho", {"n": n}, to_users(conn.user_id)))
+        await asyncio.sleep(0.2)
+        await conn.send_event("TestAck")
+
+    yield slow
+    protocol._types.pop("TestSlow")
+
+
+async def test_events_wait_until_the_current_message_is_handled(
+    users: dict[str, TestUser], slow_type: Any
+) -> None:
+    ws = Ws(users["alice"].access_token)
+    await ws.open()
+    await ws.send({"type": "TestSlow", "payload": {"count": "2"}})
+    assert (await ws.recv())["type"] == "TestAck"
+    assert [(await ws.expect("TestEcho"))["payload"]["n"] for _ in range(2)] == [0, 1]
+    await ws.close()
+
+
+async def test_a_connection_too_far_behind_is_closed_and_not_resumable(
+    users: dict[str, TestUser], slow_type: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chat.gateway import consumer
+
+    monkeypatch.setattr(consumer, "BACKLOG_LIMIT", 3)
+    ws = Ws(users["alice"].access_token)
+    await ws.open()
+    await ws.send({"type": "TestSlow", "payload": {"count": "5"}})
+    assert await ws.recv_raw() == {"type": "websocket.close", "code": 1013}
+    await ws.silent()  # not even the reply of the message being handled
+    await ws.close(1006)
+    again = Ws(users["alice"].access_token)
+    await again.open()
+    await again.send({"type": "Resume", "payload": {"session_id": ws.session_id}})
+    assert await again.recv() == {"type": "InvalidSession"}
+    await again.close()
