@@ -34,6 +34,7 @@ urlpatterns = [
     path("keys/prekeys/count", keys.PrekeyCountView.as_view()),
     path("keys/backup", keys.BackupView.as_view()),
     path("keys/backup/status", keys.BackupStatusView.as_view()),
+    path("admin/stats", admin.AdminStatsView.as_view()),
     path("admin/users", admin.AdminUsersView.as_view()),
     path("admin/users/<id:user_id>/admin", admin.AdminUserAdminFlagView.as_view()),
     path("admin/users/<id:user_id>", admin.AdminUserView.as_view()),

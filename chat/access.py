@@ -202,3 +202,15 @@ def visible_channel_ids(user_id: uuid.UUID) -> set[uuid.UUID]:
         )
     )
     return direct | server_channels_with_permission(user_id, Permission.VIEW_CHANNELS)
+
+
+def subscribable_channel(user_id: uuid.UUID, channel_id: uuid.UUID) -> uuid.UUID | None:
+    """WebSocket ``Subscribe``: the channel's server (None for DM/group) if the user can see the
+    channel, under the same rules as REST; else ``Not a member of this channel``."""
+    return access_channel(user_id, channel_id).channel.server_id
+
+
+def still_visible(user_id: uuid.UUID, channel_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The channels among ``channel_ids`` that the user can still see (gateway re-checks after
+    access changed; deleted channels are simply absent). A fixed number of queries."""
+    return set(channel_ids) & visible_channel_ids(user_id)

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -90,7 +91,7 @@ class Event:
     audience: Audience
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    @property
+    @cached_property
     def frame(self) -> str:
         return encode_frame(self.type, self.payload)
 

@@ -1,28 +1,31 @@
 """Presence: who is online, and the PresenceUpdate events that tell everyone who can see them.
 
-Statuses live in the cache (Redis when configured) so that every instance agrees. The gateway
-(chat.gateway) sets them on connect, SetStatus and the last disconnect; REST logout and account
-deletion end them here.
+Statuses live in the gateway's registry (Redis when configured, with a TTL that live connections
+refresh, so a crashed instance cannot leave a user online; process memory on the embedded
+default). The gateway sets them on connect, SetStatus and the last disconnect anywhere in the
+cluster; REST logout and account deletion end them here.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from django.core.cache import cache
-
-from chat.events import Audience, publish, to_channels, to_servers
+from chat.events import Audience, control, publish, to_channels, to_servers, to_users
 
 VISIBLE = ("online", "idle", "dnd")
+STATUSES = ("online", "idle", "dnd", "invisible")
 
 
-def _key(user_id: uuid.UUID) -> str:
-    return f"presence:{user_id}"
+def _registry() -> Any:
+    from chat.gateway.registry import get_registry
+
+    return get_registry()
 
 
 def stored_status(user_id: uuid.UUID) -> str | None:
-    value = cache.get(_key(user_id))
-    return value if isinstance(value, str) else None
+    found: str | None = _registry().get_statuses([str(user_id)])[0]
+    return found
 
 
 def wire_status(stored: str | None) -> str:
@@ -31,8 +34,8 @@ def wire_status(stored: str | None) -> str:
 
 
 def statuses(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    found = cache.get_many([_key(u) for u in user_ids]) if user_ids else {}
-    return {u: wire_status(found.get(_key(u))) for u in user_ids}
+    found = _registry().get_statuses([str(u) for u in user_ids])
+    return {u: wire_status(s) for u, s in zip(user_ids, found, strict=True)}
 
 
 def audience_of(user_id: uuid.UUID) -> Audience:
@@ -47,11 +50,18 @@ def audience_of(user_id: uuid.UUID) -> Audience:
     return to_servers(*servers) | to_channels(*direct)
 
 
+def presence_frame_payload(user_id: uuid.UUID | str, stored: str | None) -> dict[str, str]:
+    return {"user_id": str(user_id), "status": wire_status(stored)}
+
+
 def user_signed_out(user_id: uuid.UUID) -> None:
-    """Logout, token reuse or account deletion: the user goes offline everywhere at once, and
-    leaves voice (VoiceStateUpdate ``joined: false``), as the original does on logout."""
+    """Logout, password change, token reuse or account deletion: every login session of the
+    user ended, so the user goes offline everywhere at once, leaves voice (VoiceStateUpdate
+    ``joined: false``, as the original does on logout), and its open sockets (whose tokens no
+    longer work) are closed."""
     from voice.actions import leave_all
 
-    cache.delete(_key(user_id))
-    publish("PresenceUpdate", {"user_id": str(user_id), "status": "offline"}, audience_of(user_id))
+    _registry().delete_status(str(user_id))
+    publish("PresenceUpdate", presence_frame_payload(user_id, None), audience_of(user_id))
     leave_all(user_id)
+    control("close", to_users(user_id), code=1008)

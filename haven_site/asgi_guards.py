@@ -25,7 +25,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MIB = 1024 * 1024
 DEFAULT_BODY_LIMIT = 2 * MIB
-# Set by haven_site.serve, whose Daphne protocol implements the WebSocket denial response.
+# Set by haven_site.serve, whose Daphne protocol implements the WebSocket denial response (and
+# accepts prepared frames in websocket.send, see chat.gateway.consumer).
 WS_DENIAL_SUPPORTED = False
 
 TOO_LARGE = "Failed to buffer the request body: length limit exceeded"
@@ -81,6 +82,26 @@ async def deny(scope: Scope, send: Send, status: int, message: str) -> None:
     await send_json(send, status, error_body(message, status), websocket=False)
 
 
+async def deny_text(scope: Scope, send: Send, status: int, text: str) -> None:
+    """Refuse a WebSocket handshake with a plain-text body (the framework-level rejections of
+    api.md 2.20a, such as a missing ``token`` parameter)."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    body = text.encode()
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": body})
+
+
 class EdgeGuard:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -93,7 +114,12 @@ class EdgeGuard:
         ip = client_ip(peer[0] if peer else None, _header(scope, b"x-forwarded-for"))
         scope = dict(scope, client=(ip, peer[1] if peer else 0))
         if scope["type"] == "websocket" and WS_DENIAL_SUPPORTED:
-            scope["extensions"] = {**scope.get("extensions", {}), "websocket.http.response": {}}
+            # haven_site.serve also takes autobahn prepared frames ("haven.prepared").
+            scope["extensions"] = {
+                **scope.get("extensions", {}),
+                "websocket.http.response": {},
+                "haven.prepared": {},
+            }
 
         if _rate_limited_path(scope) and not await ratelimit.ahit(
             "ip", ratelimit.ip_key(ip), settings.HAVEN.max_requests_per_minute, 60

@@ -73,6 +73,15 @@ class _Reader:
             return default
         return number
 
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.text(name).lower()
+        if not value:
+            return default
+        if value not in choices:
+            self.problems.append(f"{name} must be one of {', '.join(choices)} (got {value!r})")
+            return default
+        return value
+
     def items(self, name: str, default: list[str]) -> list[str]:
         value = self.raw(name)
         if value is None:
@@ -89,6 +98,7 @@ class HavenConfig:
     database_url: str
     db_max_connections: int
     redis_url: str
+    channel_layer: str
     jwt_secret: str
     jwt_expiry_hours: int
     refresh_token_expiry_days: int
@@ -225,6 +235,7 @@ def load_config() -> HavenConfig:
         database_url=reader.text("DATABASE_URL"),
         db_max_connections=reader.number("DB_MAX_CONNECTIONS", 50, minimum=1),
         redis_url=reader.text("REDIS_URL"),
+        channel_layer=reader.choice("HAVEN_CHANNEL_LAYER", ("pubsub", "core"), "pubsub"),
         jwt_secret=jwt_secret,
         jwt_expiry_hours=reader.number("JWT_EXPIRY_HOURS", 24, minimum=1),
         refresh_token_expiry_days=reader.number("REFRESH_TOKEN_EXPIRY_DAYS", 30, minimum=1),

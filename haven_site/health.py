@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from asgiref.sync import sync_to_async
@@ -34,6 +35,13 @@ async def _channel_layer_ok() -> None:
     channel = await layer.new_channel("ready.")
     await layer.send(channel, {"type": "ready.ping"})
     message = await layer.receive(channel)
+    # RedisPubSubChannelLayer keeps a channel subscribed until a receive on it is cancelled;
+    # without this every readiness probe would leave one Redis subscription behind.
+    leftover = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0)
+    leftover.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await leftover
     if message.get("type") != "ready.ping":
         raise RuntimeError("channel layer returned the wrong message")
 

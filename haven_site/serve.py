@@ -5,6 +5,8 @@
   where stock Daphne can only answer 403.
 * A graceful stop: on SIGTERM every open WebSocket is told to save its resume state and close with
   1001 (going away) before the process exits, so that clients resume on the next instance.
+* WebSocket limits and fan-out costs (haven_site.server.websocket): no compression, 1 MiB messages,
+  bounded outbound buffers, frames prepared once per event.
 * Flat memory for large bodies, both ways. Stock Daphne queues a request's whole body (spooled to
   a temporary file by Twisted) as ASGI messages at once, and writes response chunks into the
   socket buffer as fast as the application produces them. Here the request body is read from that
@@ -26,13 +28,13 @@ from __future__ import annotations
 import os
 import sys
 
-from daphne import cli, http_protocol, ws_protocol
+from daphne import cli, http_protocol, server, ws_protocol
 
 from haven_site import asgi_guards, shutdown
 from haven_site.logging import AccessLog
 from haven_site.server.access import HavenWebRequest
 from haven_site.server.streaming import HavenServer
-from haven_site.server.websocket import HavenWebSocketProtocol
+from haven_site.server.websocket import HavenWebSocketFactory, HavenWebSocketProtocol
 
 APPLICATION = "haven_site.asgi:application"
 
@@ -49,6 +51,7 @@ def _start_metrics() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ws_protocol.WebSocketFactory.protocol = HavenWebSocketProtocol
+    server.WebSocketFactory = HavenWebSocketFactory  # limits and no compression
     http_protocol.WebRequest = HavenWebRequest  # HTTPFactory builds these
     cli.AccessLogGenerator = AccessLog  # through our logging
     cli.CommandLineInterface.server_class = HavenServer

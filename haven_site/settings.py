@@ -114,12 +114,23 @@ if HAVEN.redis_url:
             "KEY_PREFIX": "haven",
         }
     }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [HAVEN.redis_url], "prefix": "haven:asgi"},
+    # The channel layer is the gateway's doorbell (docs/realtime.md): HAVEN_CHANNEL_LAYER=pubsub
+    # (default; one Redis PUBLISH per group and event, fanned out inside each process) or core
+    # (channels_redis' list-per-consumer layer). docs/performance.md compares the two.
+    if HAVEN.channel_layer == "core":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [HAVEN.redis_url], "prefix": "haven:asgi", "capacity": 500},
+            }
         }
-    }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [HAVEN.redis_url], "prefix": "haven:asgi"},
+            }
+        }
 else:
     CACHES = {
         "default": {

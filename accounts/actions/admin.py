@@ -18,6 +18,21 @@ def search_users(search: str | None, limit: int, offset: int) -> QuerySet[User]:
     return users[offset : offset + limit]
 
 
+def instance_stats() -> dict[str, int]:
+    """api.md 2.26; ``active_connections`` counts distinct users connected to the gateway on
+    any instance (the original counted this process only)."""
+    from chat.gateway.registry import get_registry
+    from chat.models import Channel, Message, Server
+
+    return {
+        "total_users": User.objects.count(),
+        "total_servers": Server.objects.count(),
+        "total_channels": Channel.objects.count(),
+        "total_messages": Message.objects.count(),
+        "active_connections": get_registry().connected_users(),
+    }
+
+
 def do_set_admin(admin: User, target_id: uuid.UUID, is_admin: bool) -> User:
     if target_id == admin.id and not is_admin:
         raise BadRequest("Cannot remove your own admin status")

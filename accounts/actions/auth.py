@@ -219,6 +219,8 @@ def do_delete_user(user: User) -> None:
 
     with transaction.atomic():
         audience = _presence_audience(user)
+        # First after commit: the sockets get "Account deleted" before any "close" reaches them.
+        publish("Error", {"message": "Account deleted"}, to_users(user.id))
         # Voice first, while the user's DM memberships still tell who must hear of it.
         leave_all(user.id)
         do_end_all_sessions(user)
@@ -230,7 +232,6 @@ def do_delete_user(user: User) -> None:
         if not deleted:
             raise NotFound("User not found")
         publish("PresenceUpdate", {"user_id": str(user.id), "status": "offline"}, audience)
-        publish("Error", {"message": "Account deleted"}, to_users(user.id))
         control("close", to_users(user.id), code=1008)
 
 

@@ -1,12 +1,22 @@
-"""Delivery of published events to the gateway's groups on every instance (channel layer)."""
+"""Delivery of published events to the gateway's groups on every instance.
+
+A replayable event is first appended once per target group to the replay store (its id there,
+``sid``, is the same in every group); then the channel layer rings each group's doorbell with
+``{"type": "gateway.event", "g": group, "id": event id, "frame": text, "sid": id, "prev": id}``.
+The frame is the event's one serialisation; receivers forward it unchanged. The doorbell may be
+lost (the layer is at-most-once): receivers notice the hole from ``prev`` and read it back from
+the store. Non-replayable events (``Error``, ``CallRinging``) carry no ``sid``.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+
+from chat.gateway.store import get_store
 
 if TYPE_CHECKING:
     from chat.events import Audience, Event
@@ -14,17 +24,57 @@ if TYPE_CHECKING:
 logger = logging.getLogger("haven.gateway.bus")
 
 
-def _message(event: Event) -> dict[str, object]:
-    return {"type": "gateway.event", "id": event.id, "frame": event.frame}
+def _messages(
+    event: Event, groups: list[str], sid: str | None, prevs: list[str] | None
+) -> list[tuple[str, dict[str, Any]]]:
+    frame = event.frame
+    out = []
+    for index, group in enumerate(groups):
+        message: dict[str, Any] = {
+            "type": "gateway.event",
+            "g": group,
+            "id": event.id,
+            "frame": frame,
+        }
+        if sid is not None and prevs is not None:
+            message["sid"] = sid
+            message["prev"] = prevs[index]
+        out.append((group, message))
+    return out
 
 
-async def adeliver(event: Event) -> None:
+async def _ring(messages: list[tuple[str, dict[str, Any]]]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = _message(event)
-    for group in event.audience.groups():
+    for group, message in messages:
         await layer.group_send(group, message)
+
+
+async def adeliver(event: Event) -> None:
+    groups = event.audience.groups()
+    if not groups:
+        return
+    sid: str | None = None
+    prevs: list[str] | None = None
+    if event.replayable:
+        sid, prevs = await get_store().aappend(groups, event.id, event.frame)
+    await _ring(_messages(event, groups, sid, prevs))
+
+
+def deliver(event: Event) -> None:
+    try:
+        groups = event.audience.groups()
+        if not groups:
+            return
+        sid: str | None = None
+        prevs: list[str] | None = None
+        if event.replayable:
+            sid, prevs = get_store().append(groups, event.id, event.frame)
+        async_to_sync(_ring)(_messages(event, groups, sid, prevs))
+    except Exception:
+        # A lost doorbell must not fail the request that already committed its change.
+        logger.exception("Could not deliver %s", event.type)
 
 
 async def adeliver_control(audience: Audience, message: dict[str, object]) -> None:
@@ -32,7 +82,7 @@ async def adeliver_control(audience: Audience, message: dict[str, object]) -> No
     if layer is None:
         return
     for group in audience.groups():
-        await layer.group_send(group, message)
+        await layer.group_send(group, {**message, "g": group})
 
 
 def deliver_control(audience: Audience, message: dict[str, object]) -> None:
@@ -40,11 +90,3 @@ def deliver_control(audience: Audience, message: dict[str, object]) -> None:
         async_to_sync(adeliver_control)(audience, message)
     except Exception:
         logger.exception("Could not deliver control %s", message.get("action"))
-
-
-def deliver(event: Event) -> None:
-    try:
-        async_to_sync(adeliver)(event)
-    except Exception:
-        # A lost doorbell must not fail the request that already committed its change.
-        logger.exception("Could not deliver %s", event.type)

@@ -1,7 +1,13 @@
-"""WebSocket routes: ``/api/v1/ws`` (websocket.md). The consumer arrives with the gateway."""
+"""WebSocket routes: ``/api/v1/ws`` (websocket.md), served by the gateway consumer."""
 
 from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from chat.gateway.consumer import GatewayConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("api/v1/ws", GatewayConsumer.as_asgi()),
+]

@@ -1,21 +1,102 @@
 """The WebSocket side of Daphne: the ASGI denial-response extension (a refused handshake gets a
-real HTTP status and JSON body), registration for the graceful stop, and access logging."""
+real HTTP status and JSON body), registration for the graceful stop, access logging, and the
+limits the gateway relies on:
+
+* no permessage-deflate (ciphertext does not compress, and compression costs CPU per frame and
+  per socket); messages and frames above 1 MiB are refused with close code 1009;
+* WebSocket ping/pong frames count as activity for the gateway's idle timer (``haven.activity``);
+* a peer that stops reading cannot make the server buffer without bound: past
+  ``OUTBOUND_LIMIT_BYTES`` of unsent data the connection is dropped and the application told
+  (``haven.overflow``), so that its session is not resumed with a hole;
+* frames prepared once per event (``haven.prepared``) are written to every local socket, straight
+  to the socket when nothing is queued.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from daphne import ws_protocol
+from twisted.internet import tcp
 
 from haven_site import shutdown
 from haven_site.server.access import resolved_client, with_client
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests"}
+MAX_MESSAGE_BYTES = 1024 * 1024
+OUTBOUND_LIMIT_BYTES = 4 * 1024 * 1024
 
 
 class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
     _denial: list[bytes] | None = None
     _denial_status: int | None = None
+    _overflowed = False
+
+    def _notify(self, message: dict[str, Any]) -> None:
+        queue = getattr(self, "application_queue", None)
+        if queue is not None and not self.muted:
+            queue.put_nowait(message)
+
+    def onPing(self, payload: bytes) -> None:
+        super().onPing(payload)
+        self._notify({"type": "haven.activity"})
+
+    def onPong(self, payload: bytes) -> None:
+        super().onPong(payload)
+        self._notify({"type": "haven.activity"})
+
+    def _pending_bytes(self) -> int:
+        transport = self.transport
+        try:
+            unsent = len(transport.dataBuffer) - transport.offset
+            return int(unsent + transport._tempDataLen)
+        except AttributeError:  # not a plain TCP transport (TLS wrappers buffer elsewhere)
+            return 0
+
+    def sendData(self, data: bytes, sync: bool = False, chopsize: int | None = None) -> None:
+        """Write straight to the socket when nothing is queued, like asyncio's transports do.
+
+        Twisted's ``write`` always buffers and registers the socket for writability, costing
+        two epoll_ctl calls and a loop turn per frame; on a fan-out of one event to hundreds of
+        sockets that is most of the server's CPU. Whatever the kernel does not take at once
+        (or anything while data is still queued) goes through Twisted as usual, in order."""
+        transport = self.transport
+        if sync or chopsize or not isinstance(transport, tcp.Connection):
+            super().sendData(data, sync, chopsize)
+            return
+        idle = (
+            transport.connected
+            and not transport._writeDisconnected
+            and not transport._tempDataLen
+            and len(transport.dataBuffer) == transport.offset
+        )
+        if idle:
+            try:
+                sent = transport.socket.send(data)
+            except OSError:  # BlockingIOError included; Twisted's own write reports real errors
+                sent = 0
+            if sent >= len(data):
+                return
+            data = data[sent:]
+        transport.write(data)
+
+    def serverClose(self, code: int | None = None) -> None:
+        """Autobahn's public ``sendClose`` only takes 1000 and 3000-4999; the gateway also
+        closes with the protocol's own codes (1001 going away, 1008 policy, 1009 too big,
+        1013 try again later), which are valid for a server to send (RFC 6455 7.4.1)."""
+        self.sendCloseFrame(code=1000 if code is None else int(code), isReply=False)
+
+    def serverSend(self, content: Any, binary: bool = False) -> None:
+        if self._overflowed:
+            return
+        super().serverSend(content, binary)
+        self._check_overflow()
+
+    def _check_overflow(self) -> None:
+        if self._pending_bytes() > OUTBOUND_LIMIT_BYTES:
+            self._overflowed = True
+            self._notify({"type": "haven.overflow"})
+            self.transport.abortConnection()
 
     def _client(self) -> str | None:
         return resolved_client(self.client_addr, list(getattr(self, "clean_headers", [])))
@@ -45,6 +126,13 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
 
     def handle_reply(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
+        prepared = message.get("haven.prepared")
+        if kind == "websocket.send" and prepared is not None and self.state == self.STATE_OPEN:
+            # A frame built once for every local socket that receives this event.
+            if not self._overflowed:
+                self.sendPreparedMessage(prepared)
+                self._check_overflow()
+            return
         if kind == "websocket.http.response.start" and self.state == self.STATE_CONNECTING:
             status = int(message["status"])
             lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}".encode()]
@@ -68,3 +156,20 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
     def _log_denial(self) -> None:
         details = {"path": self.request.path, "client": None, "status": self._denial_status}
         with_client(self._client, lambda: self.server.log_action("websocket", "rejected", details))
+
+
+class HavenWebSocketFactory(ws_protocol.WebSocketFactory):
+    protocol = HavenWebSocketProtocol
+
+    def setProtocolOptions(self, **options: Any) -> None:
+        options.update(
+            perMessageCompressionAccept=_refuse_compression,
+            maxMessagePayloadSize=MAX_MESSAGE_BYTES,
+            maxFramePayloadSize=MAX_MESSAGE_BYTES,
+            failByDrop=False,  # a refused frame is answered with its close code (1009), not a drop
+        )
+        super().setProtocolOptions(**options)
+
+
+def _refuse_compression(offers: Any) -> None:
+    return None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.core.cache import cache
 
 from accounts.models import BlockedUser, ProfileKeyDistribution, User
 from chat.events import to_users
@@ -72,7 +71,11 @@ def test_block_ends_friendship_and_drops_the_shared_profile_key(api: Api) -> Non
 
 
 def set_status(user: User, status: str) -> None:
-    cache.set(f"presence:{user.id}", status)
+    from asgiref.sync import async_to_sync
+
+    from chat.gateway.registry import get_registry
+
+    async_to_sync(get_registry().aset_status)(str(user.id), status)
 
 
 def test_presence_statuses_in_request_order(api: Api) -> None:

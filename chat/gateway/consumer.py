@@ -1,0 +1,634 @@
+"""``/api/v1/ws``: one connection of the realtime gateway (websocket.md; docs/realtime.md).
+
+Transport only: frames are decoded by ``chat.gateway.protocol``, access is decided by
+``chat.access``, events are built by ``chat.events``; this class keeps the connection's state
+(groups and their replay cursors, session, timers) and moves frames.
+
+Everything a connection handles (client frames, doorbells, controls, the shutdown notice) is
+processed one message at a time, in arrival order: Channels' consumer loop awaits each handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable
+from typing import Any
+from urllib.parse import parse_qs
+
+from autobahn.websocket.protocol import PreparedMessage
+from channels.consumer import AsyncConsumer
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from django.conf import settings
+
+from chat.events import Event, adispatch, channel_group, encode_frame, server_group, user_group
+from chat.gateway import protocol
+from chat.gateway.hub import get_hub
+from chat.gateway.registry import get_registry, refresh_every
+from chat.gateway.store import SessionRecord, get_store, seq_of
+from haven_site import ratelimit
+from haven_site.api.errors import ApiError
+from haven_site.asgi_guards import deny, deny_text
+
+logger = logging.getLogger("haven.gateway")
+
+MAX_MESSAGE_BYTES = 1024 * 1024  # close 1009 above this (the spec asks for at least 64 KiB)
+SEEN_IDS = 512  # event ids remembered per connection to drop a second copy
+SAFE_LAG_SECS = 2.0  # see _touch()
+SHUTDOWN_GRACE_SECS = 15.0  # a restart does not flap presence if clients are back by then
+SWEEP_EVERY_SECS = 10.0
+BACKLOG_LIMIT = 2000  # doorbells waiting while the connection is busy
+MISSING_TOKEN = "Failed to deserialize query string: missing field `token`"  # noqa: S105
+CODE_TOO_BIG = 1009
+CODE_TRY_AGAIN = 1013
+
+RATE_LIMITED = "Rate limit exceeded — slow down"
+
+_last_sweep = 0.0
+
+
+async def send_allowed(user_id: uuid.UUID | str) -> bool:
+    """The WebSocket send limit (30 ``SendMessage`` per 10 s per user, counted cluster-wide in
+    the cache, rejected attempts included). ``SendMessage`` checks it first and answers
+    ``Error RATE_LIMITED`` when it is exceeded."""
+    limit, window = ratelimit.WS_SEND_LIMIT
+    return bool(await ratelimit.ahit("ws-send", str(user_id), limit, window))
+
+
+def _query_token(scope: dict[str, Any]) -> str | None:
+    query = bytes(scope.get("query_string", b"")).decode("latin-1")
+    values = parse_qs(query, keep_blank_values=True).get("token")
+    return values[0] if values else None
+
+
+def _authenticate(token: str) -> tuple[uuid.UUID, str, uuid.UUID]:
+    from accounts.authentication import user_for_token
+
+    user, claims = user_for_token(token)
+    return user.id, user.display_name or user.username, claims.session_id
+
+
+async def user_went_offline(user_id: uuid.UUID, *, announce: bool = True) -> None:
+    """The user's last connection anywhere has closed: offline, then the cleanup hooks."""
+    from chat.presence import audience_of, presence_frame_payload
+
+    await get_registry().adelete_status(str(user_id))
+    if announce:
+        audience = await database_sync_to_async(audience_of)(user_id)
+        await adispatch(Event("PresenceUpdate", presence_frame_payload(user_id, None), audience))
+    for hook in protocol.last_disconnect_hooks():
+        try:
+            await hook(user_id)
+        except Exception:
+            logger.exception("Last-disconnect hook %r failed", hook)
+
+
+async def maybe_sweep() -> None:
+    """Retire connections of dead instances (at most every few seconds per process)."""
+    global _last_sweep
+    now = time.monotonic()
+    if now - _last_sweep < SWEEP_EVERY_SECS:
+        return
+    _last_sweep = now
+    for user in await get_registry().sweep():
+        await user_went_offline(uuid.UUID(user))
+
+
+class GatewayConsumer(AsyncConsumer):
+    # Connections receive through the process's hub, not a channel of their own.
+    channel_layer_alias = "__gateway_hub_only__"
+    accepted = False
+    closing = False
+    cleaned = False
+    close_kind: str | None = None
+    ticker: asyncio.Task[None] | None = None
+
+    # --- handshake and lifecycle (websocket.md 1) -------------------------------------------
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = asyncio.Lock()
+        self.backlog: deque[dict[str, Any]] = deque()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.accepted and not self.cleaned:
+                # The consumer failed or was cancelled without its disconnect: take it out of
+                # the hub now; its registry entry expires and the sweeper announces "offline"
+                # (as for a crashed process), and its session stays as last checkpointed.
+                self.cleaned = self.closing = True
+                if self.ticker is not None:
+                    self.ticker.cancel()
+                hub = get_hub()
+                for group in list(self.cursors):
+                    members = hub.members.get(group)
+                    if members is not None:
+                        members.discard(self)
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        self.prepared = "haven.prepared" in self.scope.get("extensions", {})
+        token = _query_token(self.scope)
+        if token is None:
+            await deny_text(self.scope, self.base_send, 400, MISSING_TOKEN)
+            raise StopConsumer
+        try:
+            self.user_id, self.display_name, self.login_session = await database_sync_to_async(
+                _authenticate
+            )(token)
+        except ApiError as error:
+            await deny(self.scope, self.base_send, error.status_code, error.message)
+            raise StopConsumer from None
+        self.uid = str(self.user_id)
+        self.conn_id = uuid.uuid4().hex
+        limit = settings.HAVEN.max_ws_connections_per_user
+        if not await get_registry().register(self.uid, self.conn_id, limit):
+            await deny(
+                self.scope, self.base_send, 400, f"Maximum {limit} connections per user exceeded"
+            )
+            raise StopConsumer
+
+        self.session_id = str(uuid.uuid4())
+        self.cursors: dict[str, str] = {}  # group -> id of the last event delivered from it
+        self.join_cursors: dict[str, str] = {}  # group -> its last id when this connection joined
+        self.channels: dict[uuid.UUID, uuid.UUID | None] = {}  # subscribed channel -> server
+        self.server_refs: dict[uuid.UUID, int] = {}
+        self.seen: deque[str] = deque()
+        self.seen_set: set[str] = set()
+        now = time.monotonic()
+        self.last_inbound = now
+        self.last_active = time.time()
+        self.safe: dict[str, str] = {}
+        self.pending: dict[str, str] = {}
+        self.snapshot_at = now
+        self.saved: tuple[Any, ...] | None = None
+        self.last_refresh = now
+
+        # Joined before Hello, so that nothing addressed to the user after Hello is missed;
+        # whatever arrives meanwhile waits until this handler is done, so Hello comes first.
+        await self.join([user_group(self.user_id)])
+        self.pending = dict(self.cursors)
+        await self.send({"type": "websocket.accept"})
+        self.accepted = True
+        heartbeat_ms = settings.HAVEN.ws_heartbeat_timeout_secs * 1000 // 3
+        await self.send_event(
+            "Hello", {"session_id": self.session_id, "heartbeat_interval_ms": heartbeat_ms}
+        )
+        await get_registry().aset_status(self.uid, "online")
+        await self.checkpoint()
+        await self.broadcast_presence("online")
+        self.ticker = asyncio.create_task(self.tick())
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        if not self.accepted:
+            return
+        self.touch()
+        text = message.get("text")
+        if text is None or self.closing:
+            return  # binary frames carry nothing (websocket.md 1.6)
+        if len(text) * 4 > MAX_MESSAGE_BYTES and len(text.encode()) > MAX_MESSAGE_BYTES:
+            await self.close(CODE_TOO_BIG, "abnormal")
+            return
+        try:
+            kind, payload = protocol.parse(text)
+        except protocol.FormatError as error:
+            await self.send_error(protocol.FORMAT_PREFIX + str(error))
+            return
+        try:
+            await kind.handler(self, payload)
+        except ApiError as error:
+            await self.send_error(error.message)
+        except Exception:
+            logger.exception("Gateway handler %s failed", kind.name)
+            await self.send_error("Internal error")
+
+    async def haven_activity(self, message: dict[str, Any]) -> None:
+        """A WebSocket ping or pong frame arrived (haven_site.serve): the peer is alive."""
+        if self.accepted:
+            self.touch()
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        if self.accepted and not self.cleaned:
+            code = message.get("code")
+            kind = self.close_kind or ("clean" if code in (1000, 1001, 1005) else "abnormal")
+            await self.cleanup(kind)
+        raise StopConsumer
+
+    async def haven_shutdown(self, message: dict[str, Any]) -> None:
+        """The process is stopping (SIGTERM): save the exact resume state, then close 1001.
+        Everything happens before the close, since the process ends right after it."""
+        if not self.accepted or self.cleaned:
+            return
+        await self.cleanup("shutdown")
+        await self.send({"type": "websocket.close", "code": 1001})
+
+    async def haven_overflow(self, message: dict[str, Any]) -> None:
+        """The peer stopped reading and its outbound buffer overflowed (haven_site.serve): the
+        connection was dropped with frames unsent, so its session cannot be resumed exactly."""
+        if self.accepted:
+            self.close_kind = "overflow"
+            self.closing = True
+
+    async def close(self, code: int, kind: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self.close_kind = kind
+        await self.send({"type": "websocket.close", "code": code})
+
+    async def cleanup(self, kind: str) -> None:
+        self.cleaned = True
+        self.closing = True
+        if self.ticker is not None and self.ticker is not asyncio.current_task():
+            self.ticker.cancel()
+        store = get_store()
+        try:
+            if kind in ("overflow", "lost", "revoked"):
+                await store.delete_session(self.session_id)
+            else:
+                await store.save_session(self.session_id, self.record(exact=kind != "abnormal"))
+            hub = get_hub()
+            for group in list(self.cursors):
+                await hub.leave(group, self)
+        except Exception:
+            logger.exception("Could not save the session of a closing connection")
+        grace = SHUTDOWN_GRACE_SECS if kind == "shutdown" else 0
+        if await get_registry().unregister(self.uid, self.conn_id, grace=grace):
+            await user_went_offline(self.user_id, announce=kind != "revoked")
+
+    # --- timers: idle timeout, checkpoints, registry refresh (websocket.md 1.7, 6) ----------
+
+    def touch(self) -> None:
+        """Any inbound frame: restart the idle timer and move the *safe* cursors forward.
+
+        The safe cursors are what an abnormally closed (or killed) connection resumes from:
+        the cursors as they were at an inbound frame at least SAFE_LAG_SECS before the latest
+        one, i.e. events the client demonstrably had time to receive while it was still
+        talking. Resume may then repeat a few events (clients de-duplicate) but never skips one.
+        """
+        now = time.monotonic()
+        self.last_inbound = now
+        self.last_active = time.time()
+        if now - self.snapshot_at >= SAFE_LAG_SECS:
+            self.safe = self.pending
+            self.pending = dict(self.cursors)
+            self.snapshot_at = now
+
+    def record(self, *, exact: bool) -> SessionRecord:
+        if exact:
+            cursors = dict(self.cursors)
+        else:
+            cursors = {g: self.safe.get(g, self.join_cursors[g]) for g in self.cursors}
+        return SessionRecord(self.uid, self.last_active, cursors)
+
+    async def checkpoint(self) -> None:
+        record = self.record(exact=False)
+        state = (record.last_active, tuple(sorted(record.cursors.items())))
+        if state != self.saved:
+            await get_store().save_session(self.session_id, record)
+            self.saved = state
+
+    async def tick(self) -> None:
+        timeout = settings.HAVEN.ws_heartbeat_timeout_secs
+        interval = min(1.0, timeout / 3)
+        while not self.closing:
+            await asyncio.sleep(interval)
+            if self.closing:
+                return
+            now = time.monotonic()
+            if now - self.last_inbound > timeout:
+                await self.close(1000, "abnormal")
+                return
+            try:
+                await self.checkpoint()
+                if now - self.last_refresh >= refresh_every():
+                    self.last_refresh = now
+                    await get_registry().refresh(self.uid, self.conn_id)
+                    await maybe_sweep()
+            except Exception:
+                logger.exception("Gateway timer failed")
+
+    # --- groups -----------------------------------------------------------------------------
+
+    async def join(self, groups: list[str]) -> None:
+        """Start receiving groups. Each cursor starts at the group's last id, read *before*
+        joining: an event appended in between shows up as a hole and is read back."""
+        groups = [g for g in groups if g not in self.cursors]
+        for group, last in zip(groups, await get_store().last_ids(groups), strict=True):
+            self.cursors[group] = last
+            self.join_cursors[group] = last
+            await get_hub().join(group, self)
+
+    async def leave(self, groups: list[str]) -> None:
+        for group in groups:
+            if self.cursors.pop(group, None) is not None:
+                self.join_cursors.pop(group, None)
+                await get_hub().leave(group, self)
+
+    async def subscribe(self, channel_id: uuid.UUID, server_id: uuid.UUID | None) -> None:
+        if channel_id in self.channels:
+            return
+        groups = [channel_group(channel_id)]
+        if server_id is not None and not self.server_refs.get(server_id):
+            groups.append(server_group(server_id))
+        await self.join(groups)
+        self.channels[channel_id] = server_id
+        if server_id is not None:
+            self.server_refs[server_id] = self.server_refs.get(server_id, 0) + 1
+
+    async def unsubscribe(self, channel_id: uuid.UUID) -> None:
+        if channel_id not in self.channels:
+            return
+        server_id = self.channels.pop(channel_id)
+        groups = [channel_group(channel_id)]
+        if server_id is not None:
+            self.server_refs[server_id] -= 1
+            if not self.server_refs[server_id]:
+                del self.server_refs[server_id]
+                groups.append(server_group(server_id))
+        await self.leave(groups)
+
+    # --- outbound ---------------------------------------------------------------------------
+
+    async def send_event(self, event_type: str, payload: dict[str, Any] | None = None) -> None:
+        """A direct reply to this connection (Hello, Pong, Subscribed, Error, ...)."""
+        if self.closing:
+            return  # closed (or closing): nothing more is sent
+        await self.send({"type": "websocket.send", "text": encode_frame(event_type, payload)})
+
+    async def send_error(self, message: str) -> None:
+        await self.send_event("Error", {"message": message})
+
+    async def deliver(
+        self, event_id: str, frame: str, doorbell: dict[str, Any] | None = None
+    ) -> bool:
+        if event_id in self.seen_set:
+            return False
+        self.seen.append(event_id)
+        self.seen_set.add(event_id)
+        if len(self.seen) > SEEN_IDS:
+            self.seen_set.discard(self.seen.popleft())
+        if doorbell is not None:
+            # One WebSocket frame built per event and process, written to every local socket.
+            out = doorbell.get("_send")
+            if out is None:
+                out = doorbell["_send"] = self.outbound(frame)
+            await self.send(out)
+        else:
+            await self.send({"type": "websocket.send", "text": frame})
+        return True
+
+    # --- inbound from the hub: doorbells and controls, in order with everything else --------
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        async with self.lock:
+            await super().dispatch(message)
+            await self.drain()
+
+    def ring(self, message: dict[str, Any]) -> Awaitable[None] | None:
+        """The hub's entry point. The common case (an idle connection, the next event of a
+        group, not seen before) is decided here without a coroutine of its own: it returns the
+        one frame write to await. Everything else takes ``on_hub``."""
+        if (
+            self.lock.locked()
+            or self.backlog
+            or self.closing
+            or not self.accepted
+            or message.get("type") != "gateway.event"
+        ):
+            return self.on_hub(message)
+        sid = message.get("sid")
+        if sid is not None:
+            group = message["g"]
+            cursor = self.cursors.get(group)
+            if cursor is None:
+                return None
+            seq = message.get("_seq")
+            if seq is None:
+                seq = message["_seq"] = seq_of(sid)
+            if seq <= seq_of(cursor):
+                return None
+            if message["prev"] != cursor and seq_of(message["prev"]) > seq_of(cursor):
+                return self.on_hub(message)  # a hole: read it back first
+            self.cursors[group] = sid
+        event_id = message["id"]
+        if event_id in self.seen_set:
+            return None
+        self.seen.append(event_id)
+        self.seen_set.add(event_id)
+        if len(self.seen) > SEEN_IDS:
+            self.seen_set.discard(self.seen.popleft())
+        out = message.get("_send")
+        if out is None:
+            out = message["_send"] = self.outbound(message["frame"])
+        return self.base_send(out)
+
+    def outbound(self, frame: str) -> dict[str, Any]:
+        """The websocket.send message for a doorbell's frame, shared by all local sockets."""
+        if self.prepared:
+            prepared = PreparedMessage(frame.encode(), False, False, True)
+            return {"type": "websocket.send", "text": frame, "haven.prepared": prepared}
+        return {"type": "websocket.send", "text": frame}
+
+    async def on_hub(self, message: dict[str, Any]) -> None:
+        if self.lock.locked():
+            self.backlog.append(message)
+            if len(self.backlog) > BACKLOG_LIMIT and not self.closing:
+                # A connection this far behind is closed rather than buffered without end;
+                # its session cannot be resumed exactly (the backlog is dropped).
+                self.backlog.clear()
+                await self.close(CODE_TRY_AGAIN, "overflow")
+            return
+        async with self.lock:
+            await self.handle_hub(message)
+            await self.drain()
+
+    async def drain(self) -> None:
+        while self.backlog:
+            await self.handle_hub(self.backlog.popleft())
+
+    async def handle_hub(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "gateway.control":
+            await self.gateway_control(message)
+        else:
+            await self.gateway_event(message)
+
+    async def gateway_event(self, message: dict[str, Any]) -> None:
+        """A doorbell from the channel layer: deliver once, in order, filling any hole."""
+        if self.closing or not self.accepted:
+            return
+        sid = message.get("sid")
+        if sid is None:  # not replayable: no order to keep
+            await self.deliver(message["id"], message["frame"], message)
+            return
+        group = message["g"]
+        cursor = self.cursors.get(group)
+        if cursor is None:
+            return  # left the group while this was in flight
+        seq = message.get("_seq")
+        if seq is None:
+            seq = message["_seq"] = seq_of(sid)
+        if seq <= seq_of(cursor):
+            return  # already delivered (read back from the store)
+        prev = message["prev"]
+        hole = prev != cursor and seq_of(prev) > seq_of(cursor)
+        if hole and not await self.backfill(group, cursor, seq):
+            return
+        await self.deliver(message["id"], message["frame"], message)
+        self.cursors[group] = sid
+
+    async def backfill(self, group: str, cursor: str, before: int) -> bool:
+        """The layer dropped doorbells of ``group``: read what was missed from the store."""
+        entries = await get_store().read_after(group, cursor)
+        if entries is None:
+            logger.warning("Gateway connection lost events of %s beyond the replay store", group)
+            await self.close(CODE_TRY_AGAIN, "lost")
+            return False
+        for entry in entries:
+            if seq_of(entry.sid) >= before:
+                break
+            await self.deliver(entry.event_id, entry.frame)
+            self.cursors[group] = entry.sid
+        return True
+
+    # --- controls from the rest of the application (chat.events.control) --------------------
+
+    async def gateway_control(self, message: dict[str, Any]) -> None:
+        if not self.accepted or self.closing:
+            return
+        action = message.get("action")
+        if action == "close":
+            wanted = message.get("login_session")
+            if wanted is None or str(wanted) == str(self.login_session):
+                await self.close(int(message.get("code") or 1000), "revoked")
+        elif action == "recheck":
+            await self.recheck(message.get("server_id"))
+        else:
+            logger.warning("Unknown gateway control %r", action)
+
+    async def recheck(self, server_id: Any) -> None:
+        """Access changed: silently drop the subscriptions this user may no longer see."""
+        from chat.access import still_visible
+
+        targets = [
+            c
+            for c, s in self.channels.items()
+            if server_id is None or (s is not None and str(s) == str(server_id))
+        ]
+        if not targets:
+            return
+        keep = await database_sync_to_async(still_visible)(self.user_id, targets)
+        for channel_id in targets:
+            if channel_id not in keep:
+                await self.unsubscribe(channel_id)
+
+    # --- presence and resume ----------------------------------------------------------------
+
+    async def broadcast_presence(self, stored: str) -> None:
+        from chat.presence import audience_of, presence_frame_payload
+
+        audience = await database_sync_to_async(audience_of)(self.user_id)
+        await adispatch(Event("PresenceUpdate", presence_frame_payload(self.uid, stored), audience))
+
+    def own_presence(self, frame: str) -> bool:
+        """This user's own PresenceUpdate (e.g. the ``offline`` of the connection being
+        resumed): the live connection's presence supersedes it, so it is not replayed."""
+        return frame.startswith(self.own_presence_prefix)
+
+    @property
+    def own_presence_prefix(self) -> str:
+        return encode_frame("PresenceUpdate", {"user_id": self.uid})[:-2]
+
+    async def resume(self, session_id: str) -> None:
+        """Replay what session ``session_id`` missed, in order and once, then ``Resumed``; or
+        ``InvalidSession`` when that cannot be done exactly (websocket.md 6.2)."""
+        store = get_store()
+        record = await store.load_session(session_id)
+        ttl = settings.HAVEN.ws_session_ttl_secs
+        if record is None or record.user_id != self.uid or time.time() - record.last_active > ttl:
+            await self.send_event("InvalidSession")
+            return
+        merged: dict[str, tuple[int, str, str]] = {}
+        ends: dict[str, str] = {}
+        for group, cursor in record.cursors.items():
+            entries = await store.read_after(group, cursor)
+            if entries is None:
+                await self.send_event("InvalidSession")
+                return
+            # Events after this connection joined the same group reach it live already.
+            upto = seq_of(self.join_cursors[group]) if group in self.join_cursors else None
+            ends[group] = entries[-1].sid if entries else cursor
+            for entry in entries:
+                seq = seq_of(entry.sid)
+                if (upto is None or seq <= upto) and not self.own_presence(entry.frame):
+                    merged.setdefault(entry.event_id, (seq, entry.event_id, entry.frame))
+        replayed = 0
+        for _, event_id, frame in sorted(merged.values()):
+            if await self.deliver(event_id, frame):
+                replayed += 1
+        record.cursors.update(ends)
+        record.last_active = time.time()
+        await store.save_session(session_id, record)
+        await self.send_event("Resumed", {"replayed_count": replayed})
+
+
+# --- the client messages this module owns (websocket.md 3) ------------------------------------
+
+K = protocol.Kind
+
+
+@protocol.client_message("Ping", unit=True)
+async def ping(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
+    await conn.send_event("Pong")
+
+
+@protocol.client_message("Subscribe", channel_id=K.UUID)
+async def subscribe(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
+    from chat.access import subscribable_channel
+
+    channel_id = payload["channel_id"]
+    server_id = await database_sync_to_async(subscribable_channel)(conn.user_id, channel_id)
+    await conn.subscribe(channel_id, server_id)
+    await conn.send_event("Subscribed", {"channel_id": str(channel_id)})
+
+
+@protocol.client_message("Unsubscribe", channel_id=K.UUID)
+async def unsubscribe(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
+    await conn.unsubscribe(payload["channel_id"])
+
+
+@protocol.client_message("Typing", channel_id=K.UUID)
+async def typing(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
+    from chat.access import still_visible
+    from chat.events import to_channels
+
+    channel_id = payload["channel_id"]
+    # A subscription implies access (revoked by "recheck" when access goes).
+    if channel_id not in conn.channels and not await database_sync_to_async(still_visible)(
+        conn.user_id, [channel_id]
+    ):
+        return  # dropped silently (websocket.md 3.7)
+    body = {"channel_id": str(channel_id), "user_id": conn.uid, "username": conn.display_name}
+    await adispatch(Event("UserTyping", body, to_channels(channel_id)))
+
+
+@protocol.client_message("SetStatus", status=K.STR)
+async def set_status(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
+    from chat.presence import STATUSES
+
+    status = payload["status"]
+    if status not in STATUSES:
+        await conn.send_error(f"Invalid status: {status}. Valid: online, idle, dnd, invisible")
+        return
+    await get_registry().aset_status(conn.uid, status)
+    await conn.broadcast_presence(status)
+
+
+@protocol.client_message("Resume", session_id=K.UUID)
+async def resume(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
+    await conn.resume(str(payload["session_id"]))
