@@ -61,8 +61,11 @@ format: setup-dev
 test: setup-dev system-deps lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Benchmarks (not tests): docs/performance.md. They need PostgreSQL and Redis.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/haven_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
 bench: setup-dev
-	$(BIN)/python bench/run_all.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/gateway_fanout.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache
