@@ -19,9 +19,9 @@ def banner_url(user: User) -> str | None:
     return f"/api/v1/users/{user.id}/banner" if user.has_banner else None
 
 
-def user_public(user: User) -> dict[str, Any]:
-    """UserPublic: ``encrypted_profile`` omitted when null, ``is_instance_admin`` only when true."""
-    shape: dict[str, Any] = {
+def _public_fields(user: User) -> dict[str, Any]:
+    """The fields UserPublic and the profile card share, in the spec's order."""
+    return {
         "id": str(user.id),
         "username": user.username,
         "display_name": user.display_name,
@@ -32,6 +32,11 @@ def user_public(user: User) -> dict[str, Any]:
         "custom_status_emoji": user.custom_status_emoji,
         "created_at": ts(user.created_at),
     }
+
+
+def user_public(user: User) -> dict[str, Any]:
+    """UserPublic: ``encrypted_profile`` omitted when null, ``is_instance_admin`` only when true."""
+    shape = _public_fields(user)
     if user.encrypted_profile is not None:
         shape["encrypted_profile"] = b64(user.encrypted_profile)
     if user.is_instance_admin:
@@ -60,15 +65,7 @@ def profile_shape(card: Profile) -> dict[str, Any]:
     """The profile card of ``GET /users/{id}/profile`` (api.md 2.4)."""
     user = card.user
     shape: dict[str, Any] = {
-        "id": str(user.id),
-        "username": user.username,
-        "display_name": user.display_name,
-        "about_me": user.about_me,
-        "avatar_url": avatar_url(user),
-        "banner_url": banner_url(user),
-        "custom_status": user.custom_status,
-        "custom_status_emoji": user.custom_status_emoji,
-        "created_at": ts(user.created_at),
+        **_public_fields(user),
         "is_blocked": card.is_blocked,
         "is_friend": card.is_friend,
         "friend_request_status": card.friend_request_status,

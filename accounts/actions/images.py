@@ -31,22 +31,22 @@ def do_set_banner(user: User, data: bytes) -> User:
     return user
 
 
+def _check_image(user_id: uuid.UUID, flag: str, missing: str) -> None:
+    is_set = User.objects.filter(pk=user_id).values_list(flag, flat=True).first()
+    if is_set is None:
+        raise NotFound("User not found")
+    if not is_set:
+        raise NotFound(missing)
+
+
 def check_avatar(user_id: uuid.UUID) -> str:
     """The storage key of a user's avatar, or the spec's 404s."""
-    flags = User.objects.filter(pk=user_id).values_list("has_avatar", flat=True).first()
-    if flags is None:
-        raise NotFound("User not found")
-    if not flags:
-        raise NotFound("No avatar set")
+    _check_image(user_id, "has_avatar", "No avatar set")
     return blobs.avatar_key(user_id)
 
 
 def check_banner(user_id: uuid.UUID) -> str:
-    flags = User.objects.filter(pk=user_id).values_list("has_banner", flat=True).first()
-    if flags is None:
-        raise NotFound("User not found")
-    if not flags:
-        raise NotFound("No banner set")
+    _check_image(user_id, "has_banner", "No banner set")
     return blobs.banner_key(user_id)
 
 
