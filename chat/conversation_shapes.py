@@ -2,7 +2,6 @@
 groups, sender keys, read states and reports. Built by hand, like ``accounts.shapes``: explicit,
 and fast to render."""
 
-
 from __future__ import annotations
 
 import uuid

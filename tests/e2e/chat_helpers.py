@@ -41,7 +41,9 @@ def register(page: Any, base: str, username: str, invite_code: str | None = None
 
 
 def invite_codes(page: Any) -> list[str]:
-    return [str(c) for c in page.locator("#invite-codes li.invite:not(.used) code").all_inner_texts()]
+    return [
+        str(c) for c in page.locator("#invite-codes li.invite:not(.used) code").all_inner_texts()
+    ]
 
 
 def open_app(page: Any) -> None:
@@ -83,13 +85,12 @@ def stored_bodies(client: httpx.Client, channel_id: str) -> list[bytes]:
 
 def snapshot(pages: dict[str, Any], console: Console) -> None:
     """On failure: screenshots and console output under /tmp/haven-e2e for a person to look at."""
+    import contextlib
     from pathlib import Path
 
     out = Path("/tmp/haven-e2e")
     out.mkdir(exist_ok=True)
     for name, page in pages.items():
-        try:
+        with contextlib.suppress(Exception):  # best effort while reporting another failure
             page.screenshot(path=str(out / f"{name}.png"))
-        except Exception:  # noqa: BLE001 - best effort while reporting another failure
-            pass
     (out / "console.txt").write_text("\n".join(console.errors))
