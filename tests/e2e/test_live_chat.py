@@ -23,6 +23,7 @@ from tests.e2e.chat_helpers import (
     snapshot,
     stored_bodies,
 )
+from tests.e2e.conftest import backends
 from tests.processes import HavenProcess
 
 pytestmark = pytest.mark.slow
@@ -33,8 +34,7 @@ def live_haven(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HavenProces
     server = HavenProcess(
         tmp_path_factory.mktemp("haven-live"),
         {
-            "DATABASE_URL": None,
-            "REDIS_URL": None,
+            **backends(),
             "REGISTRATION_INVITE_ONLY": "true",
             "POW_DIFFICULTY": "8",
             "RATE_LIMITS_ENABLED": "false",

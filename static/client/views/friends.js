@@ -59,11 +59,14 @@ function person(f, ...buttons) {
 
 function act(label, action, fn, secondary = true) {
   return h("button", { type: "button", class: secondary ? "small secondary" : "small", dataset: { action }, onclick: async (e) => {
-    e.currentTarget.disabled = true;
+    const button = e.currentTarget;
+    button.disabled = true; // no double submits while the request runs
     try {
       await fn();
     } catch (failure) {
-      e.target.closest("li")?.append(h("span", { class: "error small", role: "alert" }, ` ${failure.message}`));
+      button.closest("li")?.append(h("span", { class: "error small", role: "alert" }, ` ${failure.message}`));
+    } finally {
+      button.disabled = false;
     }
   } }, label);
 }
@@ -93,8 +96,8 @@ function sections(friends, requests, blocked, redraw) {
   out.push(h("section", { id: "friend-list" }, h("h3", {}, `Friends — ${accepted.length}`),
     accepted.length ? h("ul", {}, accepted.map((f) => person(f,
       act("Message", "message", () => openDm(f.user_id), false),
-      act("Remove", "remove", () => new Promise((resolve) => confirmModal("Remove friend", `Remove ${f.username} from your friends?`, "Remove", async () => { await api("DELETE", `/friends/${f.id}`); redraw(); resolve(); }))),
-      act("Block", "block", () => new Promise((resolve) => confirmModal("Block", `Block ${f.username}? This also ends your friendship.`, "Block", async () => { await api("POST", `/users/${f.user_id}/block`); redraw(); resolve(); }))))))
+      act("Remove", "remove", () => confirmModal("Remove friend", `Remove ${f.username} from your friends?`, "Remove", async () => { await api("DELETE", `/friends/${f.id}`); redraw(); })),
+      act("Block", "block", () => confirmModal("Block", `Block ${f.username}? This also ends your friendship.`, "Block", async () => { await api("POST", `/users/${f.user_id}/block`); redraw(); })))))
       : h("p", { class: "muted" }, "No friends yet. Add someone by their username above.")));
   if (outgoing.length) {
     out.push(h("section", { id: "outgoing-requests" }, h("h3", {}, "Sent requests"), h("ul", {}, outgoing.map((f) => person(f,
