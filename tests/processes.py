@@ -24,8 +24,14 @@ class HavenProcess:
     """One Daphne process serving Haven; ``env`` adds to (or, with None, removes from) the
     environment of this test run."""
 
-    def __init__(self, var_dir: Path, env: dict[str, str | None] | None = None) -> None:
+    def __init__(
+        self,
+        var_dir: Path,
+        env: dict[str, str | None] | None = None,
+        application: str | None = None,
+    ) -> None:
         self.var_dir = var_dir
+        self.application = application  # an ASGI "module:attribute" instead of Haven's default
         self.port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
         self.env.update({"HAVEN_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1"})
@@ -51,7 +57,8 @@ class HavenProcess:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "haven_site.serve", "-b", "127.0.0.1", "-p", str(self.port)],
+                [sys.executable, "-m", "haven_site.serve", "-b", "127.0.0.1", "-p", str(self.port),
+                 *([self.application] if self.application else [])],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + timeout

@@ -22,7 +22,7 @@ export function h(tag, attributes = {}, ...children) {
 }
 
 export function mount(root, ...children) {
-  root.replaceChildren(...children);
+  root.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }
 
 export function formValues(form) {

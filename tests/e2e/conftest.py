@@ -3,6 +3,7 @@ Haven process on the embedded default in a temporary directory."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,13 +24,21 @@ CHROMIUM_ARGS = [
 ]
 
 
+def backends() -> dict[str, str | None]:
+    """The embedded default (SQLite, in-memory layer) unless HAVEN_E2E_DATABASE_URL /
+    HAVEN_E2E_REDIS_URL name an empty PostgreSQL database and a Redis DB for one test file."""
+    return {
+        "DATABASE_URL": os.environ.get("HAVEN_E2E_DATABASE_URL"),
+        "REDIS_URL": os.environ.get("HAVEN_E2E_REDIS_URL"),
+    }
+
+
 @pytest.fixture(scope="module")
 def haven(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HavenProcess]:
     server = HavenProcess(
         tmp_path_factory.mktemp("haven-e2e"),
         {
-            "DATABASE_URL": None,
-            "REDIS_URL": None,
+            **backends(),
             "REGISTRATION_INVITE_ONLY": "true",
             "POW_DIFFICULTY": "8",
             "RATE_LIMITS_ENABLED": "false",

@@ -18,9 +18,10 @@ function showError(box, error) {
   box.textContent = error instanceof ApiError ? error.message : "Something went wrong. Try again.";
 }
 
-function signedIn(auth) {
+// A new account lands on Settings (its invite codes to share); a returning user in the app.
+function signedIn(auth, landing = "#/channels/@me") {
   session.save(auth);
-  navigate("#/settings");
+  navigate(landing);
 }
 
 export async function renderAuth(root, mode) {
@@ -120,7 +121,7 @@ async function renderRegister(root) {
       if (values.invite_code) body.invite_code = values.invite_code.trim();
       const auth = await publicApi("POST", "/auth/register", body);
       storeDeviceSecrets(auth.user.id, keys.secrets);
-      signedIn(auth);
+      signedIn(auth, "#/settings");
     } catch (failure) {
       status.hidden = true;
       showError(error, failure);

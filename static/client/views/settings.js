@@ -2,7 +2,8 @@
 
 import { api, session } from "../api.js";
 import { h, mount } from "../dom.js";
-import { navigate } from "../app.js";
+import { navigate, signedOut } from "../app.js";
+import { profileEditor } from "./profile.js";
 
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
 
@@ -122,19 +123,21 @@ export async function renderSettings(root) {
       await api("POST", "/auth/logout");
     } finally {
       session.clear();
+      signedOut();
       navigate("#/login");
     }
   });
   const header = h(
     "header",
     { class: "topbar" },
+    h("a", { href: "#/channels/@me", class: "back", id: "open-app" }, "← Back to Haven"),
     h("h1", {}, "Settings"),
     h("span", { class: "whoami" }, user.display_name || user.username),
     signOut,
   );
   mount(root, header, h("p", { class: "muted" }, "Loading…"));
   try {
-    mount(root, header, await inviteCodes(), twoFactor(user), await devices());
+    mount(root, header, profileEditor(user), await inviteCodes(), twoFactor(user), await devices());
   } catch (failure) {
     if (!session.load()) navigate("#/login");
     else mount(root, header, h("p", { class: "error" }, failure.message));

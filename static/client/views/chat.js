@@ -1,0 +1,594 @@
+// One conversation: history (paged upward), live or polled updates, decryption, the composer,
+// replies, edits, deletes, reactions, pins and typing indicators.
+
+import { api } from "../api.js";
+import { h, mount } from "../dom.js";
+import { has, P } from "../perms.js";
+import { nameResolver } from "../people.js";
+import { store } from "../store.js";
+import { debounce, decodeMeta, formatTime, fromB64, fromUtf8 } from "../util.js";
+import { confirmModal, openModal } from "./modal.js";
+import { showProfile } from "./profile.js";
+
+const PAGE = 50;
+const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
+
+let view = null;
+
+/** RFC 3339 timestamps with 0-9 fraction digits, made comparable as strings. */
+function tsKey(iso) {
+  const match = /^(.*?T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(iso);
+  return match ? `${match[1]}.${(match[2] || "").padEnd(9, "0")}` : iso;
+}
+
+export function renderChat(container, { channelId, serverId }) {
+  view?.destroy();
+  view = new ChatView(container, channelId, serverId);
+  view.start();
+}
+
+class ChatView {
+  constructor(container, channelId, serverId) {
+    this.container = container;
+    this.channelId = channelId;
+    this.serverId = serverId;
+    this.channel = store.channel(channelId);
+    this.messages = new Map();
+    this.results = new Map();
+    this.reactions = new Map();
+    this.hasMore = true;
+    this.replyTo = null;
+    this.editing = null;
+    this.typing = new Map();
+    this.cleanup = [];
+    this.renderSeq = 0;
+    this.destroyed = false;
+    this.names = null;
+  }
+
+  destroy() {
+    this.destroyed = true;
+    this.cleanup.forEach((fn) => fn());
+    if (store.openChannelId === this.channelId) store.openChannelId = null;
+  }
+
+  get server() {
+    return this.serverId ? store.server(this.serverId) : null;
+  }
+
+  can(flag) {
+    return !this.serverId || has(this.server?.my_permissions, flag);
+  }
+
+  // ---- setup ----------------------------------------------------------------------------------
+
+  start() {
+    if (!this.channel) {
+      mount(this.container, h("div", { class: "empty" }, h("p", { class: "error", role: "alert" }, "This conversation does not exist or you cannot see it.")));
+      return;
+    }
+    store.openChannelId = this.channelId;
+    this.buildLayout();
+    const rt = store.realtime;
+    const on = (type, fn) => {
+      const listener = (e) => fn(e.detail || {});
+      rt.addEventListener(type, listener);
+      this.cleanup.push(() => rt.removeEventListener(type, listener));
+    };
+    on("NewMessage", (m) => m.channel_id === this.channelId && this.add([m], true));
+    on("MessageEdited", (e) => {
+      const m = this.messages.get(e.message_id);
+      if (e.channel_id !== this.channelId || !m) return;
+      this.messages.set(m.id, { ...m, encrypted_body: e.encrypted_body, edited: true });
+      this.render();
+    });
+    on("MessageDeleted", (e) => e.channel_id === this.channelId && this.remove([e.message_id]));
+    on("BulkMessagesDeleted", (e) => e.channel_id === this.channelId && this.remove(e.message_ids));
+    const reactions = debounce(() => this.loadReactions(), 300);
+    on("ReactionAdded", (e) => e.channel_id === this.channelId && reactions());
+    on("ReactionRemoved", (e) => e.channel_id === this.channelId && reactions());
+    on("MessagePinned", (e) => e.channel_id === this.channelId && this.flash("Message pinned."));
+    on("UserTyping", (e) => e.channel_id === this.channelId && e.user_id !== store.me.id && this.showTyping(e));
+    on("Error", (e) => this.flash(e.message, true));
+    this.cleanup.push(rt.onPoll(() => this.refreshLatest()));
+    this.cleanup.push(store.on(`keys:${this.channelId}`, () => this.retryMissing()));
+    this.cleanup.push(store.on("link", () => this.render()));
+    const onVisible = () => !document.hidden && this.markRead();
+    document.addEventListener("visibilitychange", onVisible);
+    this.cleanup.push(() => document.removeEventListener("visibilitychange", onVisible));
+    this.load();
+  }
+
+  title() {
+    if (!this.serverId) return store.dmTitle(this.channel);
+    return decodeMeta(this.channel.encrypted_meta, "channel").name;
+  }
+
+  buildLayout() {
+    const meta = this.serverId ? decodeMeta(this.channel.encrypted_meta, "channel") : {};
+    const label = this.serverId ? `#${this.title()}` : this.title();
+    this.list = h("ol", { class: "messages", role: "log", "aria-label": `Messages in ${label}`, tabindex: "0" });
+    this.notice = h("p", { class: "notice", role: "alert", hidden: true });
+    this.typingLine = h("p", { class: "typing muted small", "aria-live": "polite" });
+    this.input = h("textarea", { rows: 1, "aria-label": `Message ${label}`, placeholder: `Message ${label}`, id: "composer-input", maxlength: 4000 });
+    this.replyBar = h("div", { class: "reply-bar", hidden: true });
+    this.composer = h("form", { class: "composer", id: "composer" }, this.replyBar, this.input);
+    this.composer.addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.submit();
+    });
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.submit();
+      } else if (event.key === "Escape" && this.replyTo) {
+        this.setReply(null);
+      }
+    });
+    this.input.addEventListener("input", () => {
+      this.input.style.height = "auto";
+      this.input.style.height = `${Math.min(this.input.scrollHeight, 240)}px`;
+      if (this.input.value) store.realtime.typing(this.channelId);
+    });
+    this.list.addEventListener("scroll", () => {
+      if (this.list.scrollTop < 40 && this.hasMore && !this.loadingOlder) this.loadOlder();
+    });
+    const pins = h("button", { type: "button", class: "secondary small", id: "pins-button", onclick: () => this.showPins() }, "📌 Pins");
+    const head = h(
+      "header",
+      { class: "chat-head" },
+      h("h2", { id: "chat-title" }, label),
+      meta.topic ? h("span", { class: "topic muted" }, meta.topic) : null,
+      h("span", { class: "e2ee-badge", title: "Messages here are end-to-end encrypted: the server stores only ciphertext" }, "🔒 encrypted"),
+      pins,
+    );
+    const voice = this.channel.channel_type === "voice"
+      ? h("p", { class: "notice" }, "Voice is not available in this client yet; you can still text here.") : null;
+    this.requestBar = this.channel.dm_status === "pending" ? this.dmRequestBar() : null;
+    mount(this.container, h("div", { class: "chat", dataset: { channelId: this.channelId } }, head, voice, this.requestBar, this.notice, this.list, this.typingLine, this.composer));
+    if (this.serverId && !this.can(P.SEND_MESSAGES)) {
+      this.input.disabled = true;
+      this.input.placeholder = "You do not have permission to send messages here.";
+    }
+    this.input.focus();
+  }
+
+  dmRequestBar() {
+    const bar = h("div", { class: "request-bar" }, h("span", {}, "This conversation is a message request."));
+    for (const action of ["accept", "decline"]) {
+      bar.append(h("button", { type: "button", class: action === "accept" ? "small" : "small secondary", onclick: async () => {
+        try {
+          await api("POST", `/dm/${this.channelId}/request`, { action });
+          bar.replaceChildren(h("span", {}, action === "accept" ? "Request accepted." : "Request declined."));
+          store.loadDms().catch(() => {});
+        } catch (failure) {
+          this.flash(failure.message, true);
+        }
+      } }, action === "accept" ? "Accept" : "Decline"));
+    }
+    return bar;
+  }
+
+  flash(text, isError = false) {
+    this.notice.hidden = false;
+    this.notice.className = isError ? "notice error" : "notice";
+    this.notice.textContent = text;
+    clearTimeout(this.flashTimer);
+    this.flashTimer = setTimeout(() => { this.notice.hidden = true; }, 6000);
+  }
+
+  // ---- loading ----------------------------------------------------------------------------------
+
+  async load() {
+    mount(this.list, h("li", { class: "loading muted", role: "status" }, "Loading messages…"));
+    try {
+      this.names = await nameResolver(this.serverId, this.channelId);
+      const page = await api("GET", `/channels/${this.channelId}/messages?limit=${PAGE}`);
+      if (this.destroyed) return;
+      this.hasMore = page.length === PAGE;
+      this.add(page, false);
+      this.loadReactions();
+      this.markRead();
+      await this.render(true);
+    } catch (failure) {
+      if (!this.destroyed) mount(this.list, h("li", { class: "error", role: "alert" }, failure.message));
+    }
+  }
+
+  async loadOlder() {
+    const oldest = this.sorted()[0];
+    if (!oldest) return;
+    this.loadingOlder = true;
+    const before = this.list.scrollHeight - this.list.scrollTop;
+    try {
+      const page = await api("GET", `/channels/${this.channelId}/messages?limit=${PAGE}&before=${encodeURIComponent(oldest.timestamp)}`);
+      this.hasMore = page.length === PAGE;
+      this.add(page, false);
+      await this.render();
+      this.list.scrollTop = this.list.scrollHeight - before; // keep the reader's place
+    } catch (failure) {
+      this.flash(failure.message, true);
+    } finally {
+      this.loadingOlder = false;
+    }
+  }
+
+  /** Polling (and catch-up after a reconnect): merges the newest page, edits and deletions. */
+  async refreshLatest() {
+    if (this.destroyed || !this.names) return;
+    let page;
+    try {
+      page = await api("GET", `/channels/${this.channelId}/messages?limit=${PAGE}`);
+    } catch (failure) {
+      // Lost access (kicked, banned, channel made private or deleted): let the lists catch up.
+      if (failure.status === 403 || failure.status === 404) {
+        await (this.serverId ? store.loadServers() : store.loadDms());
+        if (this.serverId) await store.loadChannels(this.serverId).catch(() => {});
+      }
+      throw failure;
+    }
+    if (this.destroyed) return;
+    let changed = false;
+    const ids = new Set(page.map((m) => m.id));
+    const floor = page.length === PAGE ? tsKey(page[page.length - 1].timestamp) : "";
+    for (const m of this.messages.values()) {
+      if (!m.pending && tsKey(m.timestamp) >= floor && !ids.has(m.id)) {
+        this.messages.delete(m.id);
+        changed = true;
+      }
+    }
+    for (const m of page) {
+      const known = this.messages.get(m.id);
+      if (!known || known.encrypted_body !== m.encrypted_body || known.edited !== m.edited) {
+        this.messages.set(m.id, m);
+        changed = true;
+      }
+    }
+    await this.loadReactions(false);
+    if (changed) {
+      this.markRead();
+      await this.render();
+    }
+  }
+
+  async loadReactions(render = true) {
+    try {
+      const groups = await api("GET", `/channels/${this.channelId}/reactions`);
+      const next = new Map();
+      for (const g of groups) {
+        if (!next.has(g.message_id)) next.set(g.message_id, []);
+        next.get(g.message_id).push(g);
+      }
+      const changed = JSON.stringify([...next]) !== JSON.stringify([...this.reactions]);
+      this.reactions = next;
+      if (changed && render) this.render();
+      else if (changed) this.render();
+    } catch {
+      /* reactions are decoration: a failure must not hide messages */
+    }
+  }
+
+  markRead = debounce(async () => {
+    if (this.destroyed || document.hidden) return;
+    try {
+      await api("PUT", `/channels/${this.channelId}/read-state`);
+      const state = store.readStates.get(this.channelId);
+      if (state) state.unread_count = 0;
+      store.emit("readstates");
+    } catch {
+      /* read markers are best effort */
+    }
+  }, 500);
+
+  add(list, live) {
+    for (const m of list) this.messages.set(m.id, m);
+    if (live) {
+      this.markRead();
+      this.render();
+    }
+  }
+
+  remove(ids) {
+    let changed = false;
+    for (const id of ids) changed = this.messages.delete(id) || changed;
+    if (changed) this.render();
+  }
+
+  sorted() {
+    return [...this.messages.values()].sort((a, b) => (tsKey(a.timestamp) < tsKey(b.timestamp) ? -1 : 1));
+  }
+
+  async retryMissing() {
+    for (const [id, result] of this.results) if (result.status === "missing") this.results.delete(id);
+    await this.render();
+  }
+
+  // ---- rendering ----------------------------------------------------------------------------------
+
+  async decrypt(message) {
+    if (message.message_type === "system") {
+      const system = { status: "system", body: message.encrypted_body };
+      this.results.set(message.id, system);
+      return system;
+    }
+    const known = this.results.get(message.id);
+    if (known && known.body === message.encrypted_body && known.status !== "missing") return known;
+    const result = await store.crypto.decrypt(message);
+    result.body = message.encrypted_body;
+    if (result.status === "ok") await this.names.resolve(result.senderId);
+    this.results.set(message.id, result);
+    return result;
+  }
+
+  async render(scrollToEnd = false) {
+    const seq = ++this.renderSeq;
+    const messages = this.sorted();
+    await Promise.all(messages.map((m) => this.decrypt(m)));
+    if (seq !== this.renderSeq || this.destroyed) return;
+    const atBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 80;
+    const focusedId = document.activeElement?.closest?.(".message")?.dataset.messageId;
+    const focusedAction = document.activeElement?.dataset?.action;
+    const items = [];
+    items.push(this.hasMore
+      ? h("li", { class: "load-older" }, h("button", { type: "button", class: "secondary small", onclick: () => this.loadOlder() }, "Load older messages"))
+      : h("li", { class: "history-start muted small" }, "This is the beginning of the conversation."));
+    let previous = null;
+    for (const m of messages) {
+      const node = this.messageNode(m, this.results.get(m.id), previous);
+      items.push(node);
+      previous = { message: m, result: this.results.get(m.id) };
+    }
+    mount(this.list, ...items);
+    if (focusedId && focusedAction) {
+      this.list.querySelector(`[data-message-id="${CSS.escape(focusedId)}"] [data-action="${CSS.escape(focusedAction)}"]`)?.focus();
+    }
+    if (scrollToEnd || atBottom) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  messageNode(message, result, previous) {
+    if (result.status === "system") return this.systemNode(message);
+    const mine = result.status === "ok" && result.senderId === store.me.id;
+    const author = result.status === "ok" ? this.names.name(result.senderId) || "Unknown user" : "Unknown sender";
+    const grouped = previous && previous.result?.status === "ok" && result.status === "ok" && previous.result.senderId === result.senderId &&
+      !message.reply_to_id && Date.parse(message.timestamp) - Date.parse(previous.message.timestamp) < 5 * 60_000;
+    let body;
+    if (result.status === "ok") {
+      body = h("div", { class: "body" }, String(result.content.text ?? ""));
+    } else if (result.status === "missing") {
+      body = h("div", { class: "body undecryptable" }, "🔒 Waiting for this message's key…");
+    } else {
+      body = h("div", { class: "body undecryptable" }, "⚠ This message could not be decrypted or verified.");
+    }
+    if (this.editing === message.id && result.status === "ok") body = this.editor(message, result);
+    const warn = result.status === "ok" && store.crypto.warnings.has(result.senderId)
+      ? h("span", { class: "warn small", title: "This person's identity key changed since you first saw it" }, "⚠ key changed") : null;
+    return h(
+      "li",
+      { class: `message${mine ? " own" : ""}${grouped ? " grouped" : ""}`, dataset: { messageId: message.id }, id: `msg-${message.id}` },
+      grouped ? null : h("div", { class: "meta" },
+        h("button", { type: "button", class: "author link", dataset: result.status === "ok" ? { userId: result.senderId } : undefined,
+          onclick: () => result.status === "ok" && showProfile(result.senderId, this.serverId) }, author),
+        h("time", { datetime: message.timestamp, title: new Date(message.timestamp).toLocaleString() }, formatTime(message.timestamp)), warn),
+      message.reply_to_id ? this.replyRef(message.reply_to_id) : null,
+      body,
+      message.edited ? h("span", { class: "edited muted small" }, "(edited)") : null,
+      this.reactionsNode(message),
+      this.actions(message, result, mine),
+    );
+  }
+
+  systemNode(message) {
+    let event = {};
+    try {
+      event = JSON.parse(fromUtf8(fromB64(message.encrypted_body)));
+    } catch {
+      /* unreadable: shown generically */
+    }
+    const who = event.username || "Someone";
+    const texts = {
+      member_joined: `${who} joined the server.`,
+      member_left: `${who} left.`,
+      member_kicked: `${who} was kicked.`,
+      member_banned: `${who} was banned.`,
+      message_pinned: `${who} pinned a message.`,
+      message_unpinned: `${who} unpinned a message.`,
+      call_ended: `Call ended after ${event.duration_secs ?? 0} s.`,
+    };
+    return h("li", { class: "message system", dataset: { messageId: message.id, event: event.event || "unknown" } },
+      h("span", { class: "system-text" }, texts[event.event] || "System event."),
+      h("time", { class: "muted small", datetime: message.timestamp }, ` ${formatTime(message.timestamp)}`));
+  }
+
+  replyRef(id) {
+    const parent = this.messages.get(id);
+    const result = parent && this.results.get(id);
+    const text = result?.status === "ok" ? `${this.names.name(result.senderId) || "Someone"}: ${String(result.content.text).slice(0, 80)}` : "an earlier message";
+    return h("a", { class: "reply-ref muted small", href: `#msg-${id}`, onclick: (e) => {
+      e.preventDefault();
+      document.getElementById(`msg-${id}`)?.scrollIntoView({ block: "center" });
+    } }, `↪ ${text}`);
+  }
+
+  reactionsNode(message) {
+    const groups = this.reactions.get(message.id);
+    if (!groups?.length) return null;
+    const live = store.realtime.live;
+    return h("div", { class: "reactions" }, groups.map((g) => {
+      const mine = g.user_ids.includes(store.me.id);
+      return h("button", { type: "button", class: `reaction${mine ? " mine" : ""}`, "aria-pressed": String(mine), disabled: !live,
+        title: live ? (mine ? "Remove your reaction" : "React") : "Reacting needs the live connection",
+        onclick: () => this.react(message.id, g.emoji, mine) }, `${g.emoji} ${g.count}`);
+    }));
+  }
+
+  actions(message, result, mine) {
+    const live = store.realtime.live;
+    const canModerate = Boolean(this.serverId) && this.can(P.MANAGE_MESSAGES);
+    const buttons = [];
+    const add = (label, action, fn, enabled = true, why = "") => buttons.push(
+      h("button", { type: "button", class: "icon-button small", dataset: { action }, "aria-label": label, title: enabled ? label : why, disabled: !enabled, onclick: fn }, label),
+    );
+    if (result.status === "ok") add("Reply", "reply", () => this.setReply(message));
+    add("React", "react", (e) => this.reactionPicker(message, e.currentTarget), live && this.can(P.ADD_REACTIONS), "Reacting needs the live connection");
+    if (mine && result.status === "ok") add("Edit", "edit", () => this.startEdit(message), live, "Editing needs the live connection");
+    if (mine || canModerate) add("Delete", "delete", () => this.deleteMessage(message), live || canModerate, "Deleting needs the live connection");
+    add("Pin", "pin", () => store.realtime.send("PinMessage", { channel_id: this.channelId, message_id: message.id }), live, "Pinning needs the live connection");
+    return h("div", { class: "actions", role: "group", "aria-label": "Message actions" }, buttons);
+  }
+
+  reactionPicker(message, anchor) {
+    const picker = h("div", { class: "picker", role: "group", "aria-label": "Pick a reaction" },
+      QUICK_REACTIONS.map((emoji) => h("button", { type: "button", class: "icon-button", "aria-label": `React with ${emoji}`, onclick: () => {
+        picker.remove();
+        this.react(message.id, emoji, false);
+      } }, emoji)));
+    picker.addEventListener("keydown", (e) => e.key === "Escape" && (picker.remove(), anchor.focus()));
+    anchor.after(picker);
+    picker.querySelector("button").focus();
+  }
+
+  react(messageId, emoji, remove) {
+    const sent = store.realtime.send(remove ? "RemoveReaction" : "AddReaction", { message_id: messageId, emoji });
+    if (!sent) this.flash("Reacting needs the live connection.", true);
+  }
+
+  setReply(message) {
+    this.replyTo = message;
+    if (!message) {
+      this.replyBar.hidden = true;
+      this.input.focus();
+      return;
+    }
+    const result = this.results.get(message.id);
+    this.replyBar.hidden = false;
+    mount(this.replyBar,
+      h("span", {}, `Replying to ${this.names.name(result?.senderId) || "a message"}`),
+      h("button", { type: "button", class: "icon-button small", "aria-label": "Cancel reply", onclick: () => this.setReply(null) }, "✕"));
+    this.input.focus();
+  }
+
+  // ---- writing --------------------------------------------------------------------------------------
+
+  async submit() {
+    const text = this.input.value.trim();
+    if (!text || this.sending) return;
+    this.sending = true;
+    try {
+      const content = { kind: "text", text };
+      const replyTo = this.replyTo?.id;
+      const sealed = await store.crypto.encrypt(this.channelId, content);
+      const payload = { channel_id: this.channelId, ...sealed, nonce: crypto.randomUUID() };
+      if (replyTo) payload.reply_to_id = replyTo;
+      this.input.value = "";
+      this.input.style.height = "auto";
+      this.setReply(null);
+      await this.deliver(payload);
+    } catch (failure) {
+      if (!this.input.value) this.input.value = text; // give the words back
+      this.flash(failure.message || "Could not send the message.", true);
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  /** Over the socket when live; otherwise (or when unacknowledged) REST with the same nonce. */
+  async deliver(payload) {
+    if (store.realtime.live) {
+      try {
+        const id = await store.realtime.sendMessage(payload);
+        // The echo normally arrives right after the ack; fetch if it did not.
+        setTimeout(() => !this.messages.has(id) && this.refreshLatest().catch(() => {}), 1500);
+        return;
+      } catch (failure) {
+        if (failure.fromServer) throw failure;
+      }
+    }
+    const message = await api("POST", `/channels/${this.channelId}/messages`, { ...payload, has_attachments: false });
+    this.add([message], true);
+  }
+
+  startEdit(message) {
+    this.editing = message.id;
+    this.render();
+  }
+
+  editor(message, result) {
+    const area = h("textarea", { class: "edit-input", "aria-label": "Edit message", rows: 2 });
+    area.value = String(result.content.text ?? "");
+    const save = async () => {
+      const text = area.value.trim();
+      if (!text) return;
+      try {
+        const sealed = await store.crypto.encrypt(this.channelId, { kind: "text", text });
+        if (!store.realtime.send("EditMessage", { message_id: message.id, encrypted_body: sealed.encrypted_body })) {
+          throw new Error("Editing needs the live connection.");
+        }
+        this.messages.set(message.id, { ...message, encrypted_body: sealed.encrypted_body, edited: true });
+        this.editing = null;
+        this.render();
+      } catch (failure) {
+        this.flash(failure.message, true);
+      }
+    };
+    area.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        save();
+      } else if (event.key === "Escape") {
+        this.editing = null;
+        this.render();
+      }
+    });
+    setTimeout(() => area.focus(), 0);
+    return h("div", { class: "editor" }, area, h("p", { class: "muted small" }, "Enter to save, Escape to cancel"));
+  }
+
+  deleteMessage(message) {
+    confirmModal("Delete message", "Delete this message for everyone?", "Delete", async () => {
+      if (store.realtime.send("DeleteMessage", { message_id: message.id })) {
+        this.remove([message.id]);
+        return;
+      }
+      // No socket: moderators can still delete through the REST bulk route.
+      await api("POST", `/channels/${this.channelId}/messages/bulk-delete`, { message_ids: [message.id] });
+      this.remove([message.id]);
+    });
+  }
+
+  showTyping(event) {
+    clearTimeout(this.typing.get(event.user_id)?.timer);
+    const timer = setTimeout(() => {
+      this.typing.delete(event.user_id);
+      this.drawTyping();
+    }, 3000);
+    this.typing.set(event.user_id, { name: event.username, timer });
+    this.drawTyping();
+  }
+
+  drawTyping() {
+    const names = [...this.typing.values()].map((t) => t.name);
+    this.typingLine.textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+  }
+
+  async showPins() {
+    const modal = openModal("Pinned messages", h("p", { class: "muted" }, "Loading…"));
+    try {
+      const pins = await api("GET", `/channels/${this.channelId}/pins`);
+      const items = [];
+      for (const m of pins) {
+        const result = await this.decrypt(m);
+        items.push(h("li", { class: "pin" },
+          h("strong", {}, result.status === "ok" ? this.names.name(result.senderId) || "Unknown" : "Unknown"), " ",
+          h("span", {}, result.status === "ok" ? String(result.content.text) : "(cannot decrypt)"),
+          h("time", { class: "muted small" }, ` ${formatTime(m.timestamp)}`),
+          store.realtime.live ? h("button", { type: "button", class: "small secondary", onclick: () => {
+            store.realtime.send("UnpinMessage", { channel_id: this.channelId, message_id: m.id });
+            modal.close();
+          } }, "Unpin") : null));
+      }
+      mount(modal.body, items.length ? h("ul", { class: "pins" }, items) : h("p", { class: "muted" }, "No pinned messages."));
+    } catch (failure) {
+      mount(modal.body, h("p", { class: "error", role: "alert" }, failure.message));
+    }
+  }
+}

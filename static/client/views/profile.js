@@ -1,0 +1,101 @@
+// Profiles: the card shown when a name is clicked, and the editor for one's own profile.
+
+import { api, session } from "../api.js";
+import { h, mount } from "../dom.js";
+import { navigate } from "../app.js";
+import { profile } from "../people.js";
+import { store } from "../store.js";
+import { openModal } from "./modal.js";
+
+export async function showProfile(userId, serverId = null) {
+  const modal = openModal("Profile", h("p", { class: "muted", role: "status" }, "Loading…"));
+  modal.dialog.classList.add("profile-card");
+  try {
+    const p = await api("GET", `/users/${userId}/profile${serverId ? `?server_id=${serverId}` : ""}`);
+    const self = userId === store.me.id;
+    const actions = [];
+    if (!self) {
+      actions.push(h("button", { type: "button", class: "small", onclick: async () => {
+        try {
+          const channel = await api("POST", "/dm", { target_user_id: userId, encrypted_meta: btoa("{}") });
+          await store.loadDms();
+          modal.close();
+          navigate(`#/channels/@me/${channel.id}`);
+        } catch (failure) {
+          error.hidden = false;
+          error.textContent = failure.message;
+        }
+      } }, "Message"));
+      if (!p.is_friend && !p.friend_request_status) {
+        actions.push(h("button", { type: "button", class: "small secondary", onclick: async (e) => {
+          try {
+            await api("POST", "/friends/request", { username: p.username });
+            e.target.replaceWith(h("span", { class: "muted small" }, "Request sent"));
+          } catch (failure) {
+            error.hidden = false;
+            error.textContent = failure.message;
+          }
+        } }, "Add friend"));
+      }
+    }
+    const error = h("p", { class: "error", role: "alert", hidden: true });
+    mount(modal.body,
+      h("h3", {}, p.display_name || p.username), h("p", { class: "muted" }, `@${p.username}`),
+      p.custom_status ? h("p", { class: "custom-status" }, p.custom_status) : null,
+      p.about_me ? h("section", { class: "about" }, h("h4", {}, "About me"), h("p", {}, p.about_me)) : null,
+      p.roles?.length ? h("p", { class: "roles" }, p.roles.map((r) => h("span", { class: "role-chip" }, r.name))) : null,
+      self ? null : h("p", { class: "muted small" }, `${p.mutual_server_count} mutual servers · ${p.mutual_friend_count} mutual friends${p.is_friend ? " · friends" : ""}`),
+      error, h("div", { class: "row" }, actions));
+  } catch (failure) {
+    mount(modal.body, h("p", { class: "error", role: "alert" }, failure.message));
+  }
+}
+
+/** The "Profile" section of the settings page. */
+export function profileEditor(user) {
+  const input = (label, name, value, attrs = {}) => h("label", { class: "field" }, h("span", {}, label), h("input", { name, value: value || "", ...attrs }));
+  const about = h("textarea", { name: "about_me", rows: 3, maxlength: 500 });
+  about.value = user.about_me || "";
+  const status = h("p", { class: "status", role: "status" });
+  const form = h("form", { class: "stack", id: "profile-form" },
+    input("Display name", "display_name", user.display_name, { maxlength: 64 }),
+    h("label", { class: "field" }, h("span", {}, "About me"), about),
+    input("Custom status", "custom_status", user.custom_status, { maxlength: 128 }),
+    status, h("button", { type: "submit" }, "Save profile"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = Object.fromEntries(new FormData(form).entries());
+    try {
+      const updated = await api("PUT", "/users/profile", {
+        display_name: values.display_name.trim() || null,
+        about_me: values.about_me.trim() || null,
+        custom_status: values.custom_status.trim() || null,
+      });
+      const current = session.load();
+      session.save({ ...current, user: { ...current.user, ...updated } });
+      if (store.me) Object.assign(store.me, updated);
+      profile(updated.id, true).catch(() => {});
+      status.className = "status";
+      status.textContent = "Saved.";
+    } catch (failure) {
+      status.className = "error";
+      status.textContent = failure.message;
+    }
+  });
+  const privacy = h("select", { name: "dm_privacy", id: "dm-privacy" },
+    [["friends_only", "Friends only"], ["server_members", "Friends and people in my servers"], ["everyone", "Everyone"]].map(([v, l]) =>
+      h("option", { value: v, selected: (localStorage.getItem(`haven.dmPrivacy.${user.id}`) || "friends_only") === v }, l)));
+  const privacyStatus = h("span", { class: "status", role: "status" });
+  privacy.addEventListener("change", async () => {
+    try {
+      await api("PUT", "/users/dm-privacy", { dm_privacy: privacy.value });
+      // The server never reports the current value back, so this device remembers it.
+      localStorage.setItem(`haven.dmPrivacy.${user.id}`, privacy.value);
+      privacyStatus.textContent = " Saved.";
+    } catch (failure) {
+      privacyStatus.textContent = ` ${failure.message}`;
+    }
+  });
+  return h("section", { id: "profile" }, h("h2", {}, "Profile"), form,
+    h("h3", {}, "Who can send you direct messages"), h("label", { class: "field" }, h("span", {}, "Direct messages from"), privacy), privacyStatus);
+}

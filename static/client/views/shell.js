@@ -1,0 +1,166 @@
+// The signed-in layout: server rail | sidebar (channels or DMs) + user panel | content | members.
+// The shell is built once per sign-in; a route change re-renders only the parts that depend on it.
+
+import { api, session } from "../api.js";
+import { h, mount } from "../dom.js";
+import { navigate } from "../app.js";
+import { store } from "../store.js";
+import { field, formModal } from "./modal.js";
+import { renderServerSidebar, renderDmSidebar } from "./sidebar.js";
+import { renderChat } from "./chat.js";
+import { renderFriends } from "./friends.js";
+import { renderMembers } from "./members.js";
+import { encodeMeta } from "../util.js";
+
+let shell = null; // {root, rail, sidebar, content, members, panel, cleanup}
+
+export async function renderShell(root, route) {
+  if (!shell || shell.root !== root || !root.contains(shell.rail)) {
+    mount(root, h("p", { class: "loading", role: "status" }, "Loading Haven…"));
+    try {
+      if (!store.started) await store.start();
+    } catch (failure) {
+      if (!session.load()) return navigate("#/login");
+      mount(
+        root,
+        h("div", { class: "card" }, h("h1", {}, "Haven could not start"), h("p", { class: "error", role: "alert" }, failure.message),
+          h("button", { type: "button", onclick: () => location.reload() }, "Try again")),
+      );
+      return undefined;
+    }
+    build(root);
+  }
+  return show(route);
+}
+
+export function resetShell() {
+  shell?.cleanup.forEach((fn) => fn());
+  shell = null;
+}
+
+function build(root) {
+  root.classList.add("app-root");
+  const rail = h("nav", { class: "rail", "aria-label": "Servers" });
+  const sidebar = h("div", { class: "sidebar-body" });
+  const panel = h("div", { class: "user-panel" });
+  const content = h("section", { class: "content", "aria-label": "Conversation" });
+  const members = h("aside", { class: "members", "aria-label": "Members" });
+  mount(root, h("div", { class: "shell" }, rail, h("aside", { class: "sidebar" }, sidebar, panel), content, members));
+  shell = { root, rail, sidebar, content, members, panel, cleanup: [], route: null };
+  const rerenderRail = () => renderRail();
+  shell.cleanup.push(store.on("servers", rerenderRail), store.on("readstates", rerenderRail), store.on("dms", rerenderRail));
+  shell.cleanup.push(store.on("link", () => renderPanel()));
+  shell.cleanup.push(store.on("servers", () => {
+    // Kicked, banned or the server was deleted: leave its view.
+    const route = shell?.route;
+    if (route?.serverId && route.serverId !== "@me" && !store.server(route.serverId)) navigate("#/channels/@me");
+  }));
+  renderRail();
+  renderPanel();
+}
+
+function show(route) {
+  shell.route = route;
+  renderRail();
+  const { serverId, channelId } = route;
+  if (serverId === "@me") {
+    shell.members.hidden = true;
+    renderDmSidebar(shell.sidebar, channelId);
+    if (channelId) renderChat(shell.content, { channelId, serverId: null });
+    else renderFriends(shell.content);
+    return;
+  }
+  const server = store.server(serverId);
+  if (!server) return navigate("#/channels/@me");
+  const channels = store.channels.get(serverId) || [];
+  if (!channelId) {
+    const first = channels.find((c) => c.channel_type === "text") || channels[0];
+    if (first) return navigate(`#/channels/${serverId}/${first.id}`);
+  }
+  renderServerSidebar(shell.sidebar, server, channelId);
+  shell.members.hidden = false;
+  renderMembers(shell.members, server);
+  if (channelId) renderChat(shell.content, { channelId, serverId });
+  else mount(shell.content, h("div", { class: "empty" }, h("p", {}, "This server has no channels you can see.")));
+  return undefined;
+}
+
+function railButton({ label, href, active, text, unread, id }) {
+  return h(
+    "a",
+    {
+      class: `rail-item${active ? " active" : ""}${unread ? " unread" : ""}`,
+      href,
+      title: label,
+      "aria-label": unread ? `${label} (unread messages)` : label,
+      "aria-current": active ? "page" : undefined,
+      dataset: id ? { serverId: id } : undefined,
+    },
+    text,
+  );
+}
+
+function initials(name) {
+  return name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => [...w][0]).join("").toUpperCase() || "?";
+}
+
+function renderRail() {
+  if (!shell) return;
+  const current = shell.route?.serverId;
+  const dmUnread = store.dms.some((c) => store.unread(c.id) > 0);
+  const items = [
+    railButton({ label: "Direct messages", href: "#/channels/@me", active: current === "@me", text: "✉", unread: dmUnread }),
+    h("hr", { class: "rail-sep" }),
+    ...store.servers.map((server) => {
+      const name = store.serverName(server);
+      const unread = (store.channels.get(server.id) || []).some((c) => store.unread(c.id) > 0);
+      return railButton({ label: name, href: `#/channels/${server.id}`, active: current === server.id, text: initials(name), unread, id: server.id });
+    }),
+    h("button", { type: "button", class: "rail-item add", title: "Create a server", "aria-label": "Create a server", id: "create-server", onclick: createServer }, "+"),
+    h("button", { type: "button", class: "rail-item add", title: "Join a server", "aria-label": "Join a server", id: "join-server", onclick: joinServer }, "⇥"),
+  ];
+  mount(shell.rail, ...items);
+}
+
+function createServer() {
+  formModal("Create a server", [field("Server name", "name", { required: true, maxlength: 100 })], "Create", async ({ name }) => {
+    const server = await api("POST", "/servers", { encrypted_meta: encodeMeta({ name: name.trim() }) });
+    await store.loadServers();
+    navigate(`#/channels/${server.id}`);
+  });
+}
+
+function joinServer() {
+  formModal("Join a server", [field("Invite code", "code", { required: true, autocomplete: "off" })], "Join", async ({ code }) => {
+    const server = await api("POST", `/invites/${encodeURIComponent(code.trim())}/join`);
+    await store.loadServers();
+    navigate(`#/channels/${server.id}`);
+  });
+}
+
+const STATUSES = [
+  ["online", "Online"],
+  ["idle", "Idle"],
+  ["dnd", "Do not disturb"],
+  ["invisible", "Invisible"],
+];
+
+function renderPanel() {
+  if (!shell) return;
+  const me = store.me;
+  const select = h(
+    "select",
+    { "aria-label": "Status", class: "status-select", id: "status-select" },
+    STATUSES.map(([value, label]) => h("option", { value, selected: store.status === value }, label)),
+  );
+  select.addEventListener("change", () => store.setStatus(select.value));
+  const live = store.realtime?.live;
+  mount(
+    shell.panel,
+    h("span", { class: `presence-dot ${store.status}`, "aria-hidden": "true" }),
+    h("div", { class: "who" }, h("strong", { id: "me-name" }, me.display_name || me.username), h("span", { class: "muted small" }, `@${me.username}`)),
+    select,
+    h("span", { class: `link-state ${live ? "live" : "polling"}`, title: live ? "Live updates" : "Live updates unavailable; refreshing every few seconds", id: "link-state" }, live ? "live" : "polling"),
+    h("a", { href: "#/settings", class: "icon-button", title: "Settings", "aria-label": "Settings", id: "settings-link" }, "⚙"),
+  );
+}
