@@ -38,6 +38,11 @@ class Cluster:
         self.env = live_env(
             live_database_url(os.environ["DATABASE_URL"]),
             live_redis_url(os.environ["REDIS_URL"]),
+            # Voice configured (tokens are only minted; nothing connects to this address).
+            LIVEKIT_URL="http://127.0.0.1:9",
+            LIVEKIT_CLIENT_URL="wss://voice.example.com",
+            LIVEKIT_API_KEY="devkey",
+            LIVEKIT_API_SECRET="a-livekit-secret-that-is-long-enough-for-hs256",
         )
         prepare_database(self.env)
         self.a = Server(self.env, "a").start()
@@ -270,6 +275,49 @@ async def test_a_call_rings_and_ends_across_instances(cluster: Cluster) -> None:
     ended = await bob_b.expect("CallEnded")
     assert ended["payload"] == {"channel_id": dm, "ended_by": alice["id"]}
     await bob_b.close()
+
+
+async def test_logout_closes_sockets_leaves_voice_and_ends_calls(cluster: Cluster) -> None:
+    """REST logout on one instance: the user's socket on the other is closed (1008), and the
+    people who can see them learn they went offline, left voice and ended their call."""
+    alice, bob = cluster.user(), cluster.user()
+    ids = cluster.server_with(alice, bob)
+    voice = cluster.b.rest(
+        "POST",
+        f"/servers/{ids['server_id']}/channels",
+        alice["token"],
+        {"encrypted_meta": b64(b"voice"), "channel_type": "voice"},
+    )["id"]
+    dm = cluster.dm(alice, bob)
+    watcher = await Client.open(cluster.b, bob["token"])
+    await watcher.subscribe(ids["channel_id"])
+    alice_a = await Client.open(cluster.a, alice["token"])
+    assert (await watcher.expect("PresenceUpdate"))["payload"]["status"] == "online"
+    joined = cluster.b.rest("POST", f"/voice/{voice}/join", alice["token"])
+    assert joined["channel_id"] == voice
+    assert (await watcher.expect("VoiceStateUpdate"))["payload"]["joined"] is True
+    await alice_a.send({"type": "CallInvite", "payload": {"channel_id": dm}})
+    await watcher.expect("CallRinging")
+    await watcher.send({"type": "CallAccept", "payload": {"channel_id": dm}})
+    await watcher.expect("CallAccepted")
+
+    cluster.b.rest("POST", "/auth/logout", alice["token"])
+    assert await alice_a.closed_code() == 1008
+    frames = []
+    while not frames or frames[-1]["type"] != "CallEnded":
+        frames.append(await watcher.recv())
+    kinds = [f["type"] for f in frames]
+    assert kinds == ["PresenceUpdate", "VoiceStateUpdate", "NewMessage", "CallEnded"], frames
+    assert frames[0]["payload"] == {"user_id": alice["id"], "status": "offline"}
+    assert frames[1]["payload"]["joined"] is False
+    assert frames[1]["payload"]["channel_id"] == voice
+    body = json.loads(base64.b64decode(frames[2]["payload"]["encrypted_body"]))
+    assert body["event"] == "call_ended"
+    assert frames[3]["payload"] == {"channel_id": dm, "ended_by": alice["id"]}
+    roster = cluster.b.rest("GET", f"/voice/{voice}/participants", bob["token"])
+    assert roster == []
+    assert await watcher.frames(1.0) == []
+    await watcher.close()
 
 
 def _raw_handshake(server: Server, path: str, extra: str = "") -> tuple[str, bytes]:
