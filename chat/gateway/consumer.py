@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -27,11 +27,11 @@ from django.conf import settings
 
 from chat.events import Event, adispatch, channel_group, encode_frame, server_group, user_group
 from chat.gateway import protocol
-from chat.gateway.hub import get_hub
+from chat.gateway.hub import FRAMES, get_hub
 from chat.gateway.registry import get_registry, refresh_every
 from chat.gateway.store import SessionRecord, get_store, seq_of
-from haven_site import ratelimit
-from haven_site.api.errors import ApiError
+from haven_site import metrics, ratelimit
+from haven_site.api.errors import ApiError, Unauthorized
 from haven_site.asgi_guards import deny, deny_text
 
 logger = logging.getLogger("haven.gateway")
@@ -49,6 +49,38 @@ CODE_TRY_AGAIN = 1013
 RATE_LIMITED = "Rate limit exceeded — slow down"
 
 _last_sweep = 0.0
+
+
+class SessionEnded(Unauthorized):
+    """The connection's login session ended (or its user is gone): the socket is closed."""
+
+    def __init__(self) -> None:
+        super().__init__("Invalid token")
+
+
+def _user_of(user_id: uuid.UUID, login_session: uuid.UUID) -> Any:
+    """The connection's user, fresh (names change), as long as its login session lives: the same
+    one-query check as authenticating a request."""
+    from accounts.models import User
+
+    user = User.objects.filter(id=user_id, device_sessions__id=login_session).first()
+    if user is None:
+        raise SessionEnded
+    return user
+
+
+def _itself(user: Any) -> Any:
+    return user
+
+
+def _run_as(
+    user_id: uuid.UUID,
+    login_session: uuid.UUID,
+    action: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    return action(_user_of(user_id, login_session), *args, **kwargs)
 
 
 async def send_allowed(user_id: uuid.UUID | str) -> bool:
@@ -123,6 +155,7 @@ class GatewayConsumer(AsyncConsumer):
                 # the hub now; its registry entry expires and the sweeper announces "offline"
                 # (as for a crashed process), and its session stays as last checkpointed.
                 self.cleaned = self.closing = True
+                metrics.socket_closed()
                 if self.ticker is not None:
                     self.ticker.cancel()
                 hub = get_hub()
@@ -175,6 +208,7 @@ class GatewayConsumer(AsyncConsumer):
         self.pending = dict(self.cursors)
         await self.send({"type": "websocket.accept"})
         self.accepted = True
+        metrics.socket_opened()
         heartbeat_ms = settings.HAVEN.ws_heartbeat_timeout_secs * 1000 // 3
         await self.send_event(
             "Hello", {"session_id": self.session_id, "heartbeat_interval_ms": heartbeat_ms}
@@ -244,6 +278,7 @@ class GatewayConsumer(AsyncConsumer):
     async def cleanup(self, kind: str) -> None:
         self.cleaned = True
         self.closing = True
+        metrics.socket_closed()
         if self.ticker is not None and self.ticker is not asyncio.current_task():
             self.ticker.cancel()
         store = get_store()
@@ -353,12 +388,31 @@ class GatewayConsumer(AsyncConsumer):
                 groups.append(server_group(server_id))
         await self.leave(groups)
 
+    # --- acting as the connection's user (for client message handlers) ----------------------
+
+    async def act(self, action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run the sync ``action(user, *args, **kwargs)`` in a worker thread as this connection's
+        user, loaded fresh in the same thread hop. ApiErrors propagate (the consumer answers
+        ``Error {message}``); a login session that has ended closes the socket (1008)."""
+        try:
+            return await database_sync_to_async(_run_as)(
+                self.user_id, self.login_session, action, args, kwargs
+            )
+        except SessionEnded:
+            await self.close(1008, "revoked")
+            raise
+
+    async def current_user(self) -> Any:
+        """This connection's user (for async actions), with the same checks as ``act``."""
+        return await self.act(_itself)
+
     # --- outbound ---------------------------------------------------------------------------
 
     async def send_event(self, event_type: str, payload: dict[str, Any] | None = None) -> None:
         """A direct reply to this connection (Hello, Pong, Subscribed, Error, ...)."""
         if self.closing:
             return  # closed (or closing): nothing more is sent
+        FRAMES.count += 1
         await self.send({"type": "websocket.send", "text": encode_frame(event_type, payload)})
 
     async def send_error(self, message: str) -> None:
@@ -373,6 +427,7 @@ class GatewayConsumer(AsyncConsumer):
         self.seen_set.add(event_id)
         if len(self.seen) > SEEN_IDS:
             self.seen_set.discard(self.seen.popleft())
+        FRAMES.count += 1
         if doorbell is not None:
             # One WebSocket frame built per event and process, written to every local socket.
             out = doorbell.get("_send")
@@ -389,6 +444,7 @@ class GatewayConsumer(AsyncConsumer):
         async with self.lock:
             await super().dispatch(message)
             await self.drain()
+        FRAMES.flush()
 
     def ring(self, message: dict[str, Any]) -> Awaitable[None] | None:
         """The hub's entry point. The common case (an idle connection, the next event of a
@@ -426,6 +482,7 @@ class GatewayConsumer(AsyncConsumer):
         out = message.get("_send")
         if out is None:
             out = message["_send"] = self.outbound(message["frame"])
+        FRAMES.count += 1  # added to the metric once per doorbell, by the hub
         return self.base_send(out)
 
     def outbound(self, frame: str) -> dict[str, Any]:
@@ -551,6 +608,7 @@ class GatewayConsumer(AsyncConsumer):
         record = await store.load_session(session_id)
         ttl = settings.HAVEN.ws_session_ttl_secs
         if record is None or record.user_id != self.uid or time.time() - record.last_active > ttl:
+            metrics.replay_outcome("invalid")
             await self.send_event("InvalidSession")
             return
         merged: dict[str, tuple[int, str, str]] = {}
@@ -558,6 +616,7 @@ class GatewayConsumer(AsyncConsumer):
         for group, cursor in record.cursors.items():
             entries = await store.read_after(group, cursor)
             if entries is None:
+                metrics.replay_outcome("invalid")
                 await self.send_event("InvalidSession")
                 return
             # Events after this connection joined the same group reach it live already.
@@ -574,6 +633,7 @@ class GatewayConsumer(AsyncConsumer):
         record.cursors.update(ends)
         record.last_active = time.time()
         await store.save_session(session_id, record)
+        metrics.replay_outcome("resumed")
         await self.send_event("Resumed", {"replayed_count": replayed})
 
 

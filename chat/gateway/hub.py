@@ -18,9 +18,32 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from chat.gateway import protocol
+from haven_site import metrics
+
 logger = logging.getLogger("haven.gateway.hub")
 
 REGROUP_EVERY_SECS = 3600.0  # channels_redis (core) forgets group members after a day
+
+
+class FrameTally:
+    """Frames this process wrote to WebSocket clients, added to the Prometheus counter in
+    batches (``haven_site.metrics.event_delivered(n)``): connections count each frame with an
+    integer increment, and the hub flushes once per doorbell, the consumer once per message it
+    handled, so a doorbell to 1000 local sockets costs one counter update, not 1000."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def flush(self) -> None:
+        if self.count:
+            count, self.count = self.count, 0
+            metrics.event_delivered(count)
+
+
+FRAMES = FrameTally()
 
 
 class Member(Protocol):
@@ -33,6 +56,7 @@ class Hub:
         self.members: dict[str, set[Member]] = {}
         self.channel_name: str | None = None
         self.task: asyncio.Task[None] | None = None
+        self.tasks: list[asyncio.Task[None]] = []  # protocol.process_task coroutines
         self.lock = asyncio.Lock()
         self.regrouped = time.monotonic()
 
@@ -40,6 +64,10 @@ class Hub:
         if self.channel_name is None:
             self.channel_name = await self.layer.new_channel("gateway.")
             self.task = asyncio.create_task(self.run())
+            # The gateway's per-process background work (e.g. the voice app's ring sweeper)
+            # starts with the process's hub: once per process, only where sockets are served.
+            for factory in protocol.process_tasks():
+                self.tasks.append(asyncio.create_task(_guarded(factory)))
 
     async def join(self, group: str, member: Member) -> None:
         async with self.lock:
@@ -80,10 +108,20 @@ class Hub:
                             await pending
                     except Exception:
                         logger.exception("Gateway delivery failed")
+                FRAMES.flush()
             if time.monotonic() - self.regrouped > REGROUP_EVERY_SECS:
                 self.regrouped = time.monotonic()
                 for group in list(self.members):
                     await self.layer.group_add(group, self.channel_name)
+
+
+async def _guarded(factory: protocol.ProcessTask) -> None:
+    try:
+        await factory()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("Gateway process task %r stopped", factory)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

@@ -8,6 +8,9 @@
 * ``on_last_disconnect(hook)`` registers ``async hook(user_id)``, awaited once when a user's last
   connection anywhere in the cluster has closed (or its instance died and the sweeper noticed):
   voice and call cleanup go there.
+* ``process_task(factory)`` registers ``async factory()``, a long-running coroutine started once
+  per process with the gateway's hub (when the process serves its first socket): the voice app's
+  ring sweeper.
 
 Handlers run one at a time per connection, in arrival order (``MessageAck`` before the echo).
 """
@@ -54,8 +57,11 @@ class MessageType:
     handler: Handler
 
 
+ProcessTask = Callable[[], Awaitable[None]]
+
 _types: dict[str, MessageType] = {}
 _last_disconnect_hooks: list[Callable[[uuid.UUID], Awaitable[None]]] = []
+_process_tasks: list[ProcessTask] = []
 
 
 def client_message(
@@ -84,6 +90,16 @@ def on_last_disconnect(
 
 def last_disconnect_hooks() -> list[Callable[[uuid.UUID], Awaitable[None]]]:
     return list(_last_disconnect_hooks)
+
+
+def process_task(factory: ProcessTask) -> ProcessTask:
+    if factory not in _process_tasks:
+        _process_tasks.append(factory)
+    return factory
+
+
+def process_tasks() -> list[ProcessTask]:
+    return list(_process_tasks)
 
 
 def _variants() -> str:

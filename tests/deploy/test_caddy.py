@@ -251,6 +251,75 @@ def test_websocket_upgrade_is_proxied_to_daphne_uncompressed(proxy: Proxy) -> No
     assert "caddy-ws-secret-token" not in log
 
 
+def _metric(daphne: Daphne, line_start: str) -> float:
+    text = httpx.get(f"http://127.0.0.1:{daphne.metrics_port}/metrics", timeout=10).text
+    for line in text.splitlines():
+        if line.startswith(line_start + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{line_start} not exported")
+
+
+async def test_websocket_round_trip_through_caddy(proxy: Proxy) -> None:
+    """Hello, Subscribe, SendMessage, MessageAck, NewMessage through the production Caddyfile
+    (wss in production; the test's http:// site address makes it ws://), and the gateway's
+    metrics on the real Daphne's exporter."""
+    import asyncio
+    import base64
+
+    import websockets
+
+    async with httpx.AsyncClient(base_url=f"{proxy.url}/api/v1", timeout=20) as client:
+        body = {"username": "wsviacaddy", "password": PASSWORD, **key_material("wsviacaddy")}
+        registered = await client.post("/auth/register", json=body)
+        assert registered.status_code == 200, registered.text
+        token = registered.json()["access_token"]
+        server = await client.post(
+            "/servers",
+            json={"encrypted_meta": base64.b64encode(b"meta").decode()},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert server.status_code == 200, server.text
+        channel = server.json()["system_channel_id"]
+
+    sockets_before = _metric(proxy.daphne, "haven_ws_open_sockets")
+    frames_before = _metric(proxy.daphne, "haven_ws_events_delivered_total")
+    url = f"ws://127.0.0.1:{proxy.port}/api/v1/ws?token={token}"
+    async with websockets.connect(url, compression=None) as ws:
+
+        async def recv() -> dict[str, object]:
+            frame: dict[str, object] = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            return frame
+
+        hello = await recv()
+        assert hello["type"] == "Hello", hello
+        await ws.send(json.dumps({"type": "Subscribe", "payload": {"channel_id": channel}}))
+        assert await recv() == {"type": "Subscribed", "payload": {"channel_id": channel}}
+        sealed = base64.b64encode(b"ciphertext through caddy").decode()
+        send = {"channel_id": channel, "sender_token": "dG9rZW4=", "encrypted_body": sealed}
+        await ws.send(json.dumps({"type": "SendMessage", "payload": send}))
+        ack = await recv()
+        assert ack["type"] == "MessageAck", ack
+        echo = await recv()
+        assert echo["type"] == "NewMessage", echo
+        payload = echo["payload"]
+        assert isinstance(payload, dict)
+        assert isinstance(ack["payload"], dict)
+        assert payload["id"] == ack["payload"]["message_id"]
+        assert payload["encrypted_body"] == sealed
+        assert payload["channel_id"] == channel
+        await ws.send(json.dumps({"type": "Ping"}))
+        assert await recv() == {"type": "Pong"}
+        assert _metric(proxy.daphne, "haven_ws_open_sockets") == sockets_before + 1
+        # Hello, Subscribed, MessageAck, NewMessage, Pong (own presence is not echoed back).
+        assert _metric(proxy.daphne, "haven_ws_events_delivered_total") == frames_before + 5
+    for _ in range(50):
+        if _metric(proxy.daphne, "haven_ws_open_sockets") == sockets_before:
+            break
+        await asyncio.sleep(0.1)
+    assert _metric(proxy.daphne, "haven_ws_open_sockets") == sockets_before
+    assert token not in proxy.daphne.log_text()
+
+
 def test_access_log_redacts_tokens_in_query_strings(proxy: Proxy) -> None:
     httpx.get(f"{proxy.url}/api/v1/auth/invite-required?token=query-secret-1", timeout=20)
     log = proxy.daphne.log_text()

@@ -148,6 +148,18 @@ class Server:
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
 
+    def rest(self, method: str, path: str, token: str, body: Any = None) -> Any:
+        """One REST call as a user; the JSON answer (the status must be 200)."""
+        response = httpx.request(
+            method,
+            f"{self.http}/api/v1{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def register(self, username: str) -> dict[str, Any]:
         from tests.helpers import key_material
 

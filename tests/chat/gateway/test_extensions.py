@@ -163,3 +163,45 @@ async def test_a_connection_too_far_behind_is_closed_and_not_resumable(
     await again.send({"type": "Resume", "payload": {"session_id": ws.session_id}})
     assert await again.recv() == {"type": "InvalidSession"}
     await again.close()
+
+
+def _metric(name: str, **labels: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_metrics_count_sockets_frames_and_resumes(users: dict[str, TestUser]) -> None:
+    from chat.events import Event, adispatch, to_users
+
+    opened = _metric("haven_ws_open_sockets")
+    frames = _metric("haven_ws_events_delivered_total")
+    resumed = _metric("haven_ws_replay_outcomes_total", outcome="resumed")
+    invalid = _metric("haven_ws_replay_outcomes_total", outcome="invalid")
+
+    sockets = [Ws(users["alice"].access_token) for _ in range(3)]
+    for ws in sockets:
+        await ws.open()
+    await asyncio.sleep(0.1)  # counted when each connection is done with its handshake
+    assert _metric("haven_ws_open_sockets") == opened + 3
+    assert _metric("haven_ws_events_delivered_total") == frames + 3  # the Hellos
+    # One event to the user's three sockets: three frames, counted in one batch by the hub.
+    await adispatch(Event("ReadStateUpdated", {"n": 1}, to_users(uuid.UUID(users["alice"].id))))
+    for ws in sockets:
+        await ws.expect("ReadStateUpdated")
+    await asyncio.sleep(0.05)
+    assert _metric("haven_ws_events_delivered_total") == frames + 6
+    first = sockets[0]
+    await first.send({"type": "Resume", "payload": {"session_id": str(uuid.uuid4())}})
+    assert await first.recv() == {"type": "InvalidSession"}
+    assert _metric("haven_ws_replay_outcomes_total", outcome="invalid") == invalid + 1
+    await first.close()
+    assert _metric("haven_ws_open_sockets") == opened + 2
+    await sockets[1].send({"type": "Resume", "payload": {"session_id": first.session_id}})
+    assert (await sockets[1].expect("Resumed"))["payload"] == {"replayed_count": 0}
+    await asyncio.sleep(0.05)
+    assert _metric("haven_ws_replay_outcomes_total", outcome="resumed") == resumed + 1
+    assert _metric("haven_ws_events_delivered_total") == frames + 8  # InvalidSession, Resumed
+    for ws in sockets[1:]:
+        await ws.close()
+    assert _metric("haven_ws_open_sockets") == opened

@@ -1,12 +1,13 @@
 """Process-level gateway tests: real Daphne processes (``python -m haven_site.serve``) sharing
 PostgreSQL and Redis, driven by the ``websockets`` client (docs/realtime.md).
 
-Events are published from a third process with ``manage.py gateway_publish`` (through
-chat.events, exactly like a REST action after commit)."""
+Everything goes through the public interfaces, as clients do: accounts, servers, invites and DMs
+over REST, messages with ``SendMessage`` over the socket."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import socket
@@ -22,11 +23,14 @@ from tests.chat.gateway.live import (
     live_database_url,
     live_env,
     live_redis_url,
-    manage,
     prepare_database,
 )
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
 
 
 class Cluster:
@@ -34,16 +38,33 @@ class Cluster:
         self.env = live_env(
             live_database_url(os.environ["DATABASE_URL"]),
             live_redis_url(os.environ["REDIS_URL"]),
+            # Voice configured (tokens are only minted; nothing connects to this address).
+            LIVEKIT_URL="http://127.0.0.1:9",
+            LIVEKIT_CLIENT_URL="wss://voice.example.com",
+            LIVEKIT_API_KEY="devkey",
+            LIVEKIT_API_SECRET="a-livekit-secret-that-is-long-enough-for-hs256",
         )
         prepare_database(self.env)
         self.a = Server(self.env, "a").start()
         self.b = Server(self.env, "b").start()
 
-    async def publish(self, *args: str) -> None:
-        await asyncio.to_thread(manage, self.env, "gateway_publish", *args)
+    def user(self, on: Server | None = None) -> dict[str, Any]:
+        return (on or self.a).register(f"u{uuid.uuid4().hex[:12]}")
 
-    def user(self) -> dict[str, Any]:
-        return self.a.register(f"u{uuid.uuid4().hex[:12]}")
+    def server_with(self, owner: dict[str, Any], *members: dict[str, Any]) -> dict[str, str]:
+        """A server created over REST (its ``welcome`` channel), joined by invite."""
+        rest = self.b.rest
+        server = rest("POST", "/servers", owner["token"], {"encrypted_meta": b64(b"meta")})
+        if members:
+            invite = rest("POST", f"/servers/{server['id']}/invites", owner["token"], {})
+            for member in members:
+                rest("POST", f"/invites/{invite['code']}/join", member["token"])
+        return {"server_id": server["id"], "channel_id": server["system_channel_id"]}
+
+    def dm(self, sender: dict[str, Any], target: dict[str, Any]) -> str:
+        self.b.rest("PUT", "/users/dm-privacy", target["token"], {"dm_privacy": "everyone"})
+        body = {"target_user_id": target["id"], "encrypted_meta": b64(b"dm")}
+        return str(self.b.rest("POST", "/dm", sender["token"], body)["id"])
 
     def stop(self) -> None:
         self.a.stop()
@@ -106,31 +127,47 @@ class Client:
     async def close(self) -> None:
         await self.ws.close()
 
+    async def send_message(self, channel_id: str, text: str) -> str:
+        """SendMessage; the id from its MessageAck (which comes before the echo)."""
+        frame = {"channel_id": channel_id, "sender_token": b64(b"token")}
+        frame["encrypted_body"] = b64(text.encode())
+        await self.send({"type": "SendMessage", "payload": frame})
+        ack = await self.expect("MessageAck")
+        return str(ack["payload"]["message_id"])
 
-def _numbers(frames: list[dict[str, Any]], tag: str) -> list[int]:
+
+def _texts(frames: list[dict[str, Any]], channel_id: str | None = None) -> list[str]:
+    """The bodies of the NewMessages among ``frames``, in order."""
     return [
-        f["payload"]["n"]
+        base64.b64decode(f["payload"]["encrypted_body"]).decode()
         for f in frames
-        if f["type"] == "ReadStateUpdated" and f["payload"].get("tag") == tag
+        if f["type"] == "NewMessage"
+        and (channel_id is None or f["payload"]["channel_id"] == channel_id)
     ]
 
 
-async def test_two_instances_deliver_every_event_once(cluster: Cluster) -> None:
-    alice, bob = cluster.user(), cluster.b.register(f"u{uuid.uuid4().hex[:12]}")
-    ids = manage(cluster.env, "gateway_publish", "--fixture", alice["id"], "--member", bob["id"])
-    channel, server = ids["channel_id"], ids["server_id"]
+def _without_presence(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in frames if f["type"] != "PresenceUpdate"]
+
+
+async def test_two_instances_deliver_every_message_once(cluster: Cluster) -> None:
+    alice, bob = cluster.user(), cluster.user(on=cluster.b)
+    channel = cluster.server_with(alice, bob)["channel_id"]
     alice_a = await Client.open(cluster.a, alice["token"])
     bob_b = await Client.open(cluster.b, bob["token"])
     bob_a = await Client.open(cluster.a, bob["token"])
     for client in (alice_a, bob_b, bob_a):
         await client.subscribe(channel)
-    # One event addressed to the channel, its server and bob: one copy per connection.
-    args = ["--channel", channel, "--server", server, "--user", bob["id"], "--tag", "t1"]
-    await cluster.publish(*args, "--count", "5")
-    for client in (alice_a, bob_b, bob_a):
-        frames = await client.frames()
-        assert _numbers(frames, "t1") == [0, 1, 2, 3, 4]
-    # Sent through instance A, seen on B once.
+    # Sent on A: the sender gets each MessageAck before its echo; B's and A's subscribers get
+    # each message once, in order.
+    for n in range(5):
+        await alice_a.send_message(channel, f"m{n}")
+        echo = await alice_a.expect("NewMessage")
+        assert _texts([echo]) == [f"m{n}"]
+    for client in (bob_b, bob_a):
+        assert _texts(await client.frames(), channel) == [f"m{n}" for n in range(5)]
+    assert _without_presence(await alice_a.frames(0.5)) == []
+    # Typing sent through instance A, seen on B once.
     await alice_a.send({"type": "Typing", "payload": {"channel_id": channel}})
     for client in (alice_a, bob_b, bob_a):
         typing = [f for f in await client.frames() if f["type"] == "UserTyping"]
@@ -140,14 +177,37 @@ async def test_two_instances_deliver_every_event_once(cluster: Cluster) -> None:
         await client.close()
 
 
+async def test_a_dm_reaches_every_connection_of_the_recipient_once(cluster: Cluster) -> None:
+    """A DM goes to its subscribers and to the recipient's user group: a connection that is in
+    both (bob on B) gets it once, one that never subscribed (bob on A) gets it too."""
+    alice, bob = cluster.user(), cluster.user()
+    dm = cluster.dm(alice, bob)
+    alice_a = await Client.open(cluster.a, alice["token"])
+    bob_b = await Client.open(cluster.b, bob["token"])
+    bob_a = await Client.open(cluster.a, bob["token"])
+    await bob_b.subscribe(dm)
+    for n in range(3):
+        await alice_a.send_message(dm, f"dm{n}")
+    for client in (bob_b, bob_a):
+        assert _texts(await client.frames(), dm) == ["dm0", "dm1", "dm2"]
+    assert _without_presence(await alice_a.frames(0.5)) == []  # acks only, no copy
+    for client in (alice_a, bob_b, bob_a):
+        await client.close()
+
+
 async def _resume_after_restart(cluster: Cluster, *, resume_on_other: bool) -> None:
-    user = cluster.user()
+    """Messages sent to a user while its instance restarts (a deploy) are replayed on resume."""
+    user, friend = cluster.user(), cluster.user(on=cluster.b)
+    dm = cluster.dm(friend, user)
+    sender = await Client.open(cluster.b, friend["token"])
     client = await Client.open(cluster.a, user["token"])
-    await cluster.publish("--user", user["id"], "--count", "3", "--tag", "before")
-    assert _numbers(await client.frames(), "before") == [0, 1, 2]
+    for n in range(3):
+        await sender.send_message(dm, f"before{n}")
+    assert _texts(await client.frames()) == ["before0", "before1", "before2"]
     await asyncio.to_thread(cluster.a.stop)  # SIGTERM: save, close 1001, exit
     assert await client.closed_code() == 1001
-    await cluster.publish("--user", user["id"], "--count", "4", "--tag", "gap")
+    for n in range(4):
+        await sender.send_message(dm, f"gap{n}")
     await asyncio.to_thread(cluster.a.start)
     target = cluster.b if resume_on_other else cluster.a
     again = await Client.open(target, user["token"])
@@ -158,13 +218,13 @@ async def _resume_after_restart(cluster: Cluster, *, resume_on_other: bool) -> N
         frames.append(frame)
         if frame["type"] in ("Resumed", "InvalidSession"):
             break
-    assert _numbers(frames, "gap") == [0, 1, 2, 3]
-    assert _numbers(frames, "before") == []
+    assert _texts(frames) == ["gap0", "gap1", "gap2", "gap3"]
     assert frames[-1] == {"type": "Resumed", "payload": {"replayed_count": 4}}
     # And live delivery carries on.
-    await cluster.publish("--user", user["id"], "--count", "1", "--tag", "after")
-    assert _numbers(await again.frames(), "after") == [0]
+    await sender.send_message(dm, "after")
+    assert _texts(await again.frames()) == ["after"]
     await again.close()
+    await sender.close()
 
 
 async def test_resume_after_a_graceful_restart(cluster: Cluster) -> None:
@@ -179,9 +239,9 @@ async def test_presence_goes_offline_when_the_last_connection_anywhere_closes(
     cluster: Cluster,
 ) -> None:
     alice, bob = cluster.user(), cluster.user()
-    ids = manage(cluster.env, "gateway_publish", "--fixture", alice["id"], "--member", bob["id"])
+    channel = cluster.server_with(alice, bob)["channel_id"]
     watcher = await Client.open(cluster.b, bob["token"])
-    await watcher.subscribe(ids["channel_id"])
+    await watcher.subscribe(channel)
     on_a = await Client.open(cluster.a, alice["token"])
     on_b = await Client.open(cluster.b, alice["token"])
     updates = [f["payload"] for f in await watcher.frames() if f["type"] == "PresenceUpdate"]
@@ -191,6 +251,72 @@ async def test_presence_goes_offline_when_the_last_connection_anywhere_closes(
     await on_b.close()
     offline = await watcher.expect("PresenceUpdate")
     assert offline["payload"] == {"user_id": alice["id"], "status": "offline"}
+    await watcher.close()
+
+
+async def test_a_call_rings_and_ends_across_instances(cluster: Cluster) -> None:
+    """Call state is shared: invited on A, answered on B, ended by the caller's disconnect."""
+    alice, bob = cluster.user(), cluster.user()
+    dm = cluster.dm(alice, bob)
+    alice_a = await Client.open(cluster.a, alice["token"])
+    bob_b = await Client.open(cluster.b, bob["token"])
+    await alice_a.send({"type": "CallInvite", "payload": {"channel_id": dm}})
+    ringing = await bob_b.expect("CallRinging")
+    assert ringing["payload"]["caller_id"] == alice["id"]
+    await bob_b.send({"type": "CallAccept", "payload": {"channel_id": dm}})
+    for client in (alice_a, bob_b):
+        accepted = await client.expect("CallAccepted")
+        assert accepted["payload"] == {"channel_id": dm, "user_id": bob["id"]}
+    await alice_a.close()  # alice's last connection: the connected call ends
+    system = await bob_b.expect("NewMessage")
+    body = json.loads(base64.b64decode(system["payload"]["encrypted_body"]))
+    assert body["event"] == "call_ended"
+    assert body["user_id"] == alice["id"]
+    ended = await bob_b.expect("CallEnded")
+    assert ended["payload"] == {"channel_id": dm, "ended_by": alice["id"]}
+    await bob_b.close()
+
+
+async def test_logout_closes_sockets_leaves_voice_and_ends_calls(cluster: Cluster) -> None:
+    """REST logout on one instance: the user's socket on the other is closed (1008), and the
+    people who can see them learn they went offline, left voice and ended their call."""
+    alice, bob = cluster.user(), cluster.user()
+    ids = cluster.server_with(alice, bob)
+    voice = cluster.b.rest(
+        "POST",
+        f"/servers/{ids['server_id']}/channels",
+        alice["token"],
+        {"encrypted_meta": b64(b"voice"), "channel_type": "voice"},
+    )["id"]
+    dm = cluster.dm(alice, bob)
+    watcher = await Client.open(cluster.b, bob["token"])
+    await watcher.subscribe(ids["channel_id"])
+    alice_a = await Client.open(cluster.a, alice["token"])
+    assert (await watcher.expect("PresenceUpdate"))["payload"]["status"] == "online"
+    joined = cluster.b.rest("POST", f"/voice/{voice}/join", alice["token"])
+    assert joined["channel_id"] == voice
+    assert (await watcher.expect("VoiceStateUpdate"))["payload"]["joined"] is True
+    await alice_a.send({"type": "CallInvite", "payload": {"channel_id": dm}})
+    await watcher.expect("CallRinging")
+    await watcher.send({"type": "CallAccept", "payload": {"channel_id": dm}})
+    await watcher.expect("CallAccepted")
+
+    cluster.b.rest("POST", "/auth/logout", alice["token"])
+    assert await alice_a.closed_code() == 1008
+    frames = []
+    while not frames or frames[-1]["type"] != "CallEnded":
+        frames.append(await watcher.recv())
+    kinds = [f["type"] for f in frames]
+    assert kinds == ["PresenceUpdate", "VoiceStateUpdate", "NewMessage", "CallEnded"], frames
+    assert frames[0]["payload"] == {"user_id": alice["id"], "status": "offline"}
+    assert frames[1]["payload"]["joined"] is False
+    assert frames[1]["payload"]["channel_id"] == voice
+    body = json.loads(base64.b64decode(frames[2]["payload"]["encrypted_body"]))
+    assert body["event"] == "call_ended"
+    assert frames[3]["payload"] == {"channel_id": dm, "ended_by": alice["id"]}
+    roster = cluster.b.rest("GET", f"/voice/{voice}/participants", bob["token"])
+    assert roster == []
+    assert await watcher.frames(1.0) == []
     await watcher.close()
 
 
@@ -240,14 +366,17 @@ async def test_handshake_refusals_and_no_compression(cluster: Cluster) -> None:
 
 
 async def test_kill_9_gives_a_complete_replay_or_invalid_session(cluster: Cluster) -> None:
-    user = cluster.user()
+    user, friend = cluster.user(), cluster.user(on=cluster.b)
+    dm = cluster.dm(friend, user)
+    sender = await Client.open(cluster.b, friend["token"])
     client = await Client.open(cluster.a, user["token"])
-    await cluster.publish("--user", user["id"], "--count", "3", "--tag", "before")
-    seen = _numbers(await client.frames(), "before")
-    assert seen == [0, 1, 2]
+    for n in range(3):
+        await sender.send_message(dm, f"before{n}")
+    assert _texts(await client.frames()) == ["before0", "before1", "before2"]
     await asyncio.sleep(1.5)  # let a checkpoint pass
     await asyncio.to_thread(cluster.a.kill)
-    await cluster.publish("--user", user["id"], "--count", "4", "--tag", "gap")
+    for n in range(4):
+        await sender.send_message(dm, f"gap{n}")
     try:
         again = await Client.open(cluster.b, user["token"])
         await again.send({"type": "Resume", "payload": {"session_id": client.session_id}})
@@ -258,12 +387,14 @@ async def test_kill_9_gives_a_complete_replay_or_invalid_session(cluster: Cluste
             if frame["type"] in ("Resumed", "InvalidSession"):
                 break
         if frames[-1]["type"] == "Resumed":
-            assert _numbers(frames, "gap") == [0, 1, 2, 3]  # complete, in order
-            repeated = _numbers(frames, "before")
+            texts = _texts(frames)
+            assert [t for t in texts if t.startswith("gap")] == [f"gap{n}" for n in range(4)]
+            repeated = [t for t in texts if t.startswith("before")]
             assert repeated == sorted(set(repeated))  # at most repeats, each once
             assert frames[-1]["payload"]["replayed_count"] == len(frames) - 1
         else:
             assert frames == [{"type": "InvalidSession"}]
         await again.close()
+        await sender.close()
     finally:
         await asyncio.to_thread(cluster.a.start)
