@@ -1,6 +1,6 @@
-"""The client's live path (realtime.js) against a stand-in gateway (tests/e2e/gateway_stub.py,
-until the real one lands): messages over the socket, editing and deleting one's own message as
-a plain member, a reaction, and a typing indicator, seen live in the other browser."""
+"""The client's live path (realtime.js) against the real gateway: messages over the socket,
+editing and deleting one's own message as a plain member, a reaction, and a typing indicator,
+seen live in the other browser."""
 
 from __future__ import annotations
 
@@ -39,7 +39,6 @@ def live_haven(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HavenProces
             "POW_DIFFICULTY": "8",
             "RATE_LIMITS_ENABLED": "false",
         },
-        application="tests.e2e.gateway_stub:application",
     )
     server.manage("migrate", "--noinput")
     yield server.start()
