@@ -124,6 +124,7 @@ class HavenConfig:
     livekit_api_secret: str
     giphy_api_key: str
     giphy_api_url: str
+    link_preview_allow_loopback: bool  # test-only: previews of 127.0.0.0/8 and ::1
     audit_log_retention_days: int
     resolved_report_retention_days: int
     expired_invite_cleanup: bool
@@ -224,6 +225,10 @@ def load_config() -> HavenConfig:
 
     default_cors = [f"https://{domain}"] if domain else ["http://localhost:5173"]
     cors_origins = reader.items("CORS_ORIGINS", default_cors)
+    if production and reader.flag("LINK_PREVIEW_ALLOW_LOOPBACK", False):
+        problems.append(
+            "LINK_PREVIEW_ALLOW_LOOPBACK is for tests only and cannot be set in production"
+        )
     if production and "*" in cors_origins:
         problems.append("CORS_ORIGINS must not be * in production; list your origins instead")
 
@@ -266,6 +271,7 @@ def load_config() -> HavenConfig:
         livekit_api_secret=reader.text("LIVEKIT_API_SECRET"),
         giphy_api_key=reader.text("GIPHY_API_KEY"),
         giphy_api_url=reader.text("GIPHY_API_URL", "https://api.giphy.com/v1/gifs"),
+        link_preview_allow_loopback=reader.flag("LINK_PREVIEW_ALLOW_LOOPBACK", False),
         audit_log_retention_days=reader.number("AUDIT_LOG_RETENTION_DAYS", 90, minimum=0),
         resolved_report_retention_days=reader.number(
             "RESOLVED_REPORT_RETENTION_DAYS", 180, minimum=0

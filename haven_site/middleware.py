@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 CONTENT_SECURITY_POLICY = (
@@ -25,6 +28,28 @@ SECURITY_HEADERS = {
 }
 
 
+@lru_cache(maxsize=8)
+def _policy_with_livekit(client_url: str) -> str:
+    """The CSP plus the LiveKit server that browsers are sent to, when it is another origin: its
+    signalling WebSocket and the HTTP address the LiveKit SDK asks after a failed connection.
+    (Same-origin setups, like the Caddy stack's /livekit/, are already covered by 'self'.)"""
+    parts = urlsplit(client_url)
+    if parts.scheme not in ("ws", "wss", "http", "https") or not parts.hostname:
+        return CONTENT_SECURITY_POLICY
+    secure = parts.scheme in ("wss", "https")
+    sources = f"{'wss' if secure else 'ws'}://{parts.netloc} {'https' if secure else 'http'}://{parts.netloc}"
+    return CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self' wss:", f"connect-src 'self' wss: {sources}"
+    )
+
+
+def content_security_policy() -> str:
+    config = settings.HAVEN
+    if not config.voice_enabled:
+        return CONTENT_SECURITY_POLICY
+    return _policy_with_livekit(config.livekit_client_url)
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -33,4 +58,5 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         for name, value in SECURITY_HEADERS.items():
             response[name] = value
+        response["Content-Security-Policy"] = content_security_policy()
         return response

@@ -76,5 +76,64 @@ export async function api(method, path, body) {
   }
 }
 
+/** The API's error text from a response body (JSON `{"error"}`, else the plain text). */
+function errorText(status, text) {
+  try {
+    const data = JSON.parse(text);
+    if (data && typeof data.error === "string") return data.error;
+  } catch {
+    /* plain text (a framework-level refusal) */
+  }
+  return text && text.length < 300 ? text : `HTTP ${status}`;
+}
+
+/** Runs `attempt(token)`, refreshing the access token once when it answers 401. */
+async function withRefresh(attempt) {
+  const current = session.load();
+  if (!current) throw new ApiError(401, "Not signed in");
+  const first = await attempt(current.access_token);
+  if (first.status !== 401) return first;
+  try {
+    await refresh();
+  } catch {
+    session.clear();
+    return first;
+  }
+  return attempt(session.load().access_token);
+}
+
+/**
+ * An authenticated GET whose body is not JSON (attachment downloads): the Response itself, so the
+ * caller can read the body as a stream. Errors throw ApiError with the API's text.
+ */
+export async function apiFetch(path) {
+  const response = await withRefresh((token) => fetch(`/api/v1${path}`, { headers: { Authorization: `Bearer ${token}` } }));
+  if (!response.ok) throw new ApiError(response.status, errorText(response.status, await response.text()));
+  return response;
+}
+
+/**
+ * A raw-body upload (attachments, avatars, icons, emojis) over XMLHttpRequest, which reports upload
+ * progress (`onProgress(sentBytes, totalBytes)`). Resolves the JSON answer (or null).
+ */
+export async function apiUpload(path, blob, { contentType = "application/octet-stream", onProgress } = {}) {
+  const attempt = (token) => new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api/v1${path}`);
+    xhr.setRequestHeader("Authorization", `Bearer ${token}`);
+    xhr.setRequestHeader("Content-Type", contentType);
+    if (onProgress) xhr.upload.addEventListener("progress", (e) => onProgress(e.loaded, e.total));
+    xhr.addEventListener("load", () => resolve({ status: xhr.status, text: xhr.responseText }));
+    // A refused body can also end as a dropped connection (the server answers before reading it).
+    xhr.addEventListener("error", () => resolve({ status: 0, text: "" }));
+    xhr.addEventListener("abort", () => resolve({ status: 0, text: "" }));
+    xhr.send(blob);
+  });
+  const result = await withRefresh(attempt);
+  if (result.status === 0) throw new ApiError(0, "The upload was cut off (the file may be larger than this server accepts).");
+  if (result.status < 200 || result.status >= 300) throw new ApiError(result.status, errorText(result.status, result.text));
+  return result.text ? JSON.parse(result.text) : null;
+}
+
 /** An anonymous request (registration, login). */
 export const publicApi = (method, path, body) => send(method, path, body);

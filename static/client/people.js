@@ -36,21 +36,29 @@ export function profile(userId, fresh = false) {
 /** A name resolver for one conversation: members first, then profiles for people who left. */
 export async function nameResolver(serverId, channelId) {
   const names = new Map();
+  const avatars = new Map();
   if (serverId) {
     for (const m of await loadServerMembers(serverId).catch(() => [])) {
       names.set(m.user_id, m.nickname || m.display_name || m.username);
+      avatars.set(m.user_id, m.avatar_url || null);
     }
   } else {
-    for (const m of store.dmMembers.get(channelId) || []) names.set(m.user_id, m.display_name || m.username);
+    for (const m of store.dmMembers.get(channelId) || []) {
+      names.set(m.user_id, m.display_name || m.username);
+      avatars.set(m.user_id, m.avatar_url || null);
+    }
   }
   names.set(store.me.id, names.get(store.me.id) || store.me.display_name || store.me.username);
+  avatars.set(store.me.id, store.me.avatar_url || avatars.get(store.me.id) || null);
   return {
     name: (userId) => names.get(userId) || null,
+    avatar: (userId) => avatars.get(userId) || null,
     async resolve(userId) {
       if (names.has(userId)) return names.get(userId);
       try {
         const p = await profile(userId);
         names.set(userId, p.display_name || p.username);
+        avatars.set(userId, p.avatar_url || null);
       } catch {
         names.set(userId, "Unknown user");
       }

@@ -5,8 +5,10 @@
 
 import { api, session } from "./api.js";
 import { ChannelCrypto } from "./e2ee/channel.js";
+import { calls } from "./calls.js";
 import { Realtime } from "./realtime.js";
 import { decodeMeta } from "./util.js";
+import { voice } from "./voice.js";
 
 class Store {
   constructor() {
@@ -22,10 +24,17 @@ class Store {
     this.dms = [];
     this.dmMembers = new Map(); // channel id -> ChannelMemberInfo[]
     this.readStates = new Map(); // channel id -> {unread_count, last_message_at}
+    this.emojis = new Map(); // server id -> Promise<CustomEmojiResponse[]>
+    this.emojiLists = new Map(); // server id -> CustomEmojiResponse[] (once loaded)
+    this.imageVersions = new Map(); // image URL -> cache-busting suffix after this device changed it
+    this.features = new Set((document.querySelector("meta[name=haven-features]")?.content || "").split(/\s+/).filter(Boolean));
     this.openChannelId = null;
     this.crypto = null;
     this.realtime?.stop();
     this.realtime = null;
+    if (voice.session) voice.leave();
+    voice.stop();
+    calls.stop();
     this.status = localStorage.getItem("haven.status") || "online";
     this.pollTick = 0;
   }
@@ -49,7 +58,12 @@ class Store {
     this.crypto = new ChannelCrypto(this.me.id);
     await this.crypto.ready(); // a new device publishes its keys before anything else
     this.realtime = new Realtime({ token: () => session.load()?.access_token });
+    voice.me = this.me.id;
     this.wireRealtime();
+    calls.wire(this.realtime, this.me.id, (channelId) => {
+      const channel = this.channel(channelId);
+      return channel ? this.dmTitle(channel) : "a conversation";
+    });
     this.realtime.onPoll(() => this.poll());
     this.realtime.start();
     await Promise.all([this.loadServers(), this.loadDms(), this.loadReadStates()]);
@@ -120,6 +134,37 @@ class Store {
       await Promise.all([this.loadServers(), this.loadDms()]);
       this.emit("friends");
     }
+  }
+
+  /** The server's custom emojis (loaded once, then kept live by EmojiCreated / EmojiDeleted). */
+  loadEmojis(serverId, fresh = false) {
+    if (fresh || !this.emojis.has(serverId)) {
+      const promise = api("GET", `/servers/${serverId}/emojis`).then((list) => {
+        this.emojiLists.set(serverId, list);
+        this.emit(`emojis:${serverId}`);
+        return list;
+      });
+      this.emojis.set(serverId, promise);
+      promise.catch(() => this.emojis.delete(serverId));
+    }
+    return this.emojis.get(serverId);
+  }
+
+  /** name -> emoji of a server, from what is loaded (empty until loadEmojis resolves). */
+  emojiByName(serverId) {
+    return new Map((this.emojiLists.get(serverId) || []).map((e) => [e.name, e]));
+  }
+
+  /** An image URL with a suffix that defeats the browser's cache after this device replaced it. */
+  imageUrl(url) {
+    if (!url) return null;
+    const version = this.imageVersions.get(url.split("?")[0]);
+    return version ? `${url}${url.includes("?") ? "&" : "?"}v=${version}` : url;
+  }
+
+  imageChanged(url) {
+    this.imageVersions.set(url, Date.now().toString(36));
+    this.emit("images");
   }
 
   // ---- lookups ------------------------------------------------------------------------------
@@ -202,6 +247,19 @@ class Store {
       this.loadDms().catch(() => {});
       this.emit("friends");
     });
+    for (const type of ["EmojiCreated", "EmojiDeleted"]) {
+      on(type, ({ server_id: serverId, emoji, emoji_id: emojiId }) => {
+        const list = this.emojiLists.get(serverId);
+        if (!list) return;
+        const next = list.filter((e) => e.id !== (emoji?.id || emojiId)); // de-duplicated by id
+        if (type === "EmojiCreated") next.push(emoji);
+        this.emojiLists.set(serverId, next);
+        this.emojis.set(serverId, Promise.resolve(next));
+        this.emit(`emojis:${serverId}`);
+      });
+    }
+    on("VoiceStateUpdate", (e) => voice.stateUpdate(e));
+    on("VoiceMuteUpdate", (e) => voice.muteUpdate(e));
     on("PresenceUpdate", (p) => this.bus.dispatchEvent(new CustomEvent("presence", { detail: p })));
     rt.addEventListener("status", (e) => {
       if (e.detail.live && this.status !== "online") rt.send("SetStatus", { status: this.status });

@@ -20,11 +20,20 @@ EXPECTED_ERRORS = re.compile(r"^$")
 class Console:
     def __init__(self) -> None:
         self.errors: list[str] = []
+        self.sources: list[str] = []  # the URL each error names (a failed load's address), or ""
 
     def attach(self, page: Any) -> Any:
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self._add(f"pageerror: {e}", ""))
         return page
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self._add(message.text, str((message.location or {}).get("url", "")))
+
+    def _add(self, text: str, source: str) -> None:
+        self.errors.append(text)
+        self.sources.append(source)
 
     def unexpected(self) -> list[str]:
         return [e for e in self.errors if not EXPECTED_ERRORS.search(e)]
@@ -94,3 +103,58 @@ def snapshot(pages: dict[str, Any], console: Console) -> None:
         with contextlib.suppress(Exception):  # best effort while reporting another failure
             page.screenshot(path=str(out / f"{name}.png"))
     (out / "console.txt").write_text("\n".join(console.errors))
+
+
+def new_user(browser: Any, console: Console, pages: dict[str, Any], base: str, name: str,
+             code: str | None = None) -> Any:  # fmt: skip
+    """A fresh browser context, registered (with an invite code after the first user) and in the
+    app, its page kept in `pages` for screenshots on failure."""
+    page = console.attach(browser.new_context(accept_downloads=True).new_page())
+    page.set_default_timeout(TIMEOUT_MS)
+    pages[name] = page
+    register(page, base, name, code)
+    return page
+
+
+def server_pair(
+    browser: Any, console: Console, pages: dict[str, Any], base: str, names: tuple[str, str],
+    server_name: str = "Files",
+) -> tuple[Any, Any, str, str]:  # fmt: skip
+    """Two users in the app; the first creates a server and the second joins it with an invite.
+    Both end on #welcome, the socket live. Returns (owner, member, server id, channel id)."""
+    owner = new_user(browser, console, pages, base, names[0])
+    code = invite_codes(owner)[0]
+    open_app(owner)
+    member = new_user(browser, console, pages, base, names[1], code)
+    open_app(member)
+    owner.wait_for_selector("#link-state.live")
+    member.wait_for_selector("#link-state.live")
+    owner.click("#create-server")
+    owner.fill("dialog input[name=name]", server_name)
+    owner.click("dialog button[type=submit]")
+    owner.wait_for_selector("#chat-title:text-is('#welcome')")
+    server_id, channel_id = current_ids(owner)
+    owner.click("#server-menu")
+    owner.click("[data-action=invite]")
+    owner.click("#invite-form button[type=submit]")
+    invite = owner.inner_text("#new-invite .invite-code")
+    owner.keyboard.press("Escape")
+    member.click("#join-server")
+    member.fill("dialog input[name=code]", invite)
+    member.click("dialog button[type=submit]")
+    member.wait_for_selector("#chat-title:text-is('#welcome')")
+    owner.wait_for_selector(".message.system[data-event=member_joined]")
+    return owner, member, server_id, channel_id
+
+
+def png_bytes(
+    width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 40, 90)
+) -> bytes:
+    """A real PNG made with Pillow (the server parses images it stores)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, format="PNG")
+    return out.getvalue()

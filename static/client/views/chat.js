@@ -1,17 +1,38 @@
 // One conversation: history (paged upward), live or polled updates, decryption, the composer,
-// replies, edits, deletes, reactions, pins and typing indicators.
+// replies, edits, deletes, reactions, pins and typing indicators; encrypted attachments (picked
+// or dropped), link previews and GIFs inside the encrypted body; the call button of DMs and the
+// voice panel of voice channels.
 
 import { api } from "../api.js";
+import { attachmentsOf, formatSize, isPreviewable, MAX_FILES, previewUrl, resolvedPreview, saveAttachment, uploadFile } from "../attachments.js";
+import { calls } from "../calls.js";
 import { h, mount } from "../dom.js";
+import { avatar, emojiImage, firstUrl, link, reactionEmoji, richText } from "../media.js";
 import { has, P } from "../perms.js";
 import { nameResolver } from "../people.js";
 import { store } from "../store.js";
 import { debounce, decodeMeta, formatTime, fromB64, fromUtf8 } from "../util.js";
+import { openGifPicker } from "./gifs.js";
 import { confirmModal, openModal } from "./modal.js";
 import { showProfile } from "./profile.js";
+import { renderVoicePanel } from "./voice.js";
 
 const PAGE = 50;
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
+const clip = (value, max) => (typeof value === "string" && value.trim() ? value.trim().slice(0, max) : undefined);
+const isHttp = (url) => typeof url === "string" && /^https?:\/\//i.test(url);
+
+/** A link preview as embedded in (or read from) an encrypted body: bounded strings only. */
+function cleanPreview(p) {
+  if (!p || !isHttp(p.url)) return null;
+  const out = { url: p.url.slice(0, 2000) };
+  for (const [key, max] of [["title", 300], ["description", 600], ["site_name", 100]]) {
+    const value = clip(p[key], max);
+    if (value) out[key] = value;
+  }
+  if (isHttp(p.image)) out.image = p.image.slice(0, 2000);
+  return out.title || out.description ? out : null;
+}
 
 let view = null;
 
@@ -44,6 +65,9 @@ class ChatView {
     this.renderSeq = 0;
     this.destroyed = false;
     this.names = null;
+    this.pending = []; // files picked for the next message: {file, id, progress, failed}
+    this.draft = null; // link preview for the composer: {url (as typed), data}
+    this.dismissedPreviews = new Set();
   }
 
   destroy() {
@@ -93,6 +117,8 @@ class ChatView {
     this.cleanup.push(rt.onPoll(() => this.refreshLatest()));
     this.cleanup.push(store.on(`keys:${this.channelId}`, () => this.retryMissing()));
     this.cleanup.push(store.on("link", () => this.render()));
+    this.cleanup.push(store.on("images", () => this.render()));
+    if (this.serverId) this.cleanup.push(store.on(`emojis:${this.serverId}`, () => this.render()));
     const onVisible = () => !document.hidden && this.markRead();
     document.addEventListener("visibilitychange", onVisible);
     this.cleanup.push(() => document.removeEventListener("visibilitychange", onVisible));
@@ -112,7 +138,21 @@ class ChatView {
     this.typingLine = h("p", { class: "typing muted small", "aria-live": "polite" });
     this.input = h("textarea", { rows: 1, "aria-label": `Message ${label}`, placeholder: `Message ${label}`, id: "composer-input", maxlength: 4000 });
     this.replyBar = h("div", { class: "reply-bar", hidden: true });
-    this.composer = h("form", { class: "composer", id: "composer" }, this.replyBar, this.input);
+    this.fileInput = h("input", { type: "file", multiple: true, hidden: true, id: "file-input", "aria-label": "Choose files to attach" });
+    this.fileInput.addEventListener("change", () => {
+      this.addFiles([...this.fileInput.files]);
+      this.fileInput.value = "";
+    });
+    const canAttach = !this.serverId || this.can(P.ATTACH_FILES);
+    this.attachButton = h("button", { type: "button", class: "icon-button composer-button", id: "attach-button", "aria-label": "Attach files",
+      title: canAttach ? "Attach files (encrypted in your browser)" : "You cannot attach files here", disabled: !canAttach, onclick: () => this.fileInput.click() }, "📎");
+    const gifButton = store.features.has("gifs")
+      ? h("button", { type: "button", class: "icon-button composer-button", id: "gif-button", "aria-label": "Send a GIF", title: "Send a GIF",
+        onclick: () => openGifPicker((gif) => this.sendText(gif.url)) }, "GIF") : null;
+    this.pendingList = h("ul", { class: "pending-files", hidden: true, "aria-label": "Files to send", id: "pending-files" });
+    this.previewBox = h("div", { class: "preview-draft", hidden: true, id: "preview-draft", "aria-live": "polite" });
+    this.composer = h("form", { class: "composer", id: "composer" }, this.replyBar, this.pendingList, this.previewBox,
+      h("div", { class: "composer-row" }, this.attachButton, this.input, gifButton), this.fileInput);
     this.composer.addEventListener("submit", (e) => {
       e.preventDefault();
       this.submit();
@@ -129,6 +169,7 @@ class ChatView {
       this.input.style.height = "auto";
       this.input.style.height = `${Math.min(this.input.scrollHeight, 240)}px`;
       if (this.input.value) store.realtime.typing(this.channelId);
+      this.schedulePreview();
     });
     this.list.addEventListener("scroll", () => {
       if (this.list.scrollTop < 40 && this.hasMore && !this.loadingOlder) this.loadOlder();
@@ -142,12 +183,24 @@ class ChatView {
       h("span", { class: "e2ee-badge", title: "Messages here are end-to-end encrypted: the server stores only ciphertext" }, "🔒 encrypted"),
       pins,
     );
-    const voice = this.channel.channel_type === "voice"
-      ? h("p", { class: "notice" }, "Voice is not available in this client yet; you can still text here.") : null;
+    if (!this.serverId && ["dm", "group"].includes(this.channel.channel_type) && store.features.has("voice")) {
+      head.append(h("button", { type: "button", class: "small", id: "call-button", title: "Start a voice call", onclick: () => {
+        try {
+          calls.start(this.channelId);
+        } catch (failure) {
+          this.flash(failure.message, true);
+        }
+      } }, "📞 Call"));
+    }
+    const voice = this.channel.channel_type === "voice" ? h("div", { class: "voice-panel", id: "voice-panel" }) : null;
+    if (voice) this.cleanup.push(renderVoicePanel(voice, this.channel, this.server));
     this.requestBar = this.channel.dm_status === "pending" ? this.dmRequestBar() : null;
-    mount(this.container, h("div", { class: "chat", dataset: { channelId: this.channelId } }, head, voice, this.requestBar, this.notice, this.list, this.typingLine, this.composer));
+    const root = h("div", { class: "chat", dataset: { channelId: this.channelId } }, head, voice, this.requestBar, this.notice, this.list, this.typingLine, this.composer);
+    this.wireDrop(root);
+    mount(this.container, root);
     if (this.serverId && !this.can(P.SEND_MESSAGES)) {
       this.input.disabled = true;
+      this.attachButton.disabled = true;
       this.input.placeholder = "You do not have permission to send messages here.";
     }
     this.input.focus();
@@ -183,6 +236,7 @@ class ChatView {
     mount(this.list, h("li", { class: "loading muted", role: "status" }, "Loading messages…"));
     try {
       this.names = await nameResolver(this.serverId, this.channelId);
+      if (this.serverId) await store.loadEmojis(this.serverId).catch(() => {});
       const page = await api("GET", `/channels/${this.channelId}/messages?limit=${PAGE}`);
       if (this.destroyed) return;
       this.hasMore = page.length === PAGE;
@@ -352,8 +406,11 @@ class ChatView {
     const grouped = previous && previous.result?.status === "ok" && result.status === "ok" && previous.result.senderId === result.senderId &&
       !message.reply_to_id && Date.parse(message.timestamp) - Date.parse(previous.message.timestamp) < 5 * 60_000;
     let body;
+    let extras = null;
     if (result.status === "ok") {
-      body = h("div", { class: "body" }, String(result.content.text ?? ""));
+      const text = String(result.content.text ?? "");
+      body = text ? h("div", { class: "body" }, richText(text, this.serverId)) : null;
+      extras = this.contentExtras(result.content);
     } else if (result.status === "missing") {
       body = h("div", { class: "body undecryptable" }, "🔒 Waiting for this message's key…");
     } else {
@@ -365,16 +422,73 @@ class ChatView {
     return h(
       "li",
       { class: `message${mine ? " own" : ""}${grouped ? " grouped" : ""}`, dataset: { messageId: message.id }, id: `msg-${message.id}` },
+      grouped ? null : avatar({ userId: result.senderId, name: author, url: result.status === "ok" ? this.names.avatar(result.senderId) : null, size: 36, className: "message-avatar" }),
       grouped ? null : h("div", { class: "meta" },
         h("button", { type: "button", class: "author link", dataset: result.status === "ok" ? { userId: result.senderId } : undefined,
           onclick: () => result.status === "ok" && showProfile(result.senderId, this.serverId) }, author),
         h("time", { datetime: message.timestamp, title: new Date(message.timestamp).toLocaleString() }, formatTime(message.timestamp)), warn),
       message.reply_to_id ? this.replyRef(message.reply_to_id) : null,
       body,
+      this.editing === message.id ? null : extras,
       message.edited ? h("span", { class: "edited muted small" }, "(edited)") : null,
       this.reactionsNode(message),
       this.actions(message, result, mine),
     );
+  }
+
+  /** Attachments and the link preview of a decrypted message. */
+  contentExtras(content) {
+    const files = attachmentsOf(content);
+    const preview = cleanPreview(content.preview);
+    if (!files.length && !preview) return null;
+    return h("div", { class: "extras" },
+      files.length ? h("div", { class: "attachments" }, files.map((a) => this.attachmentNode(a))) : null,
+      preview ? previewCard(preview) : null);
+  }
+
+  attachmentNode(attachment) {
+    const status = h("span", { class: "file-status muted small", role: "status" });
+    const button = h("button", { type: "button", class: "small secondary", dataset: { action: "download" }, "aria-label": `Download ${attachment.name}` }, "Download");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      status.textContent = " Decrypting…";
+      try {
+        await saveAttachment(attachment, (done, total) => {
+          status.textContent = ` Decrypting… ${total ? Math.round((done / total) * 100) : 100}%`;
+        });
+        status.textContent = "";
+      } catch (failure) {
+        status.textContent = "";
+        this.flash(`Could not download ${attachment.name}: ${failure.message}`, true);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    let image = null;
+    if (isPreviewable(attachment)) {
+      image = h("img", { class: "attachment-image", alt: attachment.name, title: attachment.name });
+      const ready = resolvedPreview(attachment);
+      if (ready) image.src = ready;
+      else {
+        image.hidden = true;
+        previewUrl(attachment).then((url) => {
+          if (!url) return;
+          const atBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 80;
+          image.addEventListener("load", () => atBottom && (this.list.scrollTop = this.list.scrollHeight), { once: true });
+          image.src = url;
+          image.hidden = false;
+        }, () => {
+          status.textContent = " (preview unavailable)";
+        });
+      }
+    }
+    return h("div", { class: "attachment", dataset: { attachmentId: attachment.id } },
+      image,
+      h("div", { class: "file-card" },
+        h("span", { class: "file-icon", "aria-hidden": "true" }, isPreviewable(attachment) ? "🖼" : "📄"),
+        h("span", { class: "file-name" }, attachment.name),
+        h("span", { class: "file-size muted small" }, formatSize(attachment.size)),
+        button, status));
   }
 
   systemNode(message) {
@@ -402,7 +516,8 @@ class ChatView {
   replyRef(id) {
     const parent = this.messages.get(id);
     const result = parent && this.results.get(id);
-    const text = result?.status === "ok" ? `${this.names.name(result.senderId) || "Someone"}: ${String(result.content.text).slice(0, 80)}` : "an earlier message";
+    const quoted = result?.status === "ok" ? String(result.content.text ?? "") || (attachmentsOf(result.content).length ? "📎 attachment" : "") : "";
+    const text = result?.status === "ok" ? `${this.names.name(result.senderId) || "Someone"}: ${quoted.slice(0, 80)}` : "an earlier message";
     return h("a", { class: "reply-ref muted small", href: `#msg-${id}`, onclick: (e) => {
       e.preventDefault();
       document.getElementById(`msg-${id}`)?.scrollIntoView({ block: "center" });
@@ -417,7 +532,7 @@ class ChatView {
       const mine = g.user_ids.includes(store.me.id);
       return h("button", { type: "button", class: `reaction${mine ? " mine" : ""}`, "aria-pressed": String(mine), disabled: !live,
         title: live ? (mine ? "Remove your reaction" : "React") : "Reacting needs the live connection",
-        onclick: () => this.react(message.id, g.emoji, mine) }, `${g.emoji} ${g.count}`);
+        onclick: () => this.react(message.id, g.emoji, mine) }, reactionEmoji(g.emoji, this.serverId), ` ${g.count}`);
     }));
   }
 
@@ -437,11 +552,17 @@ class ChatView {
   }
 
   reactionPicker(message, anchor) {
+    const custom = this.serverId ? (store.emojiLists.get(this.serverId) || []).slice(0, 20) : [];
     const picker = h("div", { class: "picker", role: "group", "aria-label": "Pick a reaction" },
       QUICK_REACTIONS.map((emoji) => h("button", { type: "button", class: "icon-button", "aria-label": `React with ${emoji}`, onclick: () => {
         picker.remove();
         this.react(message.id, emoji, false);
-      } }, emoji)));
+      } }, emoji)),
+      // A custom emoji reacts with its id (api.md 2.9: "a Unicode emoji or a custom emoji id").
+      custom.map((emoji) => h("button", { type: "button", class: "icon-button", "aria-label": `React with :${emoji.name}:`, onclick: () => {
+        picker.remove();
+        this.react(message.id, emoji.id, false);
+      } }, emojiImage(emoji, "emoji small"))));
     picker.addEventListener("keydown", (e) => e.key === "Escape" && (picker.remove(), anchor.focus()));
     anchor.after(picker);
     picker.querySelector("button").focus();
@@ -471,24 +592,156 @@ class ChatView {
 
   async submit() {
     const text = this.input.value.trim();
-    if (!text || this.sending) return;
+    if ((!text && !this.pending.length) || this.sending) return;
     this.sending = true;
+    this.attachButton.disabled = true;
     try {
       const content = { kind: "text", text };
+      const files = await this.uploadPending();
+      if (files === null) return; // an upload failed: the text and the files stay for a retry
+      if (files.length) content.attachments = files;
+      const preview = this.draft?.data && text.includes(this.draft.url) ? this.draft.data : null;
+      if (preview) content.preview = preview;
       const replyTo = this.replyTo?.id;
       const sealed = await store.crypto.encrypt(this.channelId, content);
       const payload = { channel_id: this.channelId, ...sealed, nonce: crypto.randomUUID() };
       if (replyTo) payload.reply_to_id = replyTo;
+      if (files.length) payload.attachment_ids = files.map((f) => f.id);
       this.input.value = "";
       this.input.style.height = "auto";
       this.setReply(null);
+      this.pending = [];
+      this.drawPending();
+      this.setDraft(null);
       await this.deliver(payload);
     } catch (failure) {
       if (!this.input.value) this.input.value = text; // give the words back
       this.flash(failure.message || "Could not send the message.", true);
     } finally {
       this.sending = false;
+      this.attachButton.disabled = Boolean(this.serverId) && (!this.can(P.ATTACH_FILES) || !this.can(P.SEND_MESSAGES));
     }
+  }
+
+  /** Sends a text without touching the composer (a GIF's URL). */
+  async sendText(text) {
+    try {
+      const sealed = await store.crypto.encrypt(this.channelId, { kind: "text", text });
+      await this.deliver({ channel_id: this.channelId, ...sealed, nonce: crypto.randomUUID() });
+    } catch (failure) {
+      this.flash(failure.message || "Could not send the message.", true);
+    }
+  }
+
+  // ---- attachments in the composer ----------------------------------------------------------------
+
+  addFiles(files) {
+    if (this.attachButton.disabled && !this.sending) return;
+    for (const file of files) {
+      if (this.pending.length >= MAX_FILES) {
+        this.flash(`At most ${MAX_FILES} files per message.`, true);
+        break;
+      }
+      this.pending.push({ file, id: crypto.randomUUID(), progress: "", failed: false });
+    }
+    this.drawPending();
+    this.input.focus();
+  }
+
+  drawPending() {
+    this.pendingList.hidden = !this.pending.length;
+    mount(this.pendingList, this.pending.map((item) => h("li", { class: `pending-file${item.failed ? " failed" : ""}`, dataset: { name: item.file.name } },
+      h("span", { class: "file-name" }, item.file.name || "file"),
+      h("span", { class: "muted small" }, ` ${formatSize(item.file.size)}`),
+      item.progress ? h("span", { class: "muted small progress" }, ` ${item.progress}`) : null,
+      h("button", { type: "button", class: "icon-button small", "aria-label": `Remove ${item.file.name}`, disabled: this.sending, onclick: () => {
+        this.pending = this.pending.filter((p) => p !== item);
+        this.drawPending();
+      } }, "✕"))));
+  }
+
+  /** Encrypts and uploads the picked files; null when one failed (its error is shown). */
+  async uploadPending() {
+    const done = [];
+    for (const item of this.pending) {
+      if (item.uploaded) {
+        done.push(item.uploaded);
+        continue;
+      }
+      item.failed = false;
+      try {
+        item.uploaded = await uploadFile(item.file, (fraction, phase) => {
+          item.progress = `${phase} ${Math.round(fraction * 100)}%`;
+          this.drawPending();
+        });
+        item.progress = "ready";
+        this.drawPending();
+        done.push(item.uploaded);
+      } catch (failure) {
+        item.failed = true;
+        item.progress = "not sent";
+        this.drawPending();
+        const hint = failure.status === 413 ? " (the file is larger than this server accepts)" : "";
+        this.flash(`Could not upload ${item.file.name}: ${failure.message}${hint}`, true);
+        return null;
+      }
+    }
+    return done;
+  }
+
+  wireDrop(root) {
+    const hasFiles = (e) => [...(e.dataTransfer?.types || [])].includes("Files");
+    root.addEventListener("dragover", (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      root.classList.add("dragging");
+    });
+    root.addEventListener("dragleave", (e) => {
+      if (e.target === root || !root.contains(e.relatedTarget)) root.classList.remove("dragging");
+    });
+    root.addEventListener("drop", (e) => {
+      root.classList.remove("dragging");
+      if (!e.dataTransfer?.files?.length) return;
+      e.preventDefault();
+      this.addFiles([...e.dataTransfer.files]);
+    });
+  }
+
+  // ---- link preview in the composer -------------------------------------------------------------
+
+  schedulePreview = debounce(() => this.updatePreview(), 600);
+
+  async updatePreview() {
+    if (this.destroyed) return;
+    const url = firstUrl(this.input.value);
+    if (!url || this.dismissedPreviews.has(url)) {
+      if (!url || this.draft?.url === url) this.setDraft(null);
+      return;
+    }
+    if (this.draft?.url === url) return;
+    this.setDraft({ url, data: null, loading: true });
+    try {
+      const data = cleanPreview(await api("GET", `/link-preview?url=${encodeURIComponent(url)}`));
+      if (this.draft?.url === url) this.setDraft(data ? { url, data } : { url, data: null });
+    } catch {
+      if (this.draft?.url === url) this.setDraft({ url, data: null }); // no preview for this one
+    }
+  }
+
+  setDraft(draft) {
+    this.draft = draft;
+    const data = draft?.data;
+    this.previewBox.hidden = !draft?.loading && !data;
+    if (this.previewBox.hidden) {
+      this.previewBox.replaceChildren();
+      return;
+    }
+    mount(this.previewBox,
+      draft.loading ? h("span", { class: "muted small" }, "Loading link preview…") : previewCard(data),
+      h("button", { type: "button", class: "icon-button small", "aria-label": "Remove the link preview", onclick: () => {
+        this.dismissedPreviews.add(draft.url);
+        this.setDraft(null);
+      } }, "✕"));
   }
 
   /** Over the socket when live; otherwise (or when unacknowledged) REST with the same nonce. */
@@ -503,7 +756,7 @@ class ChatView {
         if (failure.fromServer) throw failure;
       }
     }
-    const message = await api("POST", `/channels/${this.channelId}/messages`, { ...payload, has_attachments: false });
+    const message = await api("POST", `/channels/${this.channelId}/messages`, { ...payload, has_attachments: Boolean(payload.attachment_ids?.length) });
     this.add([message], true);
   }
 
@@ -517,9 +770,14 @@ class ChatView {
     area.value = String(result.content.text ?? "");
     const save = async () => {
       const text = area.value.trim();
-      if (!text) return;
+      const original = result.content;
+      if (!text && !attachmentsOf(original).length) return;
+      // An edit replaces the text; the files (and a preview whose link is still there) stay.
+      const next = { kind: "text", text };
+      if (Array.isArray(original.attachments)) next.attachments = original.attachments;
+      if (original.preview?.url && text.includes(original.preview.url)) next.preview = original.preview;
       try {
-        const sealed = await store.crypto.encrypt(this.channelId, { kind: "text", text });
+        const sealed = await store.crypto.encrypt(this.channelId, next);
         if (!store.realtime.send("EditMessage", { message_id: message.id, encrypted_body: sealed.encrypted_body })) {
           throw new Error("Editing needs the live connection.");
         }
@@ -579,7 +837,7 @@ class ChatView {
         const result = await this.decrypt(m);
         items.push(h("li", { class: "pin" },
           h("strong", {}, result.status === "ok" ? this.names.name(result.senderId) || "Unknown" : "Unknown"), " ",
-          h("span", {}, result.status === "ok" ? String(result.content.text) : "(cannot decrypt)"),
+          h("span", {}, result.status === "ok" ? `${String(result.content.text ?? "")}${attachmentsOf(result.content).length ? " 📎" : ""}` : "(cannot decrypt)"),
           h("time", { class: "muted small" }, ` ${formatTime(m.timestamp)}`),
           store.realtime.live ? h("button", { type: "button", class: "small secondary", onclick: () => {
             store.realtime.send("UnpinMessage", { channel_id: this.channelId, message_id: m.id });
@@ -591,4 +849,13 @@ class ChatView {
       mount(modal.body, h("p", { class: "error", role: "alert" }, failure.message));
     }
   }
+}
+
+/** A link preview card: title (a link), site, description; the image only as a link, never loaded. */
+function previewCard(p) {
+  return h("div", { class: "link-preview" },
+    p.site_name ? h("div", { class: "site muted small" }, p.site_name) : null,
+    h("div", { class: "title" }, link(p.url, p.title || p.url)),
+    p.description ? h("p", { class: "description small" }, p.description) : null,
+    p.image ? h("div", { class: "image-link muted small" }, "Image: ", link(p.image)) : null);
 }

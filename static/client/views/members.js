@@ -5,6 +5,7 @@ import { api } from "../api.js";
 import { h, mount } from "../dom.js";
 import { has, P } from "../perms.js";
 import { forgetServerMembers, loadServerMembers } from "../people.js";
+import { avatar } from "../media.js";
 import { store } from "../store.js";
 import { confirmModal, field, formModal } from "./modal.js";
 import { showProfile } from "./profile.js";
@@ -35,6 +36,7 @@ export function renderMembers(container, server) {
   store.bus.addEventListener("presence", onPresence);
   cleanup = [
     store.on(`members:${server.id}`, () => draw(true)),
+    store.on("images", () => draw()),
     () => store.bus.removeEventListener("presence", onPresence),
     store.realtime.onPoll(() => (Math.random() < 0.2 ? draw(true) : null)), // now and then while polling
   ];
@@ -71,7 +73,8 @@ function memberItem(server, member, role, roles, status) {
   if (has(perms, P.MANAGE_SERVER)) tools.push(["Nickname", "nickname", () => nickname(server, member)]);
   if (has(perms, P.MANAGE_ROLES)) tools.push(["Roles", "roles", () => editRoles(server, member, roles)]);
   return h("li", { class: "member", dataset: { userId: member.user_id, username: member.username } },
-    h("span", { class: `presence-dot ${status}`, title: status, "aria-label": status }),
+    h("span", { class: "member-avatar" }, avatar({ userId: member.user_id, name, url: member.avatar_url, size: 28 }),
+      h("span", { class: `presence-dot ${status}`, title: status, "aria-label": status })),
     h("button", { type: "button", class: "link member-name", style: role?.color ? `color:${role.color}` : undefined,
       onclick: () => showProfile(member.user_id, server.id) }, name),
     isOwner ? h("span", { class: "owner", title: "Server owner", "aria-label": "owner" }, "👑") : null,

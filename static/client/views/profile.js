@@ -1,8 +1,9 @@
 // Profiles: the card shown when a name is clicked, and the editor for one's own profile.
 
-import { api, session } from "../api.js";
+import { api, apiUpload, session } from "../api.js";
 import { h, mount } from "../dom.js";
 import { navigate } from "../app.js";
+import { avatar } from "../media.js";
 import { profile } from "../people.js";
 import { store } from "../store.js";
 import { openModal } from "./modal.js";
@@ -39,8 +40,11 @@ export async function showProfile(userId, serverId = null) {
       }
     }
     const error = h("p", { class: "error", role: "alert", hidden: true });
-    mount(modal.body,
-      h("h3", {}, p.display_name || p.username), h("p", { class: "muted" }, `@${p.username}`),
+    const banner = typeof p.banner_url === "string" && p.banner_url.startsWith("/api/v1/")
+      ? h("img", { class: "profile-banner", src: store.imageUrl(p.banner_url), alt: "" }) : null;
+    mount(modal.body, banner,
+      h("div", { class: "profile-title" }, avatar({ userId: p.id, name: p.display_name || p.username, url: p.avatar_url, size: 64, className: "profile-avatar" }),
+        h("div", {}, h("h3", {}, p.display_name || p.username), h("p", { class: "muted" }, `@${p.username}`))),
       p.custom_status ? h("p", { class: "custom-status" }, p.custom_status) : null,
       p.about_me ? h("section", { class: "about" }, h("h4", {}, "About me"), h("p", {}, p.about_me)) : null,
       p.roles?.length ? h("p", { class: "roles" }, p.roles.map((r) => h("span", { class: "role-chip" }, r.name))) : null,
@@ -96,6 +100,47 @@ export function profileEditor(user) {
       privacyStatus.textContent = ` ${failure.message}`;
     }
   });
-  return h("section", { id: "profile" }, h("h2", {}, "Profile"), form,
+  return h("section", { id: "profile" }, h("h2", {}, "Profile"), imagesEditor(user), form,
     h("h3", {}, "Who can send you direct messages"), h("label", { class: "field" }, h("span", {}, "Direct messages from"), privacy), privacyStatus);
+}
+
+const IMAGE_ACCEPT = "image/png,image/jpeg,image/gif,image/webp";
+
+/** Avatar and banner upload (POST /users/avatar, /users/banner: the raw image bytes). */
+function imagesEditor(user) {
+  const status = h("p", { class: "status", role: "status", id: "profile-images-status" });
+  const preview = h("div", { class: "profile-images" });
+  const draw = () => {
+    const me = store.me || user;
+    mount(preview,
+      avatar({ userId: me.id, name: me.display_name || me.username, url: me.avatar_url, size: 72, className: "profile-avatar" }),
+      me.banner_url ? h("img", { class: "profile-banner small", src: store.imageUrl(me.banner_url), alt: "Your banner" }) : h("span", { class: "muted small" }, "No banner"));
+  };
+  const picker = (label, kind, limit) => {
+    const input = h("input", { type: "file", accept: IMAGE_ACCEPT, id: `${kind}-file`, name: kind });
+    input.addEventListener("change", async () => {
+      const file = input.files[0];
+      input.value = "";
+      if (!file) return;
+      status.className = "status";
+      status.textContent = `Uploading ${label.toLowerCase()}…`;
+      try {
+        const updated = await apiUpload(`/users/${kind}`, file, { contentType: file.type || "application/octet-stream" });
+        const current = session.load();
+        session.save({ ...current, user: { ...current.user, ...updated } });
+        if (store.me) Object.assign(store.me, updated);
+        Object.assign(user, updated);
+        if (updated[`${kind}_url`]) store.imageChanged(updated[`${kind}_url`]);
+        profile(updated.id, true).catch(() => {});
+        status.textContent = `${label} saved.`;
+        draw();
+      } catch (failure) {
+        status.className = "error";
+        status.textContent = failure.message;
+      }
+    });
+    return h("label", { class: "field" }, h("span", {}, `${label} (PNG, JPEG, GIF or WebP, at most ${limit})`), input);
+  };
+  draw();
+  return h("div", { class: "stack", id: "profile-images" }, preview, picker("Avatar", "avatar", "2 MB"), picker("Banner", "banner", "8 MB"), status);
 }

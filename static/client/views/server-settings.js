@@ -1,10 +1,12 @@
-// Server settings dialog: overview (name), invites, roles with a simple permission editor, bans.
+// Server settings dialog: overview (name, icon), invites, roles with a simple permission editor,
+// custom emojis, bans.
 
-import { api } from "../api.js";
+import { api, apiUpload } from "../api.js";
 import { h, mount } from "../dom.js";
 import { has, LABELS, P, parsePerm } from "../perms.js";
 import { store } from "../store.js";
 import { encodeMeta } from "../util.js";
+import { emojiImage } from "../media.js";
 import { openModal } from "./modal.js";
 
 export function openServerSettings(server, tab = "overview") {
@@ -13,6 +15,7 @@ export function openServerSettings(server, tab = "overview") {
     ["overview", "Overview", true],
     ["invites", "Invites", has(perms, P.CREATE_INVITES) || has(perms, P.MANAGE_INVITES)],
     ["roles", "Roles", true],
+    ["emojis", "Emojis", true],
     ["bans", "Bans", has(perms, P.BAN_MEMBERS)],
   ].filter(([, , visible]) => visible);
   const panel = h("div", { class: "tab-panel", role: "tabpanel" });
@@ -21,7 +24,7 @@ export function openServerSettings(server, tab = "overview") {
   modal.dialog.classList.add("wide");
   const select = (id) => {
     for (const button of tabList.children) button.setAttribute("aria-selected", String(button.dataset.tab === id));
-    const render = { overview, invites, roles, bans }[id];
+    const render = { overview, invites, roles, emojis, bans }[id];
     mount(panel, h("p", { class: "muted" }, "Loading…"));
     render(panel, store.server(server.id) || server).catch((failure) => mount(panel, h("p", { class: "error", role: "alert" }, failure.message)));
   };
@@ -55,7 +58,103 @@ async function overview(panel, server) {
       showError(error, failure);
     }
   });
-  mount(panel, form);
+  mount(panel, form, canEdit ? iconEditor(server) : null);
+}
+
+const IMAGE_ACCEPT = "image/png,image/jpeg,image/gif,image/webp";
+
+/** The server icon (POST/DELETE /servers/{id}/icon): owner or MANAGE_SERVER. */
+function iconEditor(server) {
+  const status = h("p", { class: "status", role: "status", id: "icon-status" });
+  const current = h("div", { class: "icon-preview" });
+  const draw = () => {
+    const fresh = store.server(server.id) || server;
+    mount(current, fresh.icon_url ? h("img", { class: "server-icon large", src: store.imageUrl(fresh.icon_url), alt: "Server icon" }) : h("span", { class: "muted small" }, "No icon"),
+      fresh.icon_url ? h("button", { type: "button", class: "small secondary", id: "remove-icon", onclick: async () => {
+        try {
+          await api("DELETE", `/servers/${server.id}/icon`);
+          await store.refreshServer(server.id);
+          status.textContent = "Icon removed.";
+          draw();
+        } catch (failure) {
+          status.textContent = failure.message;
+        }
+      } }, "Remove icon") : null);
+  };
+  const input = h("input", { type: "file", accept: IMAGE_ACCEPT, id: "icon-file", name: "icon" });
+  input.addEventListener("change", async () => {
+    const file = input.files[0];
+    input.value = "";
+    if (!file) return;
+    status.className = "status";
+    status.textContent = "Uploading…";
+    try {
+      const { icon_url: url } = await apiUpload(`/servers/${server.id}/icon`, file, { contentType: file.type || "application/octet-stream" });
+      store.imageChanged(url);
+      await store.refreshServer(server.id);
+      status.textContent = "Icon saved.";
+      draw();
+    } catch (failure) {
+      status.className = "error";
+      status.textContent = failure.message;
+    }
+  });
+  draw();
+  return h("section", { class: "stack", id: "server-icon" }, h("h3", {}, "Icon"), current,
+    h("label", { class: "field" }, h("span", {}, "Upload an icon (PNG, JPEG, GIF or WebP, at most 2 MB)"), input), status);
+}
+
+/** Custom emojis: everyone sees the list; MANAGE_EMOJIS uploads, renames and deletes. */
+async function emojis(panel, server) {
+  const canManage = server.owner_id === store.me.id || has(server.my_permissions, P.MANAGE_EMOJIS);
+  const list = await store.loadEmojis(server.id, true);
+  const error = errorLine();
+  const rows = h("ul", { class: "emoji-list", id: "emoji-list" }, list.length ? list.map((emoji) => h("li", { dataset: { emojiName: emoji.name, emojiId: emoji.id } },
+    emojiImage(emoji, "emoji large"), h("code", {}, `:${emoji.name}:`), emoji.animated ? h("span", { class: "muted small" }, "animated") : null,
+    canManage ? h("button", { type: "button", class: "small secondary", dataset: { action: "rename" }, onclick: () => {
+      const name = h("input", { name: "name", value: emoji.name, required: true, maxlength: 64, pattern: "[A-Za-z0-9_]{2,64}", "aria-label": "New name" });
+      const form = h("form", { class: "row" }, name, h("button", { type: "submit", class: "small" }, "Save"));
+      form.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        try {
+          await api("PATCH", `/servers/${server.id}/emojis/${emoji.id}`, { name: name.value.trim() });
+          await emojis(panel, server);
+        } catch (failure) {
+          showError(error, failure);
+        }
+      });
+      rows.querySelector(`[data-emoji-id="${emoji.id}"]`)?.append(form);
+      name.focus();
+    } }, "Rename") : null,
+    canManage ? h("button", { type: "button", class: "small danger", dataset: { action: "delete" }, onclick: async () => {
+      try {
+        await api("DELETE", `/servers/${server.id}/emojis/${emoji.id}`);
+        await emojis(panel, server);
+      } catch (failure) {
+        showError(error, failure);
+      }
+    } }, "Delete") : null)) : h("li", { class: "muted" }, "No custom emojis yet."));
+  let upload = h("p", { class: "muted" }, "You need Manage emojis to add emojis.");
+  if (canManage) {
+    const name = h("input", { name: "name", required: true, maxlength: 64, pattern: "[A-Za-z0-9_]{2,64}", title: "2-64 letters, digits or underscores" });
+    const file = h("input", { type: "file", name: "image", accept: "image/png,image/jpeg,image/gif", required: true, id: "emoji-file" });
+    upload = h("form", { class: "stack", id: "emoji-form" },
+      h("label", { class: "field" }, h("span", {}, "Name (letters, digits, _)"), name),
+      h("label", { class: "field" }, h("span", {}, "Image (PNG, JPEG or GIF, at most 256 KB)"), file),
+      h("button", { type: "submit" }, "Upload emoji"));
+    upload.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const image = file.files[0];
+      if (!image) return;
+      try {
+        await apiUpload(`/servers/${server.id}/emojis?name=${encodeURIComponent(name.value.trim())}`, image, { contentType: image.type || "application/octet-stream" });
+        await emojis(panel, server);
+      } catch (failure) {
+        showError(error, failure);
+      }
+    });
+  }
+  mount(panel, h("p", { class: "muted small" }, "Use them in messages of this server as :name:."), rows, error, upload);
 }
 
 async function invites(panel, server) {

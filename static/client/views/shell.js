@@ -11,6 +11,9 @@ import { renderChat } from "./chat.js";
 import { renderFriends } from "./friends.js";
 import { renderMembers } from "./members.js";
 import { encodeMeta } from "../util.js";
+import { avatar, initials } from "../media.js";
+import { renderCallLayer } from "./call.js";
+import { renderVoiceBar } from "./voice.js";
 
 let shell = null; // {root, rail, sidebar, content, members, panel, cleanup}
 
@@ -45,8 +48,15 @@ function build(root) {
   const panel = h("div", { class: "user-panel" });
   const content = h("section", { class: "content", "aria-label": "Conversation" });
   const members = h("aside", { class: "members", "aria-label": "Members" });
-  mount(root, h("div", { class: "shell" }, rail, h("aside", { class: "sidebar" }, sidebar, panel), content, members));
+  const voiceBar = h("div", { class: "voice-bar", id: "voice-bar", "aria-label": "Voice", hidden: true });
+  const callLayer = h("div", { class: "call-layer", id: "call-layer", "aria-live": "polite", hidden: true });
+  mount(root, h("div", { class: "shell" }, rail, h("aside", { class: "sidebar" }, sidebar, voiceBar, panel), content, members), callLayer);
   shell = { root, rail, sidebar, content, members, panel, cleanup: [], route: null };
+  shell.cleanup.push(renderVoiceBar(voiceBar), renderCallLayer(callLayer));
+  shell.cleanup.push(store.on("images", () => {
+    renderRail();
+    renderPanel();
+  }));
   const rerenderRail = () => renderRail();
   shell.cleanup.push(store.on("servers", rerenderRail), store.on("readstates", rerenderRail), store.on("dms", rerenderRail));
   shell.cleanup.push(store.on("link", () => renderPanel()));
@@ -85,7 +95,7 @@ function show(route) {
   return undefined;
 }
 
-function railButton({ label, href, active, text, unread, id }) {
+function railButton({ label, href, active, text, unread, id, icon }) {
   return h(
     "a",
     {
@@ -96,12 +106,8 @@ function railButton({ label, href, active, text, unread, id }) {
       "aria-current": active ? "page" : undefined,
       dataset: id ? { serverId: id } : undefined,
     },
-    text,
+    icon ? h("img", { class: "server-icon", src: store.imageUrl(icon), alt: "" }) : text,
   );
-}
-
-function initials(name) {
-  return name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => [...w][0]).join("").toUpperCase() || "?";
 }
 
 function renderRail() {
@@ -114,7 +120,8 @@ function renderRail() {
     ...store.servers.map((server) => {
       const name = store.serverName(server);
       const unread = (store.channels.get(server.id) || []).some((c) => store.unread(c.id) > 0);
-      return railButton({ label: name, href: `#/channels/${server.id}`, active: current === server.id, text: initials(name), unread, id: server.id });
+      const icon = typeof server.icon_url === "string" && server.icon_url.startsWith("/api/v1/") ? server.icon_url : null;
+      return railButton({ label: name, href: `#/channels/${server.id}`, active: current === server.id, text: initials(name), unread, id: server.id, icon });
     }),
     h("button", { type: "button", class: "rail-item add", title: "Create a server", "aria-label": "Create a server", id: "create-server", onclick: createServer }, "+"),
     h("button", { type: "button", class: "rail-item add", title: "Join a server", "aria-label": "Join a server", id: "join-server", onclick: joinServer }, "⇥"),
@@ -157,7 +164,8 @@ function renderPanel() {
   const live = store.realtime?.live;
   mount(
     shell.panel,
-    h("span", { class: `presence-dot ${store.status}`, "aria-hidden": "true" }),
+    h("span", { class: "me-avatar" }, avatar({ userId: me.id, name: me.display_name || me.username, url: me.avatar_url, size: 32 }),
+      h("span", { class: `presence-dot ${store.status}`, "aria-hidden": "true" })),
     h("div", { class: "who" }, h("strong", { id: "me-name" }, me.display_name || me.username), h("span", { class: "muted small" }, `@${me.username}`)),
     select,
     h("span", { class: `link-state ${live ? "live" : "polling"}`, title: live ? "Live updates" : "Live updates unavailable; refreshing every few seconds", id: "link-state" }, live ? "live" : "polling"),

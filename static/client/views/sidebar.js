@@ -7,6 +7,8 @@ import { navigate } from "../app.js";
 import { has, P } from "../perms.js";
 import { store } from "../store.js";
 import { decodeMeta, encodeMeta } from "../util.js";
+import { avatar } from "../media.js";
+import { voice } from "../voice.js";
 import { confirmModal, field, formModal } from "./modal.js";
 import { openServerSettings } from "./server-settings.js";
 
@@ -25,7 +27,7 @@ function badge(count) {
 
 export function renderServerSidebar(container, server, channelId) {
   const draw = () => drawServer(container, store.server(server.id) || server, channelId);
-  listen(store.on(`channels:${server.id}`, draw), store.on("readstates", draw), store.on("servers", draw));
+  listen(store.on(`channels:${server.id}`, draw), store.on("readstates", draw), store.on("servers", draw), voice.on("rosters", draw));
   draw();
 }
 
@@ -42,6 +44,7 @@ function drawServer(container, server, channelId) {
     category,
     channels: channels.filter((c) => (c.category_id || null) === category.id).sort((a, b) => a.position - b.position),
   }));
+  for (const c of channels) if (c.channel_type === "voice") voice.ensureRoster(c.id);
   const menu = serverMenu(server);
   mount(
     container,
@@ -76,7 +79,17 @@ function channelItem(server, channel, activeId, canManage) {
     h("a", { href: `#/channels/${server.id}/${channel.id}`, "aria-current": channel.id === activeId ? "page" : undefined },
       h("span", { class: "channel-icon", "aria-hidden": "true" }, icon), h("span", { class: "channel-name" }, name), badge(unread)),
     canManage ? h("button", { type: "button", class: "icon-button small", "aria-label": `Edit channel ${name}`, onclick: () => editChannel(server, channel) }, "⚙") : null,
+    channel.channel_type === "voice" ? voiceRoster(channel) : null,
   );
+}
+
+/** Who is in a voice channel, under its name in the list. */
+function voiceRoster(channel) {
+  const people = voice.roster(channel.id);
+  if (!people.length) return null;
+  return h("ul", { class: "voice-roster", "aria-label": `In ${channelName(channel)}` }, people.map((p) =>
+    h("li", { dataset: { userId: p.user_id } }, avatar({ userId: p.user_id, name: p.name, url: p.avatar_url, size: 18 }), h("span", { class: "small" }, p.name),
+      p.server_muted ? h("span", { "aria-label": "server muted", title: "Muted by a moderator" }, "🔇") : null)));
 }
 
 function serverMenu(server) {
