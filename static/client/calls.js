@@ -67,9 +67,9 @@ class Calls extends EventTarget {
     this.note(text);
   }
 
-  async joinAudio(channelId) {
+  async joinAudio(channelId, label) {
     try {
-      await voice.join(channelId, { label: this.title(channelId) });
+      await voice.join(channelId, { label: `Call with ${label}` });
     } catch (failure) {
       if (this.state?.channelId === channelId) this.set({ ...this.state, note: failure.message });
     }
@@ -91,8 +91,8 @@ class Calls extends EventTarget {
       if (!call || call.channelId !== e.channel_id) return;
       if (e.user_id === this.me || call.phase === "calling") {
         if (call.phase !== "connected") {
-          this.set({ ...call, phase: "connected", who: this.title(e.channel_id) });
-          this.joinAudio(e.channel_id);
+          this.set({ ...call, phase: "connected" });
+          this.joinAudio(e.channel_id, call.who);
         }
       } else if (call.phase === "incoming") {
         // Someone else in the group answered: the ring is over, but the call can still be joined.

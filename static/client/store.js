@@ -259,6 +259,7 @@ class Store {
       });
     }
     on("VoiceStateUpdate", (e) => voice.stateUpdate(e));
+    on("CallRinging", (e) => !this.channel(e.channel_id) && this.loadDms().catch(() => {})); // a new DM
     on("VoiceMuteUpdate", (e) => voice.muteUpdate(e));
     on("PresenceUpdate", (p) => this.bus.dispatchEvent(new CustomEvent("presence", { detail: p })));
     rt.addEventListener("status", (e) => {

@@ -2,6 +2,7 @@
 // server mute / deafen for MUTE_MEMBERS holders), and the voice bar above the user panel that
 // shows the current voice session (a voice channel or a DM call) wherever one is in the app.
 
+import { calls } from "../calls.js";
 import { h, mount } from "../dom.js";
 import { avatar } from "../media.js";
 import { has, P } from "../perms.js";
@@ -105,7 +106,11 @@ export function renderVoiceBar(container) {
       h("div", { class: "voice-bar-head" }, h("strong", {}, `🔊 ${session.label || "Voice"}`)),
       stateLine(session, "voice-bar"),
       h("div", { class: "row" }, sessionControls(session, "voice-bar"),
-        h("button", { type: "button", class: "small danger", id: "voice-bar-leave", onclick: () => voice.leave() }, "Leave")));
+        h("button", { type: "button", class: "small danger", id: "voice-bar-leave", onclick: () => {
+          // Leaving a call's voice room is hanging up.
+          if (calls.state?.channelId === session.channelId && calls.state.phase === "connected") calls.hangUp();
+          else voice.leave();
+        } }, "Leave")));
   };
   const off = voice.on("session", draw);
   draw();
