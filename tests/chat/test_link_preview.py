@@ -20,7 +20,7 @@ import pytest
 
 from chat.actions import link_preview
 from haven_site import safefetch
-from tests.helpers import Api
+from tests.helpers import Api, haven_settings
 
 PAGE = b"""<!doctype html><html><head>
 <title>Fallback title</title>
@@ -380,3 +380,16 @@ def test_is_blocked_table() -> None:
         assert not safefetch.is_blocked(ipaddress.ip_address(text)), text
     for text in ("127.0.0.1", "::1", "::ffff:192.168.0.1", "2002:c0a8:1::", "fc00::1"):
         assert safefetch.is_blocked(ipaddress.ip_address(text)), text
+
+
+def test_loopback_setting_for_test_processes(
+    alice: Api, sockets: list[Any], local_server: str
+) -> None:
+    """LINK_PREVIEW_ALLOW_LOOPBACK (test processes only, e.g. the browser tests) opens the guard
+    to loopback exactly like allow_loopback_for_tests(); without it, loopback stays refused."""
+    url = f"{local_server}/page?setting"
+    assert preview(alice, url).json()["error"] == safefetch.PRIVATE_ADDRESS
+    with haven_settings(link_preview_allow_loopback=True):
+        assert preview(alice, f"{url}2").json()["title"] == "Haven & friends"
+        refused = preview(alice, "http://10.0.0.1/")  # only loopback opens
+        assert refused.json()["error"] == safefetch.PRIVATE_ADDRESS

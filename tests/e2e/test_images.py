@@ -52,7 +52,9 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     owner.fill("#emoji-form input[name=name]", "haven_ok")
     owner.set_input_files(
         "#emoji-file",
-        files=[{"name": "ok.png", "mimeType": "image/png", "buffer": png_bytes(32, 32, (30, 200, 80))}],
+        files=[
+            {"name": "ok.png", "mimeType": "image/png", "buffer": png_bytes(32, 32, (30, 200, 80))}
+        ],
     )
     owner.click("#emoji-form button[type=submit]")
     owner.wait_for_selector("#emoji-list [data-emoji-name=haven_ok]")
@@ -75,12 +77,20 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     owner.click("#settings-link")
     owner.set_input_files(
         "#avatar-file",
-        files=[{"name": "me.png", "mimeType": "image/png", "buffer": png_bytes(96, 96, (240, 180, 0))}],
+        files=[
+            {"name": "me.png", "mimeType": "image/png", "buffer": png_bytes(96, 96, (240, 180, 0))}
+        ],
     )
     owner.wait_for_selector("#profile-images-status:text-is('Avatar saved.')")
     owner.set_input_files(
         "#banner-file",
-        files=[{"name": "wide.png", "mimeType": "image/png", "buffer": png_bytes(300, 100, (0, 90, 200))}],
+        files=[
+            {
+                "name": "wide.png",
+                "mimeType": "image/png",
+                "buffer": png_bytes(300, 100, (0, 90, 200)),
+            }
+        ],
     )
     owner.wait_for_selector("#profile-images-status:text-is('Banner saved.')")
     loaded(owner, owner.locator("#profile-images img.avatar"))
@@ -92,7 +102,13 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     owner.click("[data-action=settings]")
     owner.set_input_files(
         "#icon-file",
-        files=[{"name": "icon.png", "mimeType": "image/png", "buffer": png_bytes(64, 64, (120, 0, 160))}],
+        files=[
+            {
+                "name": "icon.png",
+                "mimeType": "image/png",
+                "buffer": png_bytes(64, 64, (120, 0, 160)),
+            }
+        ],
     )
     owner.wait_for_selector("#icon-status:text-is('Icon saved.')")
     owner.keyboard.press("Escape")
@@ -103,9 +119,13 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     member.reload()
     member.wait_for_selector("#link-state.live")
     avatar_src = f"/api/v1/users/{owner_id}/avatar"
-    loaded(member, member.locator(f".member[data-user-id='{owner_id}'] img.avatar[src='{avatar_src}']"))
+    loaded(
+        member, member.locator(f".member[data-user-id='{owner_id}'] img.avatar[src='{avatar_src}']")
+    )
     message_row(member, "new look").wait_for()
-    loaded(member, message_row(member, "all good").locator(f"img.message-avatar[src='{avatar_src}']"))
+    loaded(
+        member, message_row(member, "all good").locator(f"img.message-avatar[src='{avatar_src}']")
+    )
     loaded(member, member.locator(f".rail-item[data-server-id='{server_id}'] img.server-icon"))
     loaded(member, message_row(member, "all good").locator("img.emoji[alt=':haven_ok:']"))
     member.click(f".member[data-user-id='{owner_id}'] .member-name")

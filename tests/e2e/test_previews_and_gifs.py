@@ -130,11 +130,15 @@ def scenario(
     image_link = card.locator(".image-link a")
     assert image_link.inner_text() == "https://cdn.example/cover.png"  # a link, never loaded
     assert member.locator("img[src*='cdn.example']").count() == 0
-    assert message_row(member, "worth reading").locator(".body a.ext-link").get_attribute("href") == url
+    assert (
+        message_row(member, "worth reading").locator(".body a.ext-link").get_attribute("href")
+        == url
+    )
 
     # Only the Haven process fetched the page, once (then from its cache); no browser did.
     fetched = [agent for path, agent in _Site.seen if path.startswith("/article")]
-    assert len(fetched) == 1 and "HavenLinkPreview" in fetched[0]
+    assert len(fetched) == 1
+    assert "HavenLinkPreview" in fetched[0]
     bodies = stored_bodies(api_login(haven.url, "eve"), channel_id)
     assert not any(b"Haven field notes" in b or b"Local Blog" in b for b in bodies)
 

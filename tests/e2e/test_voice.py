@@ -84,7 +84,9 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
 
     # Ivy joins: she is in the roster on both sides; her media connection fails, non-fatally.
     owner.click("#voice-join")
-    owner.wait_for_selector("#voice-state[data-state=failed]:has-text('Could not connect to the voice server.')")
+    owner.wait_for_selector(
+        "#voice-state[data-state=failed]:has-text('Could not connect to the voice server.')"
+    )
     owner.wait_for_selector(f"#voice-participants [data-user-id='{ivy_id}']")
     member.wait_for_selector(f"#voice-participants [data-user-id='{ivy_id}']")
     member.wait_for_selector(f".voice-roster [data-user-id='{ivy_id}']")  # the sidebar too

@@ -144,3 +144,18 @@ def test_startup_prints_one_line_per_problem(tmp_path: Path) -> None:
     assert "Haven cannot start:" in result.stderr
     assert "  - JWT_SECRET must be set" in result.stderr
     assert "  - STORAGE_ENCRYPTION_KEY must be set" in result.stderr
+
+
+def test_link_preview_loopback_is_test_only(env: pytest.MonkeyPatch) -> None:
+    env.delenv("LINK_PREVIEW_ALLOW_LOOPBACK", raising=False)
+    assert load_config().link_preview_allow_loopback is False
+    env.setenv("LINK_PREVIEW_ALLOW_LOOPBACK", "true")
+    assert load_config().link_preview_allow_loopback is True  # a test process
+    env.setenv("HAVEN_DOMAIN", "chat.example.org")
+    env.setenv("JWT_SECRET", GOOD_JWT)
+    env.setenv("STORAGE_ENCRYPTION_KEY", GOOD_KEY)
+    with pytest.raises(ConfigError) as error:
+        load_config()
+    assert error.value.problems == [
+        "LINK_PREVIEW_ALLOW_LOOPBACK is for tests only and cannot be set in production"
+    ]

@@ -1,0 +1,38 @@
+"""The Content-Security-Policy names the LiveKit server browsers are sent to when it lives on
+another origin (its signalling WebSocket, and the HTTP check the LiveKit SDK makes after a failed
+connection); without voice, or with LiveKit behind the same origin, the policy is unchanged."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from haven_site.middleware import CONTENT_SECURITY_POLICY
+from tests.helpers import haven_settings
+
+VOICE = {"livekit_url": "ws://livekit:7880", "livekit_api_key": "k", "livekit_api_secret": "s" * 32}
+
+
+def csp(client: Client) -> str:
+    return str(client.get("/health")["Content-Security-Policy"])
+
+
+def test_without_voice_the_policy_is_the_fixed_one(client: Client) -> None:
+    assert csp(client) == CONTENT_SECURITY_POLICY
+
+
+def test_livekit_on_another_origin_is_allowed_to_connect(client: Client) -> None:
+    with haven_settings(**VOICE, livekit_client_url="ws://127.0.0.1:7880"):
+        policy = csp(client)
+    assert "connect-src 'self' wss: ws://127.0.0.1:7880 http://127.0.0.1:7880;" in policy
+    with haven_settings(**VOICE, livekit_client_url="wss://voice.example.org/"):
+        policy = csp(client)
+    assert "connect-src 'self' wss: wss://voice.example.org https://voice.example.org;" in policy
+    assert policy.replace(" wss://voice.example.org https://voice.example.org", "") == (
+        CONTENT_SECURITY_POLICY
+    )
+
+
+def test_unusable_livekit_urls_change_nothing(client: Client) -> None:
+    for url in ("", "livekit:7880", "ftp://x/", "wss://"):
+        with haven_settings(**VOICE, livekit_client_url=url):
+            assert csp(client) == CONTENT_SECURITY_POLICY
