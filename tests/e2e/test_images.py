@@ -44,6 +44,9 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
         browser, console, pages, haven.url, ("cleo", "dani"), "Pictures"
     )
     owner_id = owner.evaluate("JSON.parse(localStorage.getItem('haven.session')).user.id")
+    # This process has no GIF search configured: no GIF button (and no probing request).
+    owner.wait_for_selector("#attach-button")
+    assert owner.locator("#gif-button").count() == 0
 
     # A custom emoji, uploaded in server settings (the owner holds MANAGE_EMOJIS).
     owner.click("#server-menu")

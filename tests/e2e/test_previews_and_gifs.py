@@ -18,7 +18,6 @@ from tests.e2e.chat_helpers import (
     Console,
     api_login,
     message_row,
-    send,
     server_pair,
     snapshot,
     stored_bodies,
@@ -149,19 +148,3 @@ def scenario(
     link.wait_for()
     assert not [u for u in browser_requests if u.startswith(site) or "giphy" in u]
     assert console.unexpected() == []
-
-
-def test_gif_button_hidden_when_not_configured(haven: HavenProcess, browser: Any) -> None:
-    """The shared process has no GIF key: no button (and no probing request that would fail)."""
-    console = Console()
-    pages: dict[str, Any] = {}
-    try:
-        owner, _, _, _ = server_pair(browser, console, pages, haven.url, ("gus", "hal"), "NoGifs")
-        owner.wait_for_selector("#attach-button")
-        assert owner.locator("#gif-button").count() == 0
-        send(owner, "no gifs here")
-        message_row(owner, "no gifs here").wait_for()
-        assert console.unexpected() == []
-    except BaseException:
-        snapshot(pages, console)
-        raise
