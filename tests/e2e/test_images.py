@@ -1,5 +1,5 @@
 """Images in two browsers: a custom emoji uploaded in server settings, rendered for the other user
-in a message (`:name:`) and used as a reaction; an avatar and a banner uploaded in Settings and a
+in a message (`:name:`) and used as a reaction, later renamed and deleted (live for the reader); an avatar and a banner uploaded in Settings and a
 server icon, seen by the other user in the member list, next to messages, on the profile card and
 in the server rail."""
 
@@ -135,5 +135,20 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     loaded(member, member.locator("dialog .profile-banner"))
     loaded(member, member.locator("dialog img.profile-avatar"))
     member.keyboard.press("Escape")
+
+    # The emoji is renamed, then deleted; the deletion reaches the other user live.
+    owner.click("#server-menu")
+    owner.click("[data-action=settings]")
+    owner.click("[data-tab=emojis]")
+    owner.click("#emoji-list [data-emoji-name=haven_ok] [data-action=rename]")
+    owner.fill("#emoji-list input[name=name]", "haven_yes")
+    owner.press("#emoji-list input[name=name]", "Enter")
+    owner.click("#emoji-list [data-emoji-name=haven_yes] [data-action=delete]")
+    owner.wait_for_selector("#emoji-list:has-text('No custom emojis yet.')")
+    owner.keyboard.press("Escape")
+    row = message_row(member, "all good")
+    row.locator("img.emoji").wait_for(state="detached")
+    assert ":haven_ok:" in row.locator(".body").inner_text()
+    assert "❔" in row.locator(".reaction").inner_text()
 
     assert console.unexpected() == []
