@@ -1,7 +1,7 @@
 """Images in two browsers: a custom emoji uploaded in server settings, rendered for the other user
-in a message (`:name:`) and used as a reaction, later renamed and deleted (live for the reader); an avatar and a banner uploaded in Settings and a
-server icon, seen by the other user in the member list, next to messages, on the profile card and
-in the server rail."""
+in a message (`:name:`) and used as a reaction, later renamed and deleted (live for the reader);
+an avatar and a banner uploaded in Settings and a server icon, seen by the other user in the
+member list, next to messages, on the profile card and in the server rail."""
 
 from __future__ import annotations
 
