@@ -114,8 +114,8 @@ def parse_uuid(text: str) -> uuid.UUID | None:
 def parse_timestamp(text: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
+        if parsed.tzinfo is None or "T" not in text.upper():
+            return None
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: its UTC falls outside years 1-9999
         return None
-    if parsed.tzinfo is None or "T" not in text.upper():
-        return None
-    return parsed.astimezone(UTC)

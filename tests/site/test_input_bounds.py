@@ -1,0 +1,57 @@
+"""Values that parse but lie outside what the server can represent answer 4xx, never 500.
+
+The original parses query integers as 64-bit and timestamps into a bounded type, so a value
+beyond them is a deserialisation error (400 for query strings, 422 for bodies, api.md 1.3).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import Api, b64
+
+pytestmark = pytest.mark.django_db
+
+TOO_BIG = str(2**63)  # one past the largest signed 64-bit integer
+# Valid RFC 3339, but UTC of it falls before year 1 or after year 9999.
+BEFORE_YEAR_ONE = "0001-01-01T00:00:00+01:00"
+AFTER_YEAR_9999 = "9999-12-31T23:59:59-01:00"
+
+
+def owner_with_channel(api: Api) -> str:
+    api.register("alice")
+    server = api.as_("alice").post("/api/v1/servers", {"encrypted_meta": b64(b"meta")}).json()
+    return str(server["system_channel_id"])
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/friends", "/api/v1/users/blocked", "/api/v1/admin/registration-invites"]
+)
+def test_offset_beyond_64_bits_is_a_query_error(api: Api, path: str) -> None:
+    api.register("alice")  # the first user: an instance admin
+    response = api.as_("alice").get(f"{path}?offset={TOO_BIG}")
+    assert response.status_code == 400, response
+    assert response.json()["error"].startswith("Failed to deserialize query string: offset")
+
+
+@pytest.mark.parametrize("moment", [BEFORE_YEAR_ONE, AFTER_YEAR_9999])
+def test_history_cursor_out_of_range_is_a_query_error(api: Api, moment: str) -> None:
+    channel_id = owner_with_channel(api)
+    query = moment.replace("+", "%2B")
+    response = api.as_("alice").get(f"/api/v1/channels/{channel_id}/messages?before={query}")
+    assert response.status_code == 400, response
+    assert response.json()["error"].startswith("Failed to deserialize query string: before")
+
+
+def test_expiry_out_of_range_in_a_body_is_unprocessable(api: Api) -> None:
+    channel_id = owner_with_channel(api)
+    body = {
+        "channel_id": channel_id,
+        "sender_token": b64(b"token"),
+        "encrypted_body": b64(b"body"),
+        "has_attachments": False,
+        "expires_at": AFTER_YEAR_9999,
+    }
+    response = api.as_("alice").post(f"/api/v1/channels/{channel_id}/messages", body)
+    assert response.status_code == 422, response
+    assert "expires_at" in response.json()["error"]
