@@ -55,3 +55,12 @@ def test_expiry_out_of_range_in_a_body_is_unprocessable(api: Api) -> None:
     response = api.as_("alice").post(f"/api/v1/channels/{channel_id}/messages", body)
     assert response.status_code == 422, response
     assert "expires_at" in response.json()["error"]
+
+
+def test_registration_invite_expiry_beyond_the_calendar_is_refused(api: Api) -> None:
+    api.register("alice")  # the first user: an instance admin
+    response = api.as_("alice").post(
+        "/api/v1/admin/registration-invites", {"count": 1, "expires_in_days": 2**31 - 1}
+    )
+    assert response.status_code == 400, response
+    assert response.json() == {"error": "expires_in_days is too large", "status": 400}
