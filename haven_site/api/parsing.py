@@ -12,7 +12,7 @@ from django.http import HttpRequest, QueryDict
 from rest_framework import serializers
 
 from haven_site.api.errors import BadRequest, Unprocessable, UnsupportedMediaType
-from haven_site.api.fields import I64, parse_timestamp, parse_uuid
+from haven_site.api.fields import I64, NUL_MESSAGE, has_nul, parse_timestamp, parse_uuid
 
 S = TypeVar("S", bound=serializers.Serializer)
 
@@ -84,6 +84,8 @@ def query_str(query: QueryDict, name: str, *, required: bool = False) -> str | N
     value = query.get(name)
     if value is None and required:
         raise _query_error(f"missing field `{name}`")
+    if value is not None and has_nul(value):
+        raise _query_error(f"{name}: {NUL_MESSAGE}")
     return value
 
 
