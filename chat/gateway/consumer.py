@@ -664,13 +664,13 @@ async def unsubscribe(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
 
 @protocol.client_message("Typing", channel_id=K.UUID)
 async def typing(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    from chat.access import still_visible
+    from chat.access import can_see_channel
     from chat.events import to_channels
 
     channel_id = payload["channel_id"]
     # A subscription implies access (revoked by "recheck" when access goes).
-    if channel_id not in conn.channels and not await database_sync_to_async(still_visible)(
-        conn.user_id, [channel_id]
+    if channel_id not in conn.channels and not await database_sync_to_async(can_see_channel)(
+        conn.user_id, channel_id
     ):
         return  # dropped silently (websocket.md 3.7)
     body = {"channel_id": str(channel_id), "user_id": conn.uid, "username": conn.display_name}
