@@ -76,10 +76,6 @@ def client_message(
     return register
 
 
-def registered(name: str) -> MessageType | None:
-    return _types.get(name)
-
-
 def on_last_disconnect(
     hook: Callable[[uuid.UUID], Awaitable[None]],
 ) -> Callable[[uuid.UUID], Awaitable[None]]:
