@@ -19,6 +19,16 @@ def banner_url(user: User) -> str | None:
     return f"/api/v1/users/{user.id}/banner" if user.has_banner else None
 
 
+def user_summary(user: User) -> dict[str, Any]:
+    """The user in lists of people (members, friends, blocks, mutual friends, voice rosters)."""
+    return {
+        "user_id": str(user.id),
+        "username": user.username,
+        "display_name": user.display_name,
+        "avatar_url": avatar_url(user),
+    }
+
+
 def _public_fields(user: User) -> dict[str, Any]:
     """The fields UserPublic and the profile card share, in the spec's order."""
     return {
@@ -71,15 +81,7 @@ def profile_shape(card: Profile) -> dict[str, Any]:
         "friend_request_status": card.friend_request_status,
         "friendship_id": str(card.friendship_id) if card.friendship_id else None,
         "mutual_friend_count": len(card.mutual_friends),
-        "mutual_friends": [
-            {
-                "user_id": str(friend.id),
-                "username": friend.username,
-                "display_name": friend.display_name,
-                "avatar_url": avatar_url(friend),
-            }
-            for friend in card.mutual_friends
-        ],
+        "mutual_friends": [user_summary(friend) for friend in card.mutual_friends],
         "mutual_server_count": card.mutual_server_count,
     }
     if card.roles is not None:

@@ -35,10 +35,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.chat.gateway.live import (  # noqa: E402
-    Server,
+from tests.processes import (  # noqa: E402
+    HavenProcess,
     live_database_url,
     live_env,
+    live_process,
     live_redis_url,
     manage,
     prepare_database,
@@ -92,7 +93,7 @@ async def publish(channel: str, rate: float, count: int) -> None:
 
 
 async def receive_all(
-    servers: list[Server],
+    servers: list[HavenProcess],
     tokens: list[str],
     channel: str,
     count: int,
@@ -133,7 +134,7 @@ async def receive_all(
 
     tasks = [asyncio.create_task(reader(ws)) for ws in sockets]
     await asyncio.sleep(1)
-    pids = [s.proc.pid for s in servers if s.proc] + [redis_pid(redis_url)]
+    pids = [s.process.pid for s in servers if s.process] + [redis_pid(redis_url)]
     cpu_before = [cpu_seconds(p) for p in pids]
     wall = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(*publisher, cwd=ROOT, env=env)
@@ -177,7 +178,7 @@ def run(layer: str, args: argparse.Namespace) -> dict[str, Any]:
     redis_url = live_redis_url(os.environ["REDIS_URL"])
     env = live_env(database_url, redis_url, HAVEN_CHANNEL_LAYER=layer, LOG_LEVEL="WARNING")
     prepare_database(env)
-    servers = [Server(env, f"bench-{layer}-{i}").start() for i in range(args.instances)]
+    servers = [live_process(env, f"bench-{layer}-{i}").start() for i in range(args.instances)]
     try:
         owner = servers[0].register(f"o{uuid.uuid4().hex[:12]}")
         per_user = 10
@@ -188,7 +189,7 @@ def run(layer: str, args: argparse.Namespace) -> dict[str, Any]:
         fixture = ["gateway_publish", "--fixture", owner["id"]]
         for member in members:
             fixture += ["--member", member["id"]]
-        channel = manage(env, *fixture)["channel_id"]
+        channel = json.loads(manage(*fixture, env=env).stdout.splitlines()[-1])["channel_id"]
         tokens = [members[i // per_user]["token"] for i in range(args.receivers)]
         count = int(args.rate * args.seconds)
         publisher = [

@@ -204,6 +204,13 @@ def visible_channel_ids(user_id: uuid.UUID) -> set[uuid.UUID]:
     return direct | server_channels_with_permission(user_id, Permission.VIEW_CHANNELS)
 
 
+def can_see_channel(user_id: uuid.UUID, channel_id: uuid.UUID) -> bool:
+    """Whether the channel exists and the user can see it (``channel_access``), for the gateway's
+    silent drops (``Typing``). A fixed number of queries, for this one channel only."""
+    channel = Channel.objects.select_related("server").filter(id=channel_id).first()
+    return channel is not None and channel_access(user_id, channel) is not None
+
+
 def subscribable_channel(user_id: uuid.UUID, channel_id: uuid.UUID) -> uuid.UUID | None:
     """WebSocket ``Subscribe``: the channel's server (None for DM/group) if the user can see the
     channel, under the same rules as REST; else ``Not a member of this channel``."""

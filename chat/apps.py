@@ -6,5 +6,6 @@ class ChatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The gateway's message operations (SendMessage, ...; websocket.md 3).
-        from chat.gateway import messages  # noqa: F401
+        # The gateway's client messages (websocket.md 3): the connection's own (Ping,
+        # Subscribe, ...) and the message operations (SendMessage, ...).
+        from chat.gateway import messages, session  # noqa: F401

@@ -225,14 +225,12 @@ def permissions_in_channel(user_id: uuid.UUID, channel: Channel, server: ServerP
     """Channel permissions for a server channel, from the server permissions and overwrites."""
     from chat.models import PermissionOverwrite
 
-    if not server.is_member:
-        return 0
-    if server.bits == ALL or server.bits & Permission.ADMINISTRATOR:
-        return ALL
+    if _skips_overwrites(server):
+        return _bits_in_channel(user_id, server, ())  # no query: nothing to apply
     rows = PermissionOverwrite.objects.filter(channel=channel).values_list(
         "target_type", "target_id", "allow_bits", "deny_bits"
     )
-    return _channel_bits_from_rows(user_id, server, rows)
+    return _bits_in_channel(user_id, server, rows)
 
 
 def permissions_in_channels(
@@ -242,17 +240,13 @@ def permissions_in_channels(
     from chat.models import PermissionOverwrite
 
     channels = list(channels)
-    if not server.is_member:
-        return {c.id: 0 for c in channels}
-    if server.bits == ALL or server.bits & Permission.ADMINISTRATOR:
-        return {c.id: ALL for c in channels}
     rows: dict[uuid.UUID, list[tuple[str, uuid.UUID, int, int]]] = {c.id: [] for c in channels}
-    if channels:
+    if channels and not _skips_overwrites(server):
         for channel_id, *rest in PermissionOverwrite.objects.filter(
             channel_id__in=list(rows)
         ).values_list("channel_id", "target_type", "target_id", "allow_bits", "deny_bits"):
             rows[channel_id].append(tuple(rest))  # type: ignore[arg-type]
-    return {c.id: _channel_bits_from_rows(user_id, server, rows[c.id]) for c in channels}
+    return {c.id: _bits_in_channel(user_id, server, rows[c.id]) for c in channels}
 
 
 # --- Role hierarchy (3.5) and what an actor may hand out -----------------------------------------
@@ -378,11 +372,21 @@ def server_channels_with_permission(user_id: uuid.UUID, needed: int) -> set[uuid
     return visible
 
 
+def _skips_overwrites(server: ServerPermissions) -> bool:
+    """Non-members hold nothing anywhere; owners and administrators hold everything: neither
+    needs the channel's overwrites."""
+    return (
+        not server.is_member or server.bits == ALL or bool(server.bits & Permission.ADMINISTRATOR)
+    )
+
+
 def _bits_in_channel(
     user_id: uuid.UUID,
     server: ServerPermissions,
     rows: Iterable[tuple[str, uuid.UUID, int, int]],
 ) -> int:
+    """Channel permissions (3.4) from the server permissions and the channel's overwrite rows
+    (target_type, target_id, allow, deny): every loader above ends here."""
     if not server.is_member:
         return 0
     if server.bits == ALL or server.bits & Permission.ADMINISTRATOR:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
-from accounts.shapes import avatar_url
+from accounts.shapes import user_summary
 from chat.access import NOT_CHANNEL_MEMBER, access_channel, channel_access
 from chat.events import Audience, publish, to_channels, to_servers, to_users
 from chat.models import Channel, ChannelMember, ChannelType, PermissionOverwrite
@@ -124,10 +124,7 @@ def participants(user: User, channel_id: uuid.UUID) -> list[dict[str, Any]]:
     users = {u.id: u for u in User.objects.filter(id__in=user_ids)}
     return [
         {
-            "user_id": str(uid),
-            "username": users[uid].username,
-            "display_name": users[uid].display_name,
-            "avatar_url": avatar_url(users[uid]),
+            **user_summary(users[uid]),
             "server_muted": flags[uid].muted,
             "server_deafened": flags[uid].deafened,
         }

@@ -25,10 +25,6 @@ def blocked_either_way(a: uuid.UUID, b: uuid.UUID) -> bool:
     ).exists()
 
 
-def has_blocked(blocker: uuid.UUID, blocked: uuid.UUID) -> bool:
-    return BlockedUser.objects.filter(blocker_id=blocker, blocked_id=blocked).exists()
-
-
 def blockers_of(user_id: uuid.UUID, among: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     """Which of ``among`` have blocked ``user_id`` (one query)."""
     return set(

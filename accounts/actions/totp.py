@@ -43,7 +43,9 @@ def do_verify(user: User, code: str) -> None:
     if secret is None:
         raise BadRequest("TOTP not set up")
     step = totp.matching_step(secret, code)
-    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+    # The replay guard belongs to the active secret: a new secret's first code is always fresh.
+    last_step = None if pending is not None else user.totp_last_step
+    if step is None or (last_step is not None and step <= last_step):
         raise Unauthorized("Invalid TOTP code")
     if pending is not None:
         user.totp_secret = user.pending_totp_secret

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.actions import blocks, profiles
-from accounts.shapes import avatar_url, profile_shape, user_public
+from accounts.shapes import profile_shape, user_public, user_summary
 from haven_site.api.encoding import b64, ts
 from haven_site.api.fields import ListOf, Str, Uuid
 from haven_site.api.parsing import offset_page, parse_body, query_str, query_uuid, read_json
@@ -76,13 +76,7 @@ class BlockedUsersView(ApiView):
         limit, offset = offset_page(request.query_params)
         return Response(
             [
-                {
-                    "user_id": str(row.blocked.id),
-                    "username": row.blocked.username,
-                    "display_name": row.blocked.display_name,
-                    "avatar_url": avatar_url(row.blocked),
-                    "blocked_at": ts(row.created_at),
-                }
+                {**user_summary(row.blocked), "blocked_at": ts(row.created_at)}
                 for row in blocks.blocked_users(self.user, limit, offset)
             ]
         )

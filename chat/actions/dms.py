@@ -22,23 +22,15 @@ from chat.access import NOT_CHANNEL_MEMBER
 from chat.actions.friends import are_friends, friend_ids
 from chat.actions.messages import CANNOT_MESSAGE
 from chat.actions.sender_keys import drop_sealed_keys_for
+from chat.actions.servers import decode_meta
 from chat.actions.system_messages import post_system_message
 from chat.events import control, publish, to_users
 from chat.models import Channel, ChannelMember, ChannelType, DmStatus, ReadState, ServerMember
 from chat.storage import delete_message_files_on_commit
-from haven_site.api.encoding import decode_b64
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
 
-MAX_META = 8192
 MAX_GROUP = 10  # members in total, the creator included
 DM_PRIVACY_CHOICES = "dm_privacy must be 'everyone', 'friends_only', or 'server_members'"
-
-
-def _decode_meta(text: str) -> bytes:
-    raw = decode_b64(text, "Invalid encrypted_meta encoding")
-    if len(raw) > MAX_META:
-        raise BadRequest("encrypted_meta exceeds maximum size (8KB)")
-    return raw
 
 
 def do_set_dm_privacy(user: User, value: str) -> str:
@@ -133,7 +125,7 @@ def do_open_dm(user: User, target_id: uuid.UUID, encrypted_meta: str) -> Channel
         channel = Channel.objects.create(
             server=None,
             channel_type=ChannelType.DM,
-            encrypted_meta=_decode_meta(encrypted_meta),
+            encrypted_meta=decode_meta(encrypted_meta),
             position=0,
             dm_status=status,
             dm_initiator=user,
@@ -164,7 +156,7 @@ def do_open_group(user: User, member_ids: Sequence[uuid.UUID], encrypted_meta: s
             raise BadRequest(f"User {member} is not your friend")
     if len(others) < 2:  # duplicates or the caller listed: still needs two other people
         raise BadRequest("Group DM requires at least 2 other members")
-    meta = _decode_meta(encrypted_meta)
+    meta = decode_meta(encrypted_meta)
     with transaction.atomic():
         channel = Channel.objects.create(
             server=None,

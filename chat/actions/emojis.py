@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from chat.access import NOT_SERVER_MEMBER, access_server
+from chat.access import NOT_SERVER_MEMBER, SERVER_NOT_FOUND, access_server
 from chat.events import publish, to_servers
 from chat.models import CustomEmoji, Server
 from chat.permissions import Permission
+from chat.shapes import emoji_shape
 from haven_site import blobs, images
-from haven_site.api.encoding import ts
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
 from haven_site.media import KIB, image_upload
 from haven_site.ratelimit import check_write_limit
@@ -25,19 +24,6 @@ MAX_ANIMATED = 10
 EMOJI_FORMATS = (images.PNG, images.JPEG, images.GIF)
 BAD_FORMAT = "Invalid image format. Only PNG, JPEG, and GIF are supported"
 _NAME = re.compile(r"[A-Za-z0-9_]+")
-
-
-def emoji_shape(emoji: CustomEmoji) -> dict[str, Any]:
-    """CustomEmojiResponse (api.md 1.9)."""
-    return {
-        "id": str(emoji.id),
-        "server_id": str(emoji.server_id),
-        "name": emoji.name,
-        "uploaded_by": str(emoji.uploaded_by_id) if emoji.uploaded_by_id else None,
-        "animated": emoji.animated,
-        "image_url": f"/api/v1/servers/{emoji.server_id}/emojis/{emoji.id}/image",
-        "created_at": ts(emoji.created_at),
-    }
 
 
 def check_name(raw: str) -> str:
@@ -57,20 +43,19 @@ def _duplicate(name: str) -> BadRequest:
     return BadRequest(f"An emoji named '{name}' already exists in this server")
 
 
-def list_emojis(user: User, server_id: uuid.UUID) -> list[dict[str, Any]]:
+def list_emojis(user: User, server_id: uuid.UUID) -> list[CustomEmoji]:
     try:
         access_server(user.id, server_id)
     except Forbidden as error:
         if error.message == NOT_SERVER_MEMBER:
             raise Forbidden("Not a server member") from None
         raise
-    emojis = CustomEmoji.objects.filter(server_id=server_id).order_by("created_at", "id")
-    return [emoji_shape(e) for e in emojis]
+    return list(CustomEmoji.objects.filter(server_id=server_id).order_by("created_at", "id"))
 
 
 def check_manage_emojis(user: User, server_id: uuid.UUID) -> Server:
     return access_server(
-        user.id, server_id, need=Permission.MANAGE_EMOJIS, missing_server="Server not found"
+        user.id, server_id, need=Permission.MANAGE_EMOJIS, missing_server=SERVER_NOT_FOUND
     ).server
 
 

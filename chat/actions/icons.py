@@ -7,9 +7,10 @@ import uuid
 from django.db import transaction
 
 from accounts.models import User
-from chat.access import access_server
+from chat.access import SERVER_NOT_FOUND, access_server
 from chat.models import Server
 from chat.permissions import Permission
+from chat.shapes import icon_url
 from haven_site import blobs
 from haven_site.api.errors import NotFound
 from haven_site.media import MIB, image_upload
@@ -17,16 +18,12 @@ from haven_site.media import MIB, image_upload
 ICON_LIMIT = 2 * MIB
 
 
-def icon_url(server_id: uuid.UUID) -> str:
-    return f"/api/v1/servers/{server_id}/icon"
-
-
 def check_manage_icon(user: User, server_id: uuid.UUID) -> Server:
     return access_server(
         user.id,
         server_id,
         need=Permission.MANAGE_SERVER,
-        missing_server="Server not found",
+        missing_server=SERVER_NOT_FOUND,
         missing_permission="Missing MANAGE_SERVER permission",
     ).server
 

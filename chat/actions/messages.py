@@ -33,11 +33,11 @@ from chat.access import (
     channel_access,
     check_not_timed_out,
 )
+from chat.actions.audit import record_audit
 from chat.actions.message_store import insert_message
 from chat.events import publish, to_channels, to_users
 from chat.models import (
     Attachment,
-    AuditLogEntry,
     Channel,
     ChannelMember,
     ChannelType,
@@ -255,13 +255,13 @@ def delete_message(user: User, message_id: uuid.UUID) -> Message:
             raise NotFound(MESSAGE_NOT_FOUND)  # a concurrent delete won
         if moderated:
             assert channel.server_id is not None
-            AuditLogEntry.objects.create(
-                server_id=channel.server_id,
-                actor=user,
-                action="message_delete",
-                target_type="message",
-                target_id=message.id,
-                changes={"channel_id": str(channel.id)},
+            record_audit(
+                channel.server_id,
+                user.id,
+                "message_delete",
+                "message",
+                message.id,
+                {"channel_id": str(channel.id)},
             )
         publish(
             "MessageDeleted",
@@ -296,13 +296,14 @@ def bulk_delete(user: User, channel_id: uuid.UUID, message_ids: Sequence[uuid.UU
         Report.objects.filter(message_id__in=doomed).delete()
         delete_message_files_on_commit(id__in=doomed)
         Message.objects.filter(id__in=doomed).delete()
-        AuditLogEntry.objects.create(
-            server_id=channel.server_id,
-            actor=user,
-            action="message_bulk_delete",
-            target_type="channel",
-            target_id=channel.id,
-            changes={"count": len(doomed)},
+        assert channel.server_id is not None
+        record_audit(
+            channel.server_id,
+            user.id,
+            "message_bulk_delete",
+            "channel",
+            channel.id,
+            {"count": len(doomed)},
         )
         publish(
             "BulkMessagesDeleted",

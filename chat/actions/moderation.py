@@ -49,10 +49,8 @@ def do_kick(user: User, server_id: uuid.UUID, target_id: uuid.UUID) -> None:
     )
     if target_id == user.id:
         raise BadRequest("Cannot kick yourself")
-    if target_id == access.server.owner_id:
-        raise Forbidden("Cannot kick the server owner")
     if not ServerMember.objects.filter(server=access.server, user_id=target_id).exists():
-        return
+        return  # the owner always is a member: _check_can_act refuses them below
     _check_can_act(access, target_id, "kick")
     target = User.objects.filter(id=target_id).first()
     username = _name(target)

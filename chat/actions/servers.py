@@ -32,7 +32,8 @@ class ServerView:
 
 
 def decode_meta(text: str) -> bytes:
-    """``encrypted_meta`` of server and channel create / channel rename (at most 8 KiB)."""
+    """``encrypted_meta`` of server, channel, DM and group creation and of channel rename (at
+    most 8 KiB; PATCH /servers/{id} has its own rule)."""
     raw = decode_b64(text, "Invalid encrypted_meta encoding")
     if len(raw) > MAX_META:
         raise BadRequest("encrypted_meta exceeds maximum size (8KB)")

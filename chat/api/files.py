@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.actions import attachments, emojis, icons
+from chat.shapes import emoji_shape
 from haven_site import blobs
 from haven_site.api.errors import ApiError, NotFound
 from haven_site.api.fields import Str
@@ -127,21 +128,21 @@ class ServerIconView(ApiView):
 
 class EmojisView(ApiView):
     def get(self, request: Request, server_id: uuid.UUID) -> Response:
-        return Response(emojis.list_emojis(self.user, server_id))
+        return Response([emoji_shape(e) for e in emojis.list_emojis(self.user, server_id)])
 
     def post(self, request: Request, server_id: uuid.UUID) -> Response:
         name = query_str(request.query_params, "name", required=True)
         assert name is not None
         data = read_body(request, emojis.EMOJI_LIMIT)
         emoji = emojis.do_create_emoji(self.user, server_id, name, data)
-        return Response(emojis.emoji_shape(emoji))
+        return Response(emoji_shape(emoji))
 
 
 class EmojiView(ApiView):
     def patch(self, request: Request, server_id: uuid.UUID, emoji_id: uuid.UUID) -> Response:
         body = parse_body(request, EmojiRenameBody)
         emoji = emojis.do_rename_emoji(self.user, server_id, emoji_id, body["name"])
-        return Response(emojis.emoji_shape(emoji))
+        return Response(emoji_shape(emoji))
 
     def delete(self, request: Request, server_id: uuid.UUID, emoji_id: uuid.UUID) -> Response:
         emojis.do_delete_emoji(self.user, server_id, emoji_id)

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.actions import friends
-from chat.conversation_shapes import friend_shape
+from chat.shapes import friend_shape
 from haven_site.api.fields import Str
 from haven_site.api.parsing import offset_page, parse_body
 from haven_site.api.views import ApiView

@@ -9,8 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.actions import messages, pins, reactions
-from chat.conversation_shapes import reaction_groups
-from chat.shapes import message_shape
+from chat.shapes import message_shape, reaction_groups
 from haven_site.api.errors import BadRequest
 from haven_site.api.fields import Bool, ListOf, Str, Timestamp, Uuid
 from haven_site.api.parsing import parse_body, query_int, query_timestamp

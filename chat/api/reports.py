@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from accounts.api.admin import AdminView
 from chat.actions import reports
-from chat.conversation_shapes import admin_report_shape, report_shape
+from chat.shapes import admin_report_shape, report_shape
 from haven_site.api.fields import Str, Uuid
 from haven_site.api.parsing import offset_page, parse_body, query_str
 from haven_site.api.views import ApiView

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.actions import read_states, sender_keys
-from chat.conversation_shapes import sender_key_shape
+from chat.shapes import sender_key_shape
 from haven_site.api.encoding import b64, ts
 from haven_site.api.fields import ListOf, Str, Uuid
 from haven_site.api.parsing import parse_body

@@ -1,8 +1,10 @@
 """``/api/v1/ws``: one connection of the realtime gateway (websocket.md; docs/realtime.md).
 
-Transport only: frames are decoded by ``chat.gateway.protocol``, access is decided by
-``chat.access``, events are built by ``chat.events``; this class keeps the connection's state
-(groups and their replay cursors, session, timers) and moves frames.
+Transport only: frames are decoded by ``chat.gateway.protocol`` and handled by the registered
+client messages (``chat.gateway.session``: the connection's own; ``chat.gateway.messages``: the
+message operations; ``voice.gateway``: calls), access is decided by ``chat.access``, events are
+built by ``chat.events``; this class keeps the connection's state (groups and their replay
+cursors, session, timers) and moves frames.
 
 Everything a connection handles (client frames, doorbells, controls, the shutdown notice) is
 processed one message at a time, in arrival order: Channels' consumer loop awaits each handler.
@@ -30,7 +32,7 @@ from chat.gateway import protocol
 from chat.gateway.hub import FRAMES, get_hub
 from chat.gateway.registry import get_registry, refresh_every
 from chat.gateway.store import SessionRecord, get_store, seq_of
-from haven_site import metrics, ratelimit
+from haven_site import metrics
 from haven_site.api.errors import ApiError, Unauthorized
 from haven_site.asgi_guards import deny, deny_text
 
@@ -45,8 +47,6 @@ BACKLOG_LIMIT = 2000  # doorbells waiting while the connection is busy
 MISSING_TOKEN = "Failed to deserialize query string: missing field `token`"  # noqa: S105
 CODE_TOO_BIG = 1009
 CODE_TRY_AGAIN = 1013
-
-RATE_LIMITED = "Rate limit exceeded — slow down"
 
 _last_sweep = 0.0
 
@@ -81,14 +81,6 @@ def _run_as(
     kwargs: dict[str, Any],
 ) -> Any:
     return action(_user_of(user_id, login_session), *args, **kwargs)
-
-
-async def send_allowed(user_id: uuid.UUID | str) -> bool:
-    """The WebSocket send limit (30 ``SendMessage`` per 10 s per user, counted cluster-wide in
-    the cache, rejected attempts included). ``SendMessage`` checks it first and answers
-    ``Error RATE_LIMITED`` when it is exceeded."""
-    limit, window = ratelimit.WS_SEND_LIMIT
-    return bool(await ratelimit.ahit("ws-send", str(user_id), limit, window))
 
 
 def _query_token(scope: dict[str, Any]) -> str | None:
@@ -584,111 +576,10 @@ class GatewayConsumer(AsyncConsumer):
             if channel_id not in keep:
                 await self.unsubscribe(channel_id)
 
-    # --- presence and resume ----------------------------------------------------------------
+    # --- presence ----------------------------------------------------------------
 
     async def broadcast_presence(self, stored: str) -> None:
         from chat.presence import audience_of, presence_frame_payload
 
         audience = await database_sync_to_async(audience_of)(self.user_id)
         await adispatch(Event("PresenceUpdate", presence_frame_payload(self.uid, stored), audience))
-
-    def own_presence(self, frame: str) -> bool:
-        """This user's own PresenceUpdate (e.g. the ``offline`` of the connection being
-        resumed): the live connection's presence supersedes it, so it is not replayed."""
-        return frame.startswith(self.own_presence_prefix)
-
-    @property
-    def own_presence_prefix(self) -> str:
-        return encode_frame("PresenceUpdate", {"user_id": self.uid})[:-2]
-
-    async def resume(self, session_id: str) -> None:
-        """Replay what session ``session_id`` missed, in order and once, then ``Resumed``; or
-        ``InvalidSession`` when that cannot be done exactly (websocket.md 6.2)."""
-        store = get_store()
-        record = await store.load_session(session_id)
-        ttl = settings.HAVEN.ws_session_ttl_secs
-        if record is None or record.user_id != self.uid or time.time() - record.last_active > ttl:
-            metrics.replay_outcome("invalid")
-            await self.send_event("InvalidSession")
-            return
-        merged: dict[str, tuple[int, str, str]] = {}
-        ends: dict[str, str] = {}
-        for group, cursor in record.cursors.items():
-            entries = await store.read_after(group, cursor)
-            if entries is None:
-                metrics.replay_outcome("invalid")
-                await self.send_event("InvalidSession")
-                return
-            # Events after this connection joined the same group reach it live already.
-            upto = seq_of(self.join_cursors[group]) if group in self.join_cursors else None
-            ends[group] = entries[-1].sid if entries else cursor
-            for entry in entries:
-                seq = seq_of(entry.sid)
-                if (upto is None or seq <= upto) and not self.own_presence(entry.frame):
-                    merged.setdefault(entry.event_id, (seq, entry.event_id, entry.frame))
-        replayed = 0
-        for _, event_id, frame in sorted(merged.values()):
-            if await self.deliver(event_id, frame):
-                replayed += 1
-        record.cursors.update(ends)
-        record.last_active = time.time()
-        await store.save_session(session_id, record)
-        metrics.replay_outcome("resumed")
-        await self.send_event("Resumed", {"replayed_count": replayed})
-
-
-# --- the client messages this module owns (websocket.md 3) ------------------------------------
-
-K = protocol.Kind
-
-
-@protocol.client_message("Ping", unit=True)
-async def ping(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await conn.send_event("Pong")
-
-
-@protocol.client_message("Subscribe", channel_id=K.UUID)
-async def subscribe(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    from chat.access import subscribable_channel
-
-    channel_id = payload["channel_id"]
-    server_id = await database_sync_to_async(subscribable_channel)(conn.user_id, channel_id)
-    await conn.subscribe(channel_id, server_id)
-    await conn.send_event("Subscribed", {"channel_id": str(channel_id)})
-
-
-@protocol.client_message("Unsubscribe", channel_id=K.UUID)
-async def unsubscribe(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await conn.unsubscribe(payload["channel_id"])
-
-
-@protocol.client_message("Typing", channel_id=K.UUID)
-async def typing(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    from chat.access import still_visible
-    from chat.events import to_channels
-
-    channel_id = payload["channel_id"]
-    # A subscription implies access (revoked by "recheck" when access goes).
-    if channel_id not in conn.channels and not await database_sync_to_async(still_visible)(
-        conn.user_id, [channel_id]
-    ):
-        return  # dropped silently (websocket.md 3.7)
-    body = {"channel_id": str(channel_id), "user_id": conn.uid, "username": conn.display_name}
-    await adispatch(Event("UserTyping", body, to_channels(channel_id)))
-
-
-@protocol.client_message("SetStatus", status=K.STR)
-async def set_status(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    from chat.presence import STATUSES
-
-    status = payload["status"]
-    if status not in STATUSES:
-        await conn.send_error(f"Invalid status: {status}. Valid: online, idle, dnd, invisible")
-        return
-    await get_registry().aset_status(conn.uid, status)
-    await conn.broadcast_presence(status)
-
-
-@protocol.client_message("Resume", session_id=K.UUID)
-async def resume(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await conn.resume(str(payload["session_id"]))

@@ -12,13 +12,15 @@ Registered when the chat app is ready (``chat.apps.ChatConfig.ready``).
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from django.db import DatabaseError
 
 from chat.actions import messages, pins, reactions, read_states
 from chat.gateway import protocol
-from chat.gateway.consumer import RATE_LIMITED, GatewayConsumer, send_allowed
+from chat.gateway.consumer import GatewayConsumer
+from haven_site import ratelimit
 from haven_site.api.errors import ApiError, RateLimited
 
 logger = logging.getLogger("haven.gateway")
@@ -26,6 +28,15 @@ logger = logging.getLogger("haven.gateway")
 K = protocol.Kind
 
 SAVE_FAILED = "Failed to save message"
+RATE_LIMITED = "Rate limit exceeded — slow down"
+
+
+async def send_allowed(user_id: uuid.UUID | str) -> bool:
+    """The WebSocket send limit (30 ``SendMessage`` per 10 s per user, counted cluster-wide in
+    the cache, rejected attempts included). ``SendMessage`` checks it first and answers
+    ``Error RATE_LIMITED`` when it is exceeded."""
+    limit, window = ratelimit.WS_SEND_LIMIT
+    return bool(await ratelimit.ahit("ws-send", str(user_id), limit, window))
 
 
 @protocol.client_message(

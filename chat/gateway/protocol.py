@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from haven_site.api.fields import parse_timestamp
+from haven_site.api.fields import NUL_MESSAGE, has_nul, parse_timestamp
 
 FORMAT_PREFIX = "Invalid message format: "
 
@@ -76,10 +76,6 @@ def client_message(
     return register
 
 
-def registered(name: str) -> MessageType | None:
-    return _types.get(name)
-
-
 def on_last_disconnect(
     hook: Callable[[uuid.UUID], Awaitable[None]],
 ) -> Callable[[uuid.UUID], Awaitable[None]]:
@@ -125,6 +121,8 @@ def _field(kind: Kind, value: Any, name: str) -> Any:
     if kind in (Kind.STR, Kind.OPT_STR):
         if not isinstance(value, str):
             raise FormatError(f"invalid type: expected a string for `{name}`")
+        if has_nul(value):
+            raise FormatError(f"{NUL_MESSAGE} in `{name}`")
         return value
     if kind is Kind.OPT_UUID_LIST:
         if not isinstance(value, list):

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -51,10 +51,6 @@ class Conflict(ApiError):
     status_code = 409
 
 
-class Gone(ApiError):
-    status_code = 410
-
-
 class PayloadTooLarge(ApiError):
     status_code = 413
 
@@ -82,13 +78,6 @@ class RateLimited(ApiError):
 
 def error_body(message: str, status: int) -> dict[str, Any]:
     return {"error": message, "status": status}
-
-
-def json_error(message: str, status: int, **headers: str) -> JsonResponse:
-    response = JsonResponse(error_body(message, status), status=status)
-    for name, value in headers.items():
-        response[name.replace("_", "-")] = value
-    return response
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:

@@ -27,12 +27,23 @@ class StrictField(serializers.Field):
         raise serializers.ValidationError(f"invalid type: expected {expected}")
 
 
+NUL_MESSAGE = "invalid value: a NUL character"
+
+
+def has_nul(text: str) -> bool:
+    """PostgreSQL text cannot hold U+0000: such input is refused where it is parsed (400/422),
+    instead of failing in the database (500)."""
+    return "\x00" in text
+
+
 class Str(StrictField):
-    """A JSON string, kept exactly as sent (no trimming)."""
+    """A JSON string, kept exactly as sent (no trimming); no NUL character."""
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail_type("a string")
+        if has_nul(data):
+            raise serializers.ValidationError(NUL_MESSAGE)
         return str(data)
 
 
@@ -114,8 +125,8 @@ def parse_uuid(text: str) -> uuid.UUID | None:
 def parse_timestamp(text: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
+        if parsed.tzinfo is None or "T" not in text.upper():
+            return None
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: its UTC falls outside years 1-9999
         return None
-    if parsed.tzinfo is None or "T" not in text.upper():
-        return None
-    return parsed.astimezone(UTC)

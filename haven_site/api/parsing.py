@@ -12,7 +12,7 @@ from django.http import HttpRequest, QueryDict
 from rest_framework import serializers
 
 from haven_site.api.errors import BadRequest, Unprocessable, UnsupportedMediaType
-from haven_site.api.fields import parse_timestamp, parse_uuid
+from haven_site.api.fields import I64, NUL_MESSAGE, has_nul, parse_timestamp, parse_uuid
 
 S = TypeVar("S", bound=serializers.Serializer)
 
@@ -84,6 +84,8 @@ def query_str(query: QueryDict, name: str, *, required: bool = False) -> str | N
     value = query.get(name)
     if value is None and required:
         raise _query_error(f"missing field `{name}`")
+    if value is not None and has_nul(value):
+        raise _query_error(f"{name}: {NUL_MESSAGE}")
     return value
 
 
@@ -92,9 +94,12 @@ def query_int(query: QueryDict, name: str, default: int) -> int:
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise _query_error(f"{name}: invalid digit found in string") from None
+    if not I64[0] <= number <= I64[1]:  # as the original's i64; the database's limit too
+        raise _query_error(f"{name}: number too large to fit in target type")
+    return number
 
 
 def query_uuid(query: QueryDict, name: str) -> uuid.UUID | None:

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from haven_site.api.errors import BadRequest
-from haven_site.api.fields import parse_uuid
+from haven_site.api.fields import NUL_MESSAGE, has_nul, parse_uuid
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -55,6 +55,8 @@ class ApiView(APIView):
                 raise BadRequest(
                     f"Invalid URL: Cannot parse `{name}` with value `{value}` to a `Uuid`"
                 )
+            if isinstance(value, str) and has_nul(value):
+                raise BadRequest(f"Invalid URL: `{name}`: {NUL_MESSAGE}")
 
     @property
     def user(self) -> User:

@@ -20,6 +20,7 @@ from haven_site.api.errors import BadRequest, NotFound
 from invites.models import RegistrationInvite
 
 MAX_ADMIN_BATCH = 50
+MAX_EXPIRY_DAYS = 365 * 100  # far enough; beyond it the date would overflow
 
 
 def new_code() -> str:
@@ -79,6 +80,8 @@ def all_invites(limit: int, offset: int) -> list[RegistrationInvite]:
 def do_admin_create_invites(
     admin: User, count: int, expires_in_days: int | None = None
 ) -> list[RegistrationInvite]:
+    if expires_in_days is not None and expires_in_days > MAX_EXPIRY_DAYS:
+        raise BadRequest("expires_in_days is too large")
     expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
     return do_grant_invites(min(count, MAX_ADMIN_BATCH), created_by=admin, expires_at=expires_at)
 

@@ -23,25 +23,17 @@ from chat.actions.notify import notify_member_joined
 from chat.actions.system_messages import post_system_message
 from chat.models import Ban, Channel, ChannelMember, Server, ServerMember
 from chat.permissions import Permission, ServerPermissions, permissions_in_channels
-from haven_site import ratelimit
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
+from haven_site.ratelimit import check_write_limit
 from invites.models import ServerInvite
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789"
 CODE_LENGTH = 8
 MAX_EXPIRY_HOURS = 24 * 365 * 100  # far enough; beyond it the date would overflow
-WRITE_LIMITED = "Rate limit exceeded — try again later"
 
 
 def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def check_write_limit(user_id: uuid.UUID) -> None:
-    """The per-user write limiter shared with uploads and emoji uploads (bucket ``write``)."""
-    limit, window = ratelimit.WRITE_LIMIT
-    if not ratelimit.hit("write", str(user_id), limit, window):
-        raise BadRequest(WRITE_LIMITED)
 
 
 def do_create_invite(

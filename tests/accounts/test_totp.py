@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pyotp
 import pytest
@@ -122,3 +123,24 @@ def test_disable(api: Api) -> None:
     assert response.json() == {"message": "TOTP disabled"}
     assert "access_token" in login(api).json()
     assert api.as_("alice").delete("/api/v1/auth/totp").status_code == 200
+
+
+def test_reenabling_within_one_time_step_accepts_the_new_secret(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replay guard (the last used time step) belongs to a secret: a fresh secret's first
+    code is good even in the step in which the old secret's last code was used."""
+    import accounts.totp as totp_module
+
+    now = (int(time.time()) // 30) * 30 + 5.0  # well inside one 30 s step
+    monkeypatch.setattr(totp_module, "time", SimpleNamespace(time=lambda: now))
+    api.register("alice")
+    alice = api.as_("alice")
+    first = alice.post("/api/v1/auth/totp/setup").json()["secret"]
+    verified = alice.post("/api/v1/auth/totp/verify", {"code": pyotp.TOTP(first).at(now)})
+    assert verified.status_code == 200
+    assert alice.delete("/api/v1/auth/totp").status_code == 200
+    second = alice.post("/api/v1/auth/totp/setup").json()["secret"]
+    again = alice.post("/api/v1/auth/totp/verify", {"code": pyotp.TOTP(second).at(now)})
+    assert again.status_code == 200, again
+    assert User.objects.get(username="alice").totp_enabled

@@ -22,8 +22,8 @@ from accounts.models import User
 from chat.actions.message_store import insert_message
 from chat.models import Channel, Server, ServerMember
 from ops.backup import MANIFEST, prune_archives, read_manifest
-from tests.deploy.conftest import ROOT, embedded_env, manage
 from tests.helpers import Api, haven_settings, using_postgres
+from tests.processes import ROOT, embedded_env, manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -20,8 +20,9 @@ import httpx
 import pytest
 
 from haven_site.middleware import CONTENT_SECURITY_POLICY
-from tests.deploy.conftest import DEPLOY, Daphne, free_port, stop, wait_for_port
+from tests.deploy.conftest import DEPLOY, Daphne
 from tests.helpers import PASSWORD, key_material
+from tests.processes import free_port, stop, wait_for_port
 
 pytestmark = [
     pytest.mark.slow,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.deploy.conftest import ROOT
+from tests.processes import ROOT
 
 CONFIG = (ROOT / "haven_site" / "config.py").read_text()
 CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from ops.secrets import parse_env
-from tests.deploy.conftest import DEPLOY, ROOT
+from tests.deploy.conftest import DEPLOY
+from tests.processes import ROOT
 
 COMPOSE = DEPLOY / "docker-compose.prod.yml"
 EXAMPLE = ROOT / ".env.production.example"

@@ -10,7 +10,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from chat.gateway import protocol
-from chat.gateway.consumer import RATE_LIMITED, maybe_sweep, send_allowed
+from chat.gateway.consumer import maybe_sweep
+from chat.gateway.messages import RATE_LIMITED, send_allowed
 from chat.gateway.registry import get_registry
 from haven_site.api.errors import BadRequest
 from tests.chat.gateway.conftest import Ws

@@ -15,7 +15,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from chat.actions import messages as message_actions
-from chat.gateway.consumer import RATE_LIMITED, send_allowed
+from chat.gateway.messages import RATE_LIMITED, send_allowed
 from tests.chat.file_factories import add_member, make_channel, make_dm, make_server
 from tests.chat.gateway.conftest import Ws, settle
 from tests.helpers import TestUser, b64, haven_settings

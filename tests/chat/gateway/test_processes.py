@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 import websockets
 
-from tests.chat.gateway.live import (
-    Server,
+from tests.processes import (
+    HavenProcess,
     live_database_url,
     live_env,
+    live_process,
     live_redis_url,
     prepare_database,
 )
@@ -45,10 +46,10 @@ class Cluster:
             LIVEKIT_API_SECRET="a-livekit-secret-that-is-long-enough-for-hs256",
         )
         prepare_database(self.env)
-        self.a = Server(self.env, "a").start()
-        self.b = Server(self.env, "b").start()
+        self.a = live_process(self.env, "a").start()
+        self.b = live_process(self.env, "b").start()
 
-    def user(self, on: Server | None = None) -> dict[str, Any]:
+    def user(self, on: HavenProcess | None = None) -> dict[str, Any]:
         return (on or self.a).register(f"u{uuid.uuid4().hex[:12]}")
 
     def server_with(self, owner: dict[str, Any], *members: dict[str, Any]) -> dict[str, str]:
@@ -87,7 +88,7 @@ class Client:
         self.session_id = hello["payload"]["session_id"]
 
     @classmethod
-    async def open(cls, server: Server, token: str) -> Client:
+    async def open(cls, server: HavenProcess, token: str) -> Client:
         ws = await websockets.connect(server.ws_url(token), compression=None, max_size=None)
         hello = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert hello["type"] == "Hello", hello
@@ -320,7 +321,7 @@ async def test_logout_closes_sockets_leaves_voice_and_ends_calls(cluster: Cluste
     await watcher.close()
 
 
-def _raw_handshake(server: Server, path: str, extra: str = "") -> tuple[str, bytes]:
+def _raw_handshake(server: HavenProcess, path: str, extra: str = "") -> tuple[str, bytes]:
     request = (
         f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"

@@ -1,4 +1,5 @@
-"""JSON shapes shared across chat routes and events (api.md 1.9, websocket.md 4.2)."""
+"""Shapes of the server domain (api.md 1.9): servers, channels, categories, roles, overwrites,
+members, bans, audit entries and custom emojis."""
 
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts.shapes import avatar_url
+from accounts.shapes import user_summary
 from chat.models import (
     AuditLogEntry,
     Ban,
     Channel,
     ChannelCategory,
     ChannelMember,
-    Message,
-    MessageType,
+    CustomEmoji,
     PermissionOverwrite,
     Role,
     Server,
@@ -25,8 +25,8 @@ from chat.models import (
 from haven_site.api.encoding import b64, perm, ts, ts_offset
 
 
-def icon_url(server: Server) -> str | None:
-    return f"/api/v1/servers/{server.id}/icon" if server.has_icon else None
+def icon_url(server_id: uuid.UUID) -> str:
+    return f"/api/v1/servers/{server_id}/icon"
 
 
 def server_shape(server: Server, my_permissions: int) -> dict[str, Any]:
@@ -40,9 +40,8 @@ def server_shape(server: Server, my_permissions: int) -> dict[str, Any]:
     }
     if server.system_channel_id is not None:
         shape["system_channel_id"] = str(server.system_channel_id)
-    url = icon_url(server)
-    if url is not None:
-        shape["icon_url"] = url
+    if server.has_icon:
+        shape["icon_url"] = icon_url(server.id)
     return shape
 
 
@@ -97,14 +96,7 @@ def overwrite_shape(overwrite: PermissionOverwrite) -> dict[str, Any]:
 
 def member_shape(member: ServerMember, role_ids: Iterable[uuid.UUID]) -> dict[str, Any]:
     """ServerMemberResponse; ``member.user`` should be loaded with the member (select_related)."""
-    user = member.user
-    shape: dict[str, Any] = {
-        "user_id": str(member.user_id),
-        "username": user.username,
-        "display_name": user.display_name,
-        "avatar_url": avatar_url(user),
-        "joined_at": ts(member.joined_at),
-    }
+    shape: dict[str, Any] = {**user_summary(member.user), "joined_at": ts(member.joined_at)}
     if member.nickname is not None:
         shape["nickname"] = member.nickname
     shape["role_ids"] = [str(r) for r in role_ids]
@@ -115,14 +107,7 @@ def member_shape(member: ServerMember, role_ids: Iterable[uuid.UUID]) -> dict[st
 
 def channel_member_shape(member: ChannelMember) -> dict[str, Any]:
     """ChannelMemberInfo; ``member.user`` should be loaded with the member (select_related)."""
-    user = member.user
-    return {
-        "user_id": str(member.user_id),
-        "username": user.username,
-        "display_name": user.display_name,
-        "avatar_url": avatar_url(user),
-        "joined_at": ts(member.joined_at),
-    }
+    return {**user_summary(member.user), "joined_at": ts(member.joined_at)}
 
 
 def ban_shape(ban: Ban) -> dict[str, Any]:
@@ -151,21 +136,14 @@ def audit_shape(entry: AuditLogEntry) -> dict[str, Any]:
     }
 
 
-def message_shape(message: Message) -> dict[str, Any]:
-    """MessageResponse / the NewMessage payload. The sender is never included (sealed sender);
-    ``reply_to_id`` and ``message_type`` are left out for ordinary messages."""
-    shape: dict[str, Any] = {
-        "id": str(message.id),
-        "channel_id": str(message.channel_id),
-        "sender_token": b64(message.sender_token),
-        "encrypted_body": b64(message.encrypted_body),
-        "timestamp": ts(message.timestamp),
-        "expires_at": ts(message.expires_at),
-        "has_attachments": message.has_attachments,
-        "edited": message.edited_at is not None,
+def emoji_shape(emoji: CustomEmoji) -> dict[str, Any]:
+    """CustomEmojiResponse (api.md 1.9), also the ``emoji`` of EmojiCreated."""
+    return {
+        "id": str(emoji.id),
+        "server_id": str(emoji.server_id),
+        "name": emoji.name,
+        "uploaded_by": str(emoji.uploaded_by_id) if emoji.uploaded_by_id else None,
+        "animated": emoji.animated,
+        "image_url": f"/api/v1/servers/{emoji.server_id}/emojis/{emoji.id}/image",
+        "created_at": ts(emoji.created_at),
     }
-    if message.reply_to_id is not None:
-        shape["reply_to_id"] = str(message.reply_to_id)
-    if message.message_type == MessageType.SYSTEM:
-        shape["message_type"] = "system"
-    return shape
