@@ -53,6 +53,14 @@ def first_channel(server: Server) -> Channel | None:
     return Channel.objects.filter(server=server).order_by("position", "created_at", "id").first()
 
 
+def lock_membership(server_id: uuid.UUID) -> None:
+    """Serialise membership changes of one server (join, leave, kick, ban) for the rest of the
+    transaction, so that a ban and a join by invite racing each other cannot leave a banned
+    member behind, nor an owner leave while someone joins. (SQLite's write lock already
+    serialises every transaction.)"""
+    list(Server.objects.select_for_update().filter(pk=server_id).values_list("pk", flat=True))
+
+
 def remove_membership(server: Server, user_id: uuid.UUID) -> bool:
     """Delete the membership and the user's channel_members rows of this server (assigned roles
     stay, as in the original). True when the user was a member."""
@@ -65,18 +73,24 @@ def do_leave_server(user: User, server_id: uuid.UUID) -> None:
     """The owner may leave only as the last member, which deletes the server."""
     access = access_server(user.id, server_id, missing_server=SERVER_NOT_FOUND)
     server = access.server
-    if access.perms.is_owner:
-        if ServerMember.objects.filter(server=server).exclude(user=user).exists():
-            raise BadRequest(
-                "Server owner cannot leave while other members remain. "
-                "Transfer ownership or delete the server instead."
-            )
-        delete_server(server)
-        return
     with transaction.atomic():
-        remove_membership(server, user.id)
-        if server.system_channel_id is not None:
-            channel = Channel.objects.get(id=server.system_channel_id)
+        lock_membership(server.id)
+        if access.perms.is_owner:
+            if ServerMember.objects.filter(server=server).exclude(user=user).exists():
+                raise BadRequest(
+                    "Server owner cannot leave while other members remain. "
+                    "Transfer ownership or delete the server instead."
+                )
+            delete_server(server)
+            return
+        if not remove_membership(server, user.id):
+            return  # left already (a concurrent leave, kick or ban)
+        channel = (
+            Channel.objects.filter(id=server.system_channel_id).first()
+            if server.system_channel_id is not None
+            else None
+        )
+        if channel is not None:
             post_system_message(channel, "member_left", user_id=user.id, username=user.username)
         notify_member_removed(server.id, user.id, banned=False)
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from chat.access import SERVER_NOT_FOUND, ServerAccess, access_server
 from chat.actions.audit import record_audit
-from chat.actions.members import first_channel, remove_membership
+from chat.actions.members import first_channel, lock_membership, remove_membership
 from chat.actions.notify import notify_member_removed, notify_member_unbanned, notify_timed_out
 from chat.actions.system_messages import post_system_message
 from chat.models import Ban, ServerMember
@@ -55,6 +55,7 @@ def do_kick(user: User, server_id: uuid.UUID, target_id: uuid.UUID) -> None:
     target = User.objects.filter(id=target_id).first()
     username = _name(target)
     with transaction.atomic():
+        lock_membership(access.server.id)
         if not remove_membership(access.server, target_id):
             return  # a concurrent kick or leave got there first
         channel = first_channel(access.server)
@@ -80,6 +81,7 @@ def do_ban(user: User, server_id: uuid.UUID, target_id: uuid.UUID, reason: str |
         raise Conflict("User is already banned from this server")
     username = target.shown_name
     with transaction.atomic():
+        lock_membership(access.server.id)
         try:
             with transaction.atomic():
                 ban = Ban.objects.create(

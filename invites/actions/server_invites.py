@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat.access import SERVER_NOT_FOUND, access_server, can_view, server_permissions
+from chat.actions.members import lock_membership
 from chat.actions.notify import notify_member_joined
 from chat.actions.system_messages import post_system_message
 from chat.models import Ban, Channel, ChannelMember, Server, ServerMember
@@ -112,6 +113,9 @@ def do_join_by_code(user: User, code: str) -> Joined:
     if ServerMember.objects.filter(server=server, user=user).exists():
         raise BadRequest("Already a member of this server")
     with transaction.atomic():
+        lock_membership(server.id)
+        if Ban.objects.filter(server=server, user=user).exists():  # banned meanwhile
+            raise Forbidden("You are banned from this server")
         spent = ServerInvite.objects.filter(_usable(now), pk=invite.pk).update(
             use_count=F("use_count") + 1
         )

@@ -268,3 +268,40 @@ def test_two_joins_race_for_a_single_use_invite(api: Api) -> None:
     assert sorted(results.values()) == [200, 400]
     assert ServerInvite.objects.get(code=code).use_count == 1
     assert ServerMember.objects.filter(server_id=server["id"]).count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_ban_racing_a_join_never_leaves_a_banned_member(api: Api) -> None:
+    """Join by invite and ban take the server's membership lock, so whichever commits second
+    sees the other: the user ends either banned and outside, or (ban first) refused."""
+    for name in ("alice", *(f"racer{i}" for i in range(6))):
+        api.register(name)
+    server = create_server(api, "alice")
+    code = invite(api, "alice", server["id"])["code"]
+
+    def act(name: str, barrier: threading.Barrier, ban: bool) -> None:
+        from tests.helpers import Api as Client
+
+        client = Client()
+        client.users = api.users
+        try:
+            barrier.wait(timeout=10)
+            if ban:
+                target = api.users[name].id
+                client.as_("alice").post(f"{P}/servers/{server['id']}/bans/{target}", {})
+            else:
+                client.as_(name).post(f"{P}/invites/{code}/join")
+        finally:
+            connection.close()
+
+    for i in range(6):
+        name = f"racer{i}"
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=act, args=(name, barrier, b)) for b in (True, False)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        user_id = api.users[name].id
+        assert not ServerMember.objects.filter(server_id=server["id"], user_id=user_id).exists()
