@@ -11,9 +11,9 @@ from django.db import transaction
 
 from accounts.models import User
 from accounts.shapes import user_summary
-from chat.access import NOT_CHANNEL_MEMBER, access_channel, channel_access
+from chat.access import NOT_CHANNEL_MEMBER, access_channel, channel_access, channel_reader_ids
 from chat.events import Audience, publish, to_channels, to_servers, to_users
-from chat.models import Channel, ChannelMember, ChannelType, PermissionOverwrite
+from chat.models import Channel, ChannelMember, ChannelType, ServerMember
 from chat.permissions import Permission
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
 from voice import livekit, state
@@ -23,28 +23,17 @@ NOT_CONFIGURED = "Voice chat is not configured"
 MISSING_MUTE = "Missing MUTE_MEMBERS permission"
 
 
-def _restricted(channel: Channel) -> bool:
-    """A private server channel, or one whose overwrites hide it from some roles or members:
-    its voice events go only to its own subscribers and participants (not the whole server)."""
-    if channel.is_private:
-        return True
-    return any(
-        deny & Permission.VIEW_CHANNELS
-        for deny in PermissionOverwrite.objects.filter(channel=channel).values_list(
-            "deny_bits", flat=True
-        )
-    )
-
-
 def voice_audience(channel: Channel, user_id: uuid.UUID) -> Audience:
     """websocket.md 4.4: a server channel's voice events reach every connection subscribed to
-    the server (once each); a DM/group's reach its subscribers and the other members."""
+    the server (once each); a DM/group's reach its subscribers and the other members. A server
+    channel hidden from some members (chat.access decides) tells only those who can see it."""
     if channel.server_id is None:
         others = ChannelMember.objects.filter(channel=channel).exclude(user_id=user_id)
         return to_channels(channel.id) | to_users(others.values_list("user_id", flat=True))
-    if _restricted(channel):
-        return to_channels(channel.id) | to_users(state.roster(channel.id)) | to_users(user_id)
-    return to_servers(channel.server_id)
+    readers = channel_reader_ids(channel)
+    if len(readers) >= ServerMember.objects.filter(server_id=channel.server_id).count():
+        return to_servers(channel.server_id)
+    return to_channels(channel.id) | to_users(readers)
 
 
 def _state_event(channel: Channel, user: User | None, user_id: uuid.UUID, joined: bool) -> None:

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from livekit import api as livekit_api
 
 from chat.events import capture_events, to_channels, to_servers, to_users
-from chat.models import PermissionOverwrite
+from chat.models import PermissionOverwrite, Role
 from chat.permissions import Permission
 from tests.chat.file_factories import add_member, grant, make_channel, make_dm, make_server, uid
 from tests.helpers import Api, haven_settings
@@ -172,11 +172,30 @@ def test_dm_voice_events_go_to_subscribers_and_the_other_member(
 
 
 def test_private_channel_events_stay_inside(api: Api, world: dict[str, Any], recorded: Any) -> None:
+    """Hidden from @everyone by an overwrite: only those who can see it (the owner) hear of it."""
     secret = make_channel(world["server"], "voice", private=True)
+    everyone = Role.objects.get(server=world["server"], is_default=True)
+    PermissionOverwrite.objects.create(
+        channel=secret,
+        target_type="role",
+        target_id=everyone.id,
+        deny_bits=Permission.VIEW_CHANNELS,
+    )
     with recorded() as events:
         join(api, "alice", secret)
     (event,) = events
     assert event.audience == to_channels(secret.id) | to_users(uid(world["alice"].id))
+
+
+def test_a_private_flag_without_overwrites_hides_nothing(
+    api: Api, world: dict[str, Any], recorded: Any
+) -> None:
+    """Visibility comes from overwrites (docs/api-servers.md): such a channel is for everyone."""
+    open_channel = make_channel(world["server"], "voice", private=True)
+    with recorded() as events:
+        join(api, "bob", open_channel)
+    (event,) = events
+    assert event.audience == to_servers(world["server"].id)
 
 
 def test_leave(api: Api, world: dict[str, Any], recorded: Any) -> None:
