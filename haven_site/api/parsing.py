@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any, TypeVar
 
@@ -89,14 +90,16 @@ def query_str(query: QueryDict, name: str, *, required: bool = False) -> str | N
     return value
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
 def query_int(query: QueryDict, name: str, default: int) -> int:
     value = query.get(name)
     if value is None or value == "":
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise _query_error(f"{name}: invalid digit found in string") from None
+    if not _INTEGER.fullmatch(value):  # int() would also take " 5", "+5" and "1_000"
+        raise _query_error(f"{name}: invalid digit found in string")
+    number = int(value)
     if not I64[0] <= number <= I64[1]:  # as the original's i64; the database's limit too
         raise _query_error(f"{name}: number too large to fit in target type")
     return number

@@ -95,3 +95,13 @@ def test_nul_in_a_socket_message_is_a_format_error() -> None:
     frame = '{"type":"AddReaction","payload":{"message_id":"%s","emoji":"a\\u0000"}}'
     with pytest.raises(protocol.FormatError, match="NUL character in `emoji`"):
         protocol.parse(frame % "6f1c2a64-8d1e-4c4e-9a55-0b7f1f0e9a11")
+
+
+@pytest.mark.parametrize("limit", [" 5", "+5", "1_000", "5.0", "0x10"])
+def test_query_integers_are_plain_digits(api: Api, limit: str) -> None:
+    from urllib.parse import quote
+
+    api.register("alice")
+    response = api.as_("alice").get(f"/api/v1/friends?limit={quote(limit)}")
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("Failed to deserialize query string: limit")
