@@ -14,7 +14,8 @@ the Redis server (from /proc) over the publishing window. Each channel layer is 
         .venv/bin/python bench/gateway_fanout.py [--receivers 100] [--rate 20] [--seconds 20] \\
         [--instances 1] [--layers pubsub,core]
 
-It uses the database ``<DATABASE_URL name>_live`` and Redis DB 15 (both wiped/migrated).
+It uses the database ``<DATABASE_URL name>_live`` and the Redis DB eight away from REDIS_URL's
+(both wiped/migrated).
 """
 
 from __future__ import annotations

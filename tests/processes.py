@@ -9,7 +9,7 @@ Two kinds of environment:
   var dir of its own), whatever this test run uses;
 * ``live_env(database_url, redis_url)``: a cluster of processes sharing PostgreSQL (the database
   ``<name>_live``, never pytest's test database; ``prepare_database`` creates and migrates it)
-  and Redis DB 15.
+  and a Redis DB eight away from the suite's own (tests.processes.live_redis_url).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-LIVE_REDIS_DB = 15
+REDIS_DATABASES = 16
 
 
 def free_port() -> int:
@@ -91,8 +91,11 @@ def live_database_url(base: str) -> str:
 
 
 def live_redis_url(base: str) -> str:
+    """The Redis DB of live processes: half-way round from the suite's own (0 -> 8, 5 -> 13),
+    so that runs on different DBs (CI, each engineer) do not flush each other's."""
     parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{LIVE_REDIS_DB}"))
+    own = int(parts.path.lstrip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(own + REDIS_DATABASES // 2) % REDIS_DATABASES}"))
 
 
 def live_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
