@@ -124,7 +124,7 @@ def _earlier_send(user_id: uuid.UUID, channel: Channel, nonce: str) -> Message |
     return earlier
 
 
-def send_message(
+def do_send_message(
     user: User,
     channel_id: uuid.UUID,
     *,
@@ -194,7 +194,7 @@ def send_message(
     return message
 
 
-def edit_message(user: User, message_id: uuid.UUID, encrypted_body: str) -> Message:
+def do_edit_message(user: User, message_id: uuid.UUID, encrypted_body: str) -> Message:
     """Author-only; MessageEdited to the channel's subscribers (websocket.md 3.2). Adds the
     8192-byte limit (9.12), requires the author to still see the channel, and refuses edits in a
     one-to-one DM across a block."""
@@ -231,7 +231,7 @@ def edit_message(user: User, message_id: uuid.UUID, encrypted_body: str) -> Mess
     return message
 
 
-def delete_message(user: User, message_id: uuid.UUID) -> Message:
+def do_delete_message(user: User, message_id: uuid.UUID) -> Message:
     """The author deletes their own message; anyone else needs MANAGE_MESSAGES in the server
     channel (owner and ADMINISTRATOR included), checked before anything is touched, and leaves an
     audit entry ``message_delete``. The message's attachments, reactions, pin and reports go
@@ -271,7 +271,7 @@ def delete_message(user: User, message_id: uuid.UUID) -> Message:
     return message
 
 
-def bulk_delete(user: User, channel_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> int:
+def do_bulk_delete(user: User, channel_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> int:
     """Moderator bulk delete in a server channel (api.md 2.9). Only messages of this channel are
     touched (the original also wiped other channels' reactions, pins and reports)."""
     if not 1 <= len(message_ids) <= BULK_DELETE_MAX:

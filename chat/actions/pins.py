@@ -38,7 +38,7 @@ def _lock(channel: Channel) -> None:
     Channel.objects.select_for_update().filter(id=channel.id).values_list("id").first()
 
 
-def pin_message(user: User, channel_id: uuid.UUID, message_id: uuid.UUID) -> PinnedMessage:
+def do_pin_message(user: User, channel_id: uuid.UUID, message_id: uuid.UUID) -> PinnedMessage:
     access = access_channel(user.id, channel_id)  # "Not a member of this channel"
     channel = access.channel
     message = live_messages().filter(id=message_id, channel=channel).first()
@@ -73,7 +73,7 @@ def pin_message(user: User, channel_id: uuid.UUID, message_id: uuid.UUID) -> Pin
     return pin
 
 
-def unpin_message(user: User, channel_id: uuid.UUID, message_id: uuid.UUID) -> None:
+def do_unpin_message(user: User, channel_id: uuid.UUID, message_id: uuid.UUID) -> None:
     access = access_channel(user.id, channel_id)
     channel = access.channel
     pin = (

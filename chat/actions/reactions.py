@@ -40,7 +40,7 @@ def _payload(reaction: Reaction, channel_id: uuid.UUID) -> dict[str, str]:
     }
 
 
-def add_reaction(user: User, message_id: uuid.UUID, emoji: str) -> Reaction:
+def do_add_reaction(user: User, message_id: uuid.UUID, emoji: str) -> Reaction:
     """Idempotent per (message, user, emoji): a repeat keeps the first token, and ReactionAdded
     goes to the channel's subscribers every time, as in the original."""
     message, access = readable_message(user.id, message_id)
@@ -64,7 +64,7 @@ def add_reaction(user: User, message_id: uuid.UUID, emoji: str) -> Reaction:
     return reaction
 
 
-def remove_reaction(user: User, message_id: uuid.UUID, emoji: str) -> Reaction | None:
+def do_remove_reaction(user: User, message_id: uuid.UUID, emoji: str) -> Reaction | None:
     """Removes this user's reaction; silently nothing (no event) when there was none."""
     message, _ = readable_message(user.id, message_id)
     with transaction.atomic():

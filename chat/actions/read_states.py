@@ -23,7 +23,7 @@ WS_CANNOT_ACCESS = "Cannot access this channel"
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def mark_read(user: User, channel_id: uuid.UUID, *, via_websocket: bool = True) -> ReadState:
+def do_mark_read(user: User, channel_id: uuid.UUID, *, via_websocket: bool = True) -> ReadState:
     """Set ``last_read_at`` to now and send ReadStateUpdated to all the user's connections (the
     MarkRead sender's included: it doubles as the confirmation). The refusal reads
     ``Cannot access this channel`` on the WebSocket, ``Not a member of this channel`` on REST."""

@@ -23,7 +23,9 @@ from haven_site.api.encoding import decode_b64
 from haven_site.api.errors import BadRequest
 
 
-def distribute(user: User, channel_id: uuid.UUID, distributions: Sequence[dict[str, Any]]) -> int:
+def do_distribute(
+    user: User, channel_id: uuid.UUID, distributions: Sequence[dict[str, Any]]
+) -> int:
     """Store (upsert) sealed sender keys; SenderKeysUpdated once to each recipient's connections.
     Returns the number of entries received, as the original's ``distributed``."""
     channel = access_channel(user.id, channel_id).channel

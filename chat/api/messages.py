@@ -43,7 +43,7 @@ class ChannelMessagesView(ApiView):
 
     def post(self, request: Request, channel_id: uuid.UUID) -> Response:
         body = parse_body(request, SendBody)
-        message = messages.send_message(
+        message = messages.do_send_message(
             self.user,
             channel_id,
             sender_token=body["sender_token"],
@@ -61,7 +61,7 @@ class ChannelMessagesView(ApiView):
 class BulkDeleteView(ApiView):
     def post(self, request: Request, channel_id: uuid.UUID) -> Response:
         body = parse_body(request, BulkDeleteBody)
-        deleted = messages.bulk_delete(self.user, channel_id, body["message_ids"])
+        deleted = messages.do_bulk_delete(self.user, channel_id, body["message_ids"])
         return Response({"deleted": deleted})
 
 

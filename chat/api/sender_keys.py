@@ -32,7 +32,7 @@ class SenderKeysView(ApiView):
 
     def post(self, request: Request, channel_id: uuid.UUID) -> Response:
         body = parse_body(request, DistributeBody)
-        count = sender_keys.distribute(self.user, channel_id, body["distributions"])
+        count = sender_keys.do_distribute(self.user, channel_id, body["distributions"])
         return Response({"distributed": count})
 
 
@@ -44,7 +44,7 @@ class MemberKeysView(ApiView):
 
 class ReadStateView(ApiView):
     def put(self, request: Request, channel_id: uuid.UUID) -> Response:
-        state = read_states.mark_read(self.user, channel_id, via_websocket=False)
+        state = read_states.do_mark_read(self.user, channel_id, via_websocket=False)
         return Response(
             {
                 "user_id": str(self.user.id),

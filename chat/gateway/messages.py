@@ -61,7 +61,7 @@ async def send_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
         raise RateLimited(RATE_LIMITED)
     try:
         message = await conn.act(
-            messages.send_message,
+            messages.do_send_message,
             payload["channel_id"],
             sender_token=payload["sender_token"],
             encrypted_body=payload["encrypted_body"],
@@ -79,36 +79,36 @@ async def send_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
 
 @protocol.client_message("EditMessage", message_id=K.UUID, encrypted_body=K.STR)
 async def edit_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await conn.act(messages.edit_message, payload["message_id"], payload["encrypted_body"])
+    await conn.act(messages.do_edit_message, payload["message_id"], payload["encrypted_body"])
 
 
 @protocol.client_message("DeleteMessage", message_id=K.UUID)
 async def delete_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await conn.act(messages.delete_message, payload["message_id"])
+    await conn.act(messages.do_delete_message, payload["message_id"])
 
 
 @protocol.client_message("AddReaction", message_id=K.UUID, emoji=K.STR)
 async def add_reaction(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await conn.act(reactions.add_reaction, payload["message_id"], payload["emoji"])
+    await conn.act(reactions.do_add_reaction, payload["message_id"], payload["emoji"])
 
 
 @protocol.client_message("RemoveReaction", message_id=K.UUID, emoji=K.STR)
 async def remove_reaction(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await conn.act(reactions.remove_reaction, payload["message_id"], payload["emoji"])
+    await conn.act(reactions.do_remove_reaction, payload["message_id"], payload["emoji"])
 
 
 @protocol.client_message("PinMessage", channel_id=K.UUID, message_id=K.UUID)
 async def pin_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await conn.act(pins.pin_message, payload["channel_id"], payload["message_id"])
+    await conn.act(pins.do_pin_message, payload["channel_id"], payload["message_id"])
 
 
 @protocol.client_message("UnpinMessage", channel_id=K.UUID, message_id=K.UUID)
 async def unpin_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await conn.act(pins.unpin_message, payload["channel_id"], payload["message_id"])
+    await conn.act(pins.do_unpin_message, payload["channel_id"], payload["message_id"])
 
 
 @protocol.client_message("MarkRead", channel_id=K.UUID)
 async def mark_read(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
     """``ReadStateUpdated`` goes to every connection of the user through its user group, this
     one included: that copy is the confirmation (websocket.md 3.11)."""
-    await conn.act(read_states.mark_read, payload["channel_id"], via_websocket=True)
+    await conn.act(read_states.do_mark_read, payload["channel_id"], via_websocket=True)

@@ -279,8 +279,8 @@ def _deleting_actions() -> list[Any]:
         return User.objects.get(id=message.sender_id)
 
     return [
-        lambda m: messages.delete_message(owner(m), m.id),
-        lambda m: messages.bulk_delete(owner(m), m.channel_id, [m.id]),
+        lambda m: messages.do_delete_message(owner(m), m.id),
+        lambda m: messages.do_bulk_delete(owner(m), m.channel_id, [m.id]),
         lambda m: (
             Message.objects.filter(id=m.id).update(expires_at=timezone.now() - timedelta(1)),
             messages.purge_expired_messages(),

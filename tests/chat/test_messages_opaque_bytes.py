@@ -55,7 +55,7 @@ def test_every_encrypted_field_round_trips_exactly(api: Api) -> None:
         )
         sent.append((token, body))
     ws_token, ws_body = blob(200), blob(8192)
-    messages.send_message(
+    messages.do_send_message(
         bob,
         uuid.UUID(channel_id),
         sender_token=b64(ws_token),
@@ -68,7 +68,7 @@ def test_every_encrypted_field_round_trips_exactly(api: Api) -> None:
         (b64(t), b64(b)) for t, b in sent
     ]
     edited = blob(777)
-    messages.edit_message(alice, uuid.UUID(history[-1]["id"]), b64(edited))
+    messages.do_edit_message(alice, uuid.UUID(history[-1]["id"]), b64(edited))
     history = as_bob.get(f"/api/v1/channels/{channel_id}/messages").json()
     assert history[-1]["encrypted_body"] == b64(edited)
 

@@ -49,7 +49,7 @@ BODY = b64(b"body")
 
 def send(user: User, channel_id: uuid.UUID, **kw: object) -> Message:
     fields: dict = {"sender_token": TOKEN, "encrypted_body": BODY, **kw}
-    return messages.send_message(user, channel_id, via_websocket=True, **fields)
+    return messages.do_send_message(user, channel_id, via_websocket=True, **fields)
 
 
 def error_of(call: object, *args: object, **kw: object) -> tuple[int, str]:
@@ -208,15 +208,15 @@ def test_blocks_stop_edits_and_reactions_in_a_dm(api: Api) -> None:
     bobs = post(dm, bob)
     alices = post(dm, alice)
     api.as_("alice").post(f"/api/v1/users/{bob.id}/block")
-    assert error_of(messages.edit_message, bob, bobs.id, BODY) == (
+    assert error_of(messages.do_edit_message, bob, bobs.id, BODY) == (
         403,
         "Failed to edit message: Forbidden: Cannot edit this message",
     )
-    assert error_of(reactions.add_reaction, bob, alices.id, "x") == (
+    assert error_of(reactions.do_add_reaction, bob, alices.id, "x") == (
         403,
         "Cannot message this user",
     )
-    messages.delete_message(bob, bobs.id)  # taking one's words back stays possible
+    messages.do_delete_message(bob, bobs.id)  # taking one's words back stays possible
 
 
 def test_blocks_do_not_silence_group_dms(api: Api) -> None:
@@ -267,7 +267,7 @@ def test_edit_message_updates_and_publishes(api: Api) -> None:
     fx = make_server(alice)
     message = post(fx.channel, alice)
     with published() as events:
-        edited = messages.edit_message(alice, message.id, b64(b"new body"))
+        edited = messages.do_edit_message(alice, message.id, b64(b"new body"))
     assert bytes(Message.objects.get(id=message.id).encrypted_body) == b"new body"
     assert edited.edited_at is not None
     assert [(e.type, e.audience) for e in events] == [("MessageEdited", to_channels(fx.channel.id))]
@@ -286,22 +286,22 @@ def test_edit_message_errors(api: Api) -> None:
     add_member(fx.server, bob)
     message = post(fx.channel, alice)
     forbidden = (403, "Failed to edit message: Forbidden: Cannot edit this message")
-    assert error_of(messages.edit_message, alice, message.id, "!!") == (
+    assert error_of(messages.do_edit_message, alice, message.id, "!!") == (
         400,
         "Invalid encrypted_body encoding",
     )
-    assert error_of(messages.edit_message, alice, message.id, b64(b"x" * 8193)) == (
+    assert error_of(messages.do_edit_message, alice, message.id, b64(b"x" * 8193)) == (
         400,
         "Message too large",
     )
-    assert error_of(messages.edit_message, bob, message.id, BODY) == forbidden
-    assert error_of(messages.edit_message, alice, uuid.uuid4(), BODY) == forbidden
+    assert error_of(messages.do_edit_message, bob, message.id, BODY) == forbidden
+    assert error_of(messages.do_edit_message, alice, uuid.uuid4(), BODY) == forbidden
     gone = post(fx.channel, alice, expires_at=timezone.now() - timedelta(seconds=1))
-    assert error_of(messages.edit_message, alice, gone.id, BODY) == forbidden
+    assert error_of(messages.do_edit_message, alice, gone.id, BODY) == forbidden
     # An author who lost access to the channel cannot edit there any more.
     bobs = post(fx.channel, bob)
     add_overwrite(fx.channel, "member", bob.id, deny=Permission.VIEW_CHANNELS)
-    assert error_of(messages.edit_message, bob, bobs.id, BODY) == forbidden
+    assert error_of(messages.do_edit_message, bob, bobs.id, BODY) == forbidden
 
 
 def test_timed_out_author_may_still_edit_and_delete(api: Api) -> None:
@@ -310,8 +310,8 @@ def test_timed_out_author_may_still_edit_and_delete(api: Api) -> None:
     add_member(fx.server, bob)
     message = post(fx.channel, bob)
     time_out(fx.server, bob)
-    messages.edit_message(bob, message.id, BODY)
-    messages.delete_message(bob, message.id)
+    messages.do_edit_message(bob, message.id, BODY)
+    messages.do_delete_message(bob, message.id)
 
 
 # --- DeleteMessage ------------------------------------------------------------------------------
@@ -332,7 +332,7 @@ def test_author_deletes_own_message_with_everything_attached(api: Api) -> None:
     message = post(fx.channel, alice)
     _decorate(message, alice)
     with published() as events:
-        messages.delete_message(alice, message.id)
+        messages.do_delete_message(alice, message.id)
     assert not Message.objects.exists()
     assert not Reaction.objects.exists()
     assert not PinnedMessage.objects.exists()
@@ -355,10 +355,13 @@ def test_moderator_delete_needs_manage_messages_checked_before_side_effects(api:
     add_member(fx.server, carol)
     message = post(fx.channel, carol)
     _decorate(message, carol)
-    assert error_of(messages.delete_message, bob, message.id) == (403, "Cannot delete this message")
+    assert error_of(messages.do_delete_message, bob, message.id) == (
+        403,
+        "Cannot delete this message",
+    )
     assert Reaction.objects.count() == PinnedMessage.objects.count() == Report.objects.count() == 1
     add_role(fx.server, bob, Permission.MANAGE_MESSAGES)
-    messages.delete_message(bob, message.id)
+    messages.do_delete_message(bob, message.id)
     assert not Message.objects.exists()
     entry = AuditLogEntry.objects.get()
     assert (entry.action, entry.actor_id, entry.target_type, entry.target_id, entry.changes) == (
@@ -374,7 +377,7 @@ def test_owner_deletes_anyones_message(api: Api) -> None:
     alice, bob = users(api, "alice", "bob")
     fx = make_server(alice)
     add_member(fx.server, bob)
-    messages.delete_message(alice, post(fx.channel, bob).id)
+    messages.do_delete_message(alice, post(fx.channel, bob).id)
     assert AuditLogEntry.objects.get().action == "message_delete"
 
 
@@ -384,10 +387,13 @@ def test_delete_message_errors(api: Api) -> None:
     in_dm = post(dm, alice)
     fx = make_server(alice)
     in_server = post(fx.channel, alice)
-    assert error_of(messages.delete_message, bob, uuid.uuid4()) == (404, "Message not found")
-    assert error_of(messages.delete_message, bob, in_dm.id) == (403, "Cannot delete this message")
+    assert error_of(messages.do_delete_message, bob, uuid.uuid4()) == (404, "Message not found")
+    assert error_of(messages.do_delete_message, bob, in_dm.id) == (
+        403,
+        "Cannot delete this message",
+    )
     # Someone who cannot see the channel learns nothing about the message.
-    assert error_of(messages.delete_message, mallory, in_server.id) == (404, "Message not found")
+    assert error_of(messages.do_delete_message, mallory, in_server.id) == (404, "Message not found")
     assert Message.objects.count() == 2
 
 

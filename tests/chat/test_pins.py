@@ -48,7 +48,7 @@ def test_pin_publishes_event_and_system_message(api: Api) -> None:
     fx = make_server(alice)
     message = post(fx.channel, alice)
     with published() as events:
-        pins.pin_message(alice, fx.channel.id, message.id)
+        pins.do_pin_message(alice, fx.channel.id, message.id)
     assert [(e.type, e.audience) for e in events] == [
         ("MessagePinned", to_channels(fx.channel.id)),
         ("NewMessage", to_channels(fx.channel.id)),
@@ -72,9 +72,9 @@ def test_unpin_publishes_event_and_system_message(api: Api) -> None:
     (alice,) = users(api, "alice")
     fx = make_server(alice)
     message = post(fx.channel, alice)
-    pins.pin_message(alice, fx.channel.id, message.id)
+    pins.do_pin_message(alice, fx.channel.id, message.id)
     with published() as events:
-        pins.unpin_message(alice, fx.channel.id, message.id)
+        pins.do_unpin_message(alice, fx.channel.id, message.id)
     assert not PinnedMessage.objects.exists()
     assert [e.type for e in events] == ["MessageUnpinned", "NewMessage"]
     assert events[0].payload == {"channel_id": str(fx.channel.id), "message_id": str(message.id)}
@@ -92,28 +92,28 @@ def test_pin_errors_with_exact_texts(api: Api) -> None:
     other = add_channel(fx.server)
     message = post(fx.channel, alice)
     elsewhere = post(other, alice)
-    assert error_of(pins.pin_message, mallory, fx.channel.id, message.id) == (
+    assert error_of(pins.do_pin_message, mallory, fx.channel.id, message.id) == (
         403,
         "Not a member of this channel",
     )
-    assert error_of(pins.pin_message, alice, fx.channel.id, elsewhere.id) == (
+    assert error_of(pins.do_pin_message, alice, fx.channel.id, elsewhere.id) == (
         404,
         "Message not found in this channel",
     )
-    assert error_of(pins.pin_message, alice, fx.channel.id, uuid.uuid4()) == (
+    assert error_of(pins.do_pin_message, alice, fx.channel.id, uuid.uuid4()) == (
         404,
         "Message not found in this channel",
     )
-    pins.pin_message(alice, fx.channel.id, message.id)
-    assert error_of(pins.pin_message, alice, fx.channel.id, message.id) == (
+    pins.do_pin_message(alice, fx.channel.id, message.id)
+    assert error_of(pins.do_pin_message, alice, fx.channel.id, message.id) == (
         400,
         "Validation error: Message is already pinned",
     )
-    assert error_of(pins.unpin_message, alice, fx.channel.id, elsewhere.id) == (
+    assert error_of(pins.do_unpin_message, alice, fx.channel.id, elsewhere.id) == (
         400,
         "Message is not pinned",
     )
-    assert error_of(pins.unpin_message, mallory, fx.channel.id, message.id) == (
+    assert error_of(pins.do_unpin_message, mallory, fx.channel.id, message.id) == (
         403,
         "Not a member of this channel",
     )
@@ -126,7 +126,7 @@ def test_fifty_pins_per_channel(api: Api) -> None:
         PinnedMessage.objects.create(
             channel=fx.channel, message=post(fx.channel, alice), pinned_by=alice
         )
-    assert error_of(pins.pin_message, alice, fx.channel.id, post(fx.channel, alice).id) == (
+    assert error_of(pins.do_pin_message, alice, fx.channel.id, post(fx.channel, alice).id) == (
         400,
         "Validation error: Channel has reached the maximum of 50 pinned messages",
     )
@@ -140,21 +140,21 @@ def test_who_may_pin(api: Api) -> None:
     carols = post(fx.channel, carol)
     bobs = post(fx.channel, bob)
     # A plain member pins their own message, not someone else's.
-    pins.pin_message(bob, fx.channel.id, bobs.id)
-    assert error_of(pins.pin_message, bob, fx.channel.id, carols.id) == (
+    pins.do_pin_message(bob, fx.channel.id, bobs.id)
+    assert error_of(pins.do_pin_message, bob, fx.channel.id, carols.id) == (
         403,
         "Missing required permission",
     )
     # Nor unpin someone else's.
-    assert error_of(pins.unpin_message, carol, fx.channel.id, bobs.id) == (
+    assert error_of(pins.do_unpin_message, carol, fx.channel.id, bobs.id) == (
         403,
         "Missing required permission",
     )
     add_role(fx.server, bob, Permission.MANAGE_MESSAGES)
-    pins.pin_message(bob, fx.channel.id, carols.id)
+    pins.do_pin_message(bob, fx.channel.id, carols.id)
     # In a DM anyone taking part may pin.
     dm = make_dm(alice, bob)
-    pins.pin_message(bob, dm.id, post(dm, alice).id)
+    pins.do_pin_message(bob, dm.id, post(dm, alice).id)
 
 
 def test_rest_pins_and_pin_ids(api: Api) -> None:
@@ -164,8 +164,8 @@ def test_rest_pins_and_pin_ids(api: Api) -> None:
     first, second = post(fx.channel, alice), post(fx.channel, alice)
     expired = post(fx.channel, alice, expires_at=timezone.now() - timedelta(seconds=1))
     PinnedMessage.objects.create(channel=fx.channel, message=expired, pinned_by=alice)
-    pins.pin_message(alice, fx.channel.id, first.id)
-    pins.pin_message(alice, fx.channel.id, second.id)
+    pins.do_pin_message(alice, fx.channel.id, first.id)
+    pins.do_pin_message(alice, fx.channel.id, second.id)
     as_bob = api.as_("bob")
     listed = as_bob.get(f"/api/v1/channels/{fx.channel.id}/pins").json()
     assert [m["id"] for m in listed] == [str(second.id), str(first.id)]  # latest pin first
@@ -183,6 +183,6 @@ def test_deleting_a_pinned_message_removes_the_pin(api: Api) -> None:
     (alice,) = users(api, "alice")
     fx = make_server(alice)
     message = post(fx.channel, alice)
-    pins.pin_message(alice, fx.channel.id, message.id)
+    pins.do_pin_message(alice, fx.channel.id, message.id)
     Message.objects.filter(id=message.id).delete()
     assert api.as_("alice").get(f"/api/v1/channels/{fx.channel.id}/pin-ids").json() == []

@@ -33,8 +33,8 @@ def test_mark_read_updates_and_tells_all_of_the_users_connections(api: Api) -> N
     (alice,) = users(api, "alice")
     fx = make_server(alice)
     with published() as events:
-        state = read_states.mark_read(alice, fx.channel.id)
-        again = read_states.mark_read(alice, fx.channel.id)
+        state = read_states.do_mark_read(alice, fx.channel.id)
+        again = read_states.do_mark_read(alice, fx.channel.id)
     assert ReadState.objects.get().last_read_at == again.last_read_at
     assert again.last_read_at >= state.last_read_at
     assert [(e.type, e.audience) for e in events] == [
@@ -52,7 +52,7 @@ def test_mark_read_refusal_texts(api: Api) -> None:
     add_member(fx.server, mallory)
     for channel_id in (uuid.uuid4(), secret.id):
         with pytest.raises(ApiError) as info:
-            read_states.mark_read(mallory, channel_id)
+            read_states.do_mark_read(mallory, channel_id)
         assert (info.value.status_code, info.value.message) == (403, "Cannot access this channel")
         response = api.as_("mallory").put(f"/api/v1/channels/{channel_id}/read-state")
         assert response.json() == {"error": "Not a member of this channel", "status": 403}
@@ -84,7 +84,7 @@ def test_read_states_report_unread_counts_for_visible_channels(api: Api) -> None
     group = make_group(alice, bob)
     for _ in range(3):
         post(fx.channel, alice)
-    read_states.mark_read(bob, fx.channel.id)
+    read_states.do_mark_read(bob, fx.channel.id)
     post(fx.channel, bob)
     last = post(fx.channel, alice)
     post(dm, alice)

@@ -155,14 +155,14 @@ async def test_ack_reaches_the_sender_before_its_echo_even_when_the_echo_is_earl
 ) -> None:
     """The action returns 0.3 s after it published: by then the NewMessage doorbell has reached
     this process (bob already has it), yet the sender sees MessageAck first (websocket.md 2.6)."""
-    original = message_actions.send_message
+    original = message_actions.do_send_message
 
     def slow_after_commit(*args: Any, **kwargs: Any) -> Any:
         message = original(*args, **kwargs)
         time.sleep(0.3)
         return message
 
-    monkeypatch.setattr(message_actions, "send_message", slow_after_commit)
+    monkeypatch.setattr(message_actions, "do_send_message", slow_after_commit)
     alice, bob = await connect(users, "alice"), await connect(users, "bob")
     await alice.subscribe(world["text"])
     await bob.subscribe(world["text"])
@@ -327,7 +327,7 @@ async def test_a_storage_failure_answers_failed_to_save(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise DatabaseError("disk full")
 
-    monkeypatch.setattr(message_actions, "send_message", broken)
+    monkeypatch.setattr(message_actions, "do_send_message", broken)
     alice = await connect(users, "alice")
     assert await error_of(alice, send_frame(world["text"])) == "Failed to save message"
     await alice.close()
