@@ -10,7 +10,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 SYSTEM_PACKAGES := caddy chromium shellcheck
 
-.PHONY: run test lint typecheck setup setup-dev system-deps bench format clean
+.PHONY: run test lint typecheck setup setup-dev system-deps bench bench-rest format clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,9 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/haven_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
 bench: setup-dev
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/gateway_fanout.py
+
+bench-rest: setup-dev
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python bench/rest_api.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache

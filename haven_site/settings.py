@@ -86,8 +86,15 @@ TEMPLATES = [
 if HAVEN.database_url:
     _database = environ.Env.db_url_config(HAVEN.database_url)
     if _database["ENGINE"] == "django.db.backends.postgresql":
-        _database.setdefault("CONN_MAX_AGE", 0)
-        _database.setdefault("CONN_HEALTH_CHECKS", True)
+        # A connection pool per process (psycopg_pool): under ASGI every request runs in a thread
+        # of its own, so persistent connections (CONN_MAX_AGE) would not be reused, and opening
+        # one per request costs more than the request itself (docs/performance.md).
+        _database["CONN_MAX_AGE"] = 0
+        _database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": HAVEN.db_max_connections,
+            "timeout": 10,
+        }
 else:
     HAVEN.var_dir.mkdir(parents=True, exist_ok=True)
     _database = {
