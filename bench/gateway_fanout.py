@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.processes import (  # noqa: E402
     HavenProcess,
+    cpu_seconds,
     live_database_url,
     live_env,
     live_process,
@@ -45,13 +46,6 @@ from tests.processes import (  # noqa: E402
     manage,
     prepare_database,
 )
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def redis_pid(url: str) -> int:

@@ -39,19 +39,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.processes import (  # noqa: E402
+    cpu_seconds,
     live_database_url,
     live_env,
     live_process,
     live_redis_url,
     prepare_database,
 )
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def message_body(n: int) -> dict[str, Any]:

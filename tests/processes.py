@@ -33,6 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
 REDIS_DATABASES = 16
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (benchmarks), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -63,6 +63,8 @@ async def adeliver(event: Event) -> None:
 
 
 def deliver(event: Event) -> None:
+    """From sync code (actions, after commit). The replay-store append stays sync here: outside
+    a server there is no long-lived event loop for the async Redis client to belong to."""
     try:
         groups = event.audience.groups()
         if not groups:
