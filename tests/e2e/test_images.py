@@ -48,8 +48,14 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     owner.wait_for_selector("#attach-button")
     assert owner.locator("#gif-button").count() == 0
 
-    # A custom emoji, uploaded in server settings (the owner holds MANAGE_EMOJIS).
+    # An open server menu survives the sidebar redraws that live events cause.
     owner.click("#server-menu")
+    send(member, "redraw your sidebar")
+    message_row(owner, "redraw your sidebar").wait_for()
+    owner.wait_for_function("document.querySelector('.menu[role=menu]').hidden === false")
+    assert owner.evaluate("document.activeElement.dataset.action") is not None
+
+    # A custom emoji, uploaded in server settings (the owner holds MANAGE_EMOJIS).
     owner.click("[data-action=settings]")
     owner.click("[data-tab=emojis]")
     owner.fill("#emoji-form input[name=name]", "haven_ok")

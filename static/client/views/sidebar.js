@@ -13,6 +13,9 @@ import { confirmModal, field, formModal } from "./modal.js";
 import { openServerSettings } from "./server-settings.js";
 
 let unsubscribe = [];
+// The server whose menu is open: the sidebar is redrawn on every channel, read-state or voice event,
+// and an open menu (with its focused item) must survive that instead of vanishing under the pointer.
+let openMenuServerId = null;
 
 function listen(...subs) {
   unsubscribe.forEach((fn) => fn());
@@ -26,6 +29,7 @@ function badge(count) {
 }
 
 export function renderServerSidebar(container, server, channelId) {
+  openMenuServerId = null; // a newly opened view starts with its menu closed
   const draw = () => drawServer(container, store.server(server.id) || server, channelId);
   listen(store.on(`channels:${server.id}`, draw), store.on("readstates", draw), store.on("servers", draw), voice.on("rosters", draw));
   draw();
@@ -46,6 +50,7 @@ function drawServer(container, server, channelId) {
   }));
   for (const c of channels) if (c.channel_type === "voice") voice.ensureRoster(c.id);
   const menu = serverMenu(server);
+  const focusedAction = container.contains(document.activeElement) ? document.activeElement.closest(".menu [data-action]")?.dataset.action : undefined;
   mount(
     container,
     h("header", { class: "sidebar-head" }, h("h2", { id: "server-name" }, store.serverName(server)), menu),
@@ -67,6 +72,7 @@ function drawServer(container, server, channelId) {
       ),
     ),
   );
+  if (focusedAction) menu.querySelector(`[data-action="${focusedAction}"]`)?.focus();
 }
 
 function channelItem(server, channel, activeId, canManage) {
@@ -105,18 +111,20 @@ function serverMenu(server) {
   ].filter(Boolean);
   const list = h("ul", { class: "menu", role: "menu", hidden: true });
   const button = h("button", { type: "button", class: "icon-button", "aria-haspopup": "menu", "aria-expanded": "false", "aria-label": "Server menu", id: "server-menu" }, "▾");
-  const close = () => {
-    list.hidden = true;
-    button.setAttribute("aria-expanded", "false");
+  const show = (open) => {
+    openMenuServerId = open ? server.id : null;
+    list.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
   };
+  const close = () => show(false);
   for (const [label, id, action] of actions) {
     list.append(h("li", { role: "none" }, h("button", { type: "button", role: "menuitem", dataset: { action: id }, onclick: () => { close(); action(); } }, label)));
   }
   button.addEventListener("click", () => {
-    list.hidden = !list.hidden;
-    button.setAttribute("aria-expanded", String(!list.hidden));
+    show(list.hidden);
     if (!list.hidden) list.querySelector("button")?.focus();
   });
+  if (openMenuServerId === server.id) show(true);
   list.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
       close();
