@@ -6,11 +6,12 @@ api.as_("alice").get("/api/v1/servers")
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,3 +168,14 @@ def using_postgres() -> bool:
 
 def using_redis() -> bool:
     return bool(os.environ.get("REDIS_URL"))
+
+
+async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
+    """Waits until ``check()`` holds: for effects that land shortly after an awaited step, so
+    that a loaded CI machine gets time instead of a fixed sleep that is sometimes too short."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"still false after {within} s: {check}")
+        await asyncio.sleep(0.02)

@@ -19,6 +19,7 @@ from chat.events import capture_events, to_channels, to_users
 from chat.models import Channel, ChannelMember, Message
 from haven_site.api.errors import ApiError
 from tests.chat.file_factories import make_channel, make_dm, make_server
+from tests.helpers import eventually
 from voice import calls
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -190,7 +191,7 @@ async def test_the_ring_times_out(
     monkeypatch.setattr(calls, "RING_SECONDS", 0.2)
     alice, bob, dm = people["alice"], people["bob"], people["dm"]
     await calls.call_invite(alice, dm.id)
-    await asyncio.sleep(0.5)
+    await eventually(lambda: len(events) >= 2)
     assert [(e.type, e.payload) for e in events] == [
         ("CallRinging", events[0].payload),
         ("CallEnded", {"channel_id": str(dm.id), "ended_by": str(alice.id)}),

@@ -15,7 +15,7 @@ from chat.gateway.messages import RATE_LIMITED, send_allowed
 from chat.gateway.registry import get_registry
 from haven_site.api.errors import BadRequest
 from tests.chat.gateway.conftest import Ws
-from tests.helpers import Api, TestUser, haven_settings
+from tests.helpers import Api, TestUser, eventually, haven_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -183,15 +183,14 @@ async def test_metrics_count_sockets_frames_and_resumes(users: dict[str, TestUse
     sockets = [Ws(users["alice"].access_token) for _ in range(3)]
     for ws in sockets:
         await ws.open()
-    await asyncio.sleep(0.1)  # counted when each connection is done with its handshake
-    assert _metric("haven_ws_open_sockets") == opened + 3
-    assert _metric("haven_ws_events_delivered_total") == frames + 3  # the Hellos
+    # Counted when each connection is done with its handshake.
+    await eventually(lambda: _metric("haven_ws_open_sockets") == opened + 3)
+    await eventually(lambda: _metric("haven_ws_events_delivered_total") == frames + 3)  # Hellos
     # One event to the user's three sockets: three frames, counted in one batch by the hub.
     await adispatch(Event("ReadStateUpdated", {"n": 1}, to_users(uuid.UUID(users["alice"].id))))
     for ws in sockets:
         await ws.expect("ReadStateUpdated")
-    await asyncio.sleep(0.05)
-    assert _metric("haven_ws_events_delivered_total") == frames + 6
+    await eventually(lambda: _metric("haven_ws_events_delivered_total") == frames + 6)
     first = sockets[0]
     await first.send({"type": "Resume", "payload": {"session_id": str(uuid.uuid4())}})
     assert await first.recv() == {"type": "InvalidSession"}
@@ -200,9 +199,11 @@ async def test_metrics_count_sockets_frames_and_resumes(users: dict[str, TestUse
     assert _metric("haven_ws_open_sockets") == opened + 2
     await sockets[1].send({"type": "Resume", "payload": {"session_id": first.session_id}})
     assert (await sockets[1].expect("Resumed"))["payload"] == {"replayed_count": 0}
-    await asyncio.sleep(0.05)
-    assert _metric("haven_ws_replay_outcomes_total", outcome="resumed") == resumed + 1
-    assert _metric("haven_ws_events_delivered_total") == frames + 8  # InvalidSession, Resumed
+    await eventually(
+        lambda: _metric("haven_ws_replay_outcomes_total", outcome="resumed") == resumed + 1
+    )
+    # InvalidSession, Resumed
+    await eventually(lambda: _metric("haven_ws_events_delivered_total") == frames + 8)
     for ws in sockets[1:]:
         await ws.close()
     assert _metric("haven_ws_open_sockets") == opened
