@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
-SYSTEM_PACKAGES := caddy chromium shellcheck
+SYSTEM_PACKAGES := caddy chromium shellcheck docker-compose
 
 .PHONY: run test lint typecheck setup setup-dev system-deps bench bench-rest format clean
 
@@ -34,7 +34,8 @@ run: setup
 	@echo "Haven is starting on http://$(HOST):$(PORT)"
 	$(BIN)/python -m haven_site.serve -b $(HOST) -p $(PORT)
 
-# Debian packages the tests drive for real: Caddy (proxy), Chromium (browser), ShellCheck.
+# Debian packages the tests drive for real: Caddy (proxy), Chromium (browser), ShellCheck,
+# docker-compose (v1: validates the Compose file where the v2 plugin is absent).
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
