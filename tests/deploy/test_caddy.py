@@ -21,7 +21,7 @@ import pytest
 
 from haven_site.middleware import CONTENT_SECURITY_POLICY
 from tests.deploy.conftest import DEPLOY, Daphne
-from tests.helpers import PASSWORD, key_material
+from tests.helpers import PASSWORD, eventually, key_material
 from tests.processes import free_port, stop, wait_for_port
 
 pytestmark = [
@@ -313,11 +313,7 @@ async def test_websocket_round_trip_through_caddy(proxy: Proxy) -> None:
         assert _metric(proxy.daphne, "haven_ws_open_sockets") == sockets_before + 1
         # Hello, Subscribed, MessageAck, NewMessage, Pong (own presence is not echoed back).
         assert _metric(proxy.daphne, "haven_ws_events_delivered_total") == frames_before + 5
-    for _ in range(50):
-        if _metric(proxy.daphne, "haven_ws_open_sockets") == sockets_before:
-            break
-        await asyncio.sleep(0.1)
-    assert _metric(proxy.daphne, "haven_ws_open_sockets") == sockets_before
+    await eventually(lambda: _metric(proxy.daphne, "haven_ws_open_sockets") == sockets_before)
     assert token not in proxy.daphne.log_text()
 
 
