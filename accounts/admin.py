@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from accounts.actions.sessions import do_end_sessions
 from accounts.admin_login import TotpAdminAuthenticationForm
 from accounts.models import DeviceSession, User
 
@@ -78,6 +79,14 @@ class UserAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # accounts are created by registration (they need the client's keys)
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Sessions deleted in the inline are revoked (their sockets close), not just removed."""
+        if formset.model is not DeviceSession:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)
+        do_end_sessions(formset.deleted_objects)
+
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         from accounts.actions.auth import do_delete_user
 
@@ -101,8 +110,15 @@ class DeviceSessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected sessions")
     def revoke(self, request: HttpRequest, queryset: QuerySet[DeviceSession]) -> None:
-        deleted, _ = queryset.delete()
-        self.message_user(request, f"Revoked {deleted} session(s).", messages.SUCCESS)
+        ended = do_end_sessions(queryset)
+        self.message_user(request, f"Revoked {ended} session(s).", messages.SUCCESS)
+
+    # Deleting a session row is revoking it: its sockets close too.
+    def delete_model(self, request: HttpRequest, obj: DeviceSession) -> None:
+        do_end_sessions([obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[DeviceSession]) -> None:
+        do_end_sessions(queryset)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -221,3 +221,14 @@ def still_visible(user_id: uuid.UUID, channel_ids: list[uuid.UUID]) -> set[uuid.
     """The channels among ``channel_ids`` that the user can still see (gateway re-checks after
     access changed; deleted channels are simply absent). A fixed number of queries."""
     return set(channel_ids) & visible_channel_ids(user_id)
+
+
+def still_visible_by_server(
+    user_id: uuid.UUID, channel_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID | None]:
+    """``still_visible`` with each channel's server (None for DM and group channels), for a
+    gateway ``Resume`` that re-checks a saved session's channels and their servers' groups."""
+    visible = still_visible(user_id, channel_ids)
+    if not visible:
+        return {}
+    return dict(Channel.objects.filter(id__in=visible).values_list("id", "server_id"))

@@ -8,4 +8,4 @@ class ChatConfig(AppConfig):
     def ready(self) -> None:
         # The gateway's client messages (websocket.md 3): the connection's own (Ping,
         # Subscribe, ...) and the message operations (SendMessage, ...).
-        from chat.gateway import messages, session  # noqa: F401
+        from chat.gateway import messages, resume, session  # noqa: F401

@@ -9,6 +9,9 @@ shows a phantom event. Audiences name groups, never sockets:
 * ``to_users(u)``    - every connection of user ``u``, on every instance.
 
 A connection in several groups of one event receives it once (the gateway de-duplicates by id).
+An audience may also name users the event is hidden from (``hidden_from``, e.g. the people a user
+blocked, or who blocked them, for presence and typing): their connections skip it, live and on
+resume.
 """
 
 from __future__ import annotations
@@ -35,10 +38,20 @@ class Audience:
     channels: frozenset[uuid.UUID] = frozenset()
     servers: frozenset[uuid.UUID] = frozenset()
     users: frozenset[uuid.UUID] = frozenset()
+    hidden_from: frozenset[uuid.UUID] = frozenset()
 
     def __or__(self, other: Audience) -> Audience:
         return Audience(
-            self.channels | other.channels, self.servers | other.servers, self.users | other.users
+            self.channels | other.channels,
+            self.servers | other.servers,
+            self.users | other.users,
+            self.hidden_from | other.hidden_from,
+        )
+
+    def hiding(self, user_ids: Iterable[uuid.UUID]) -> Audience:
+        """The same groups, with the event hidden from ``user_ids``."""
+        return Audience(
+            self.channels, self.servers, self.users, self.hidden_from | frozenset(user_ids)
         )
 
     def __bool__(self) -> bool:

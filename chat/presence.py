@@ -40,14 +40,17 @@ def statuses(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
 
 def audience_of(user_id: uuid.UUID) -> Audience:
     """Everyone who can see this user's presence: subscribers of every channel the user can
-    access, i.e. the user's servers and the user's DM and group channels."""
+    access, i.e. the user's servers and the user's DM and group channels, except the people
+    the user blocked or who blocked the user."""
+    from accounts.actions.blocks import blocked_either_way_ids
     from chat.models import ChannelMember, ServerMember
 
     servers = ServerMember.objects.filter(user_id=user_id).values_list("server_id", flat=True)
     direct = ChannelMember.objects.filter(
         user_id=user_id, channel__server__isnull=True
     ).values_list("channel_id", flat=True)
-    return to_servers(*servers) | to_channels(*direct)
+    audience = to_servers(*servers) | to_channels(*direct)
+    return audience.hiding(blocked_either_way_ids(user_id))
 
 
 def presence_frame_payload(user_id: uuid.UUID | str, stored: str | None) -> dict[str, str]:
@@ -64,4 +67,11 @@ def user_signed_out(user_id: uuid.UUID) -> None:
     _registry().delete_status(str(user_id))
     publish("PresenceUpdate", presence_frame_payload(user_id, None), audience_of(user_id))
     leave_all(user_id)
-    control("close", to_users(user_id), code=1008)
+    control("close", to_users(user_id), code=1008, announce=False)
+
+
+def login_session_ended(user_id: uuid.UUID, login_session: uuid.UUID) -> None:
+    """One login session was revoked (``DELETE /auth/sessions/{id}``, the admin): the sockets
+    opened with its tokens close (1008) on every instance; the user stays online if other
+    connections remain, else goes offline as on any last disconnect."""
+    control("close", to_users(user_id), code=1008, login_session=str(login_session))

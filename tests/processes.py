@@ -253,7 +253,16 @@ class HavenProcess:
         response = httpx.post(f"{self.url}/api/v1/auth/register", json=body, timeout=10)
         assert response.status_code == 200, response.text
         data: dict[str, Any] = response.json()
-        return {"id": data["user"]["id"], "token": data["access_token"]}
+        return {"id": data["user"]["id"], "token": data["access_token"], "username": username}
+
+    def login(self, username: str) -> str:
+        """Sign in again (a new login session); its access token."""
+        from tests.helpers import PASSWORD
+
+        body = {"username": username, "password": PASSWORD}
+        response = httpx.post(f"{self.url}/api/v1/auth/login", json=body, timeout=10)
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
 
 
 def live_process(env: Mapping[str, str], name: str) -> HavenProcess:

@@ -232,7 +232,7 @@ def do_delete_user(user: User) -> None:
         if not deleted:
             raise NotFound("User not found")
         publish("PresenceUpdate", {"user_id": str(user.id), "status": "offline"}, audience)
-        control("close", to_users(user.id), code=1008)
+        control("close", to_users(user.id), code=1008, announce=False)
 
 
 def _presence_audience(user: User) -> Any:

@@ -25,6 +25,15 @@ def blocked_either_way(a: uuid.UUID, b: uuid.UUID) -> bool:
     ).exists()
 
 
+def blocked_either_way_ids(user_id: uuid.UUID) -> set[uuid.UUID]:
+    """Everyone the user blocked or who blocked the user (one query): their presence and
+    typing stop reaching each other."""
+    pairs = BlockedUser.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id)).values_list(
+        "blocker_id", "blocked_id"
+    )
+    return {a if b == user_id else b for a, b in pairs}
+
+
 def blockers_of(user_id: uuid.UUID, among: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     """Which of ``among`` have blocked ``user_id`` (one query)."""
     return set(

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -93,9 +94,31 @@ def do_end_all_sessions(user: User) -> None:
 
 
 def do_revoke_session(user: User, session_id: uuid.UUID) -> None:
-    deleted, _ = DeviceSession.objects.filter(user=user, id=session_id).delete()
-    if not deleted:
-        raise NotFound("Session not found")
+    """End one login session: its refresh tokens and access tokens stop working, and its open
+    sockets are closed on every instance once this commits."""
+    with transaction.atomic():
+        deleted, _ = DeviceSession.objects.filter(user=user, id=session_id).delete()
+        if not deleted:
+            raise NotFound("Session not found")
+        transaction.on_commit(lambda: _session_ended(user.id, session_id))
+
+
+def do_end_sessions(sessions: Iterable[DeviceSession]) -> int:
+    """End the given login sessions (the admin's revocations), each as ``do_revoke_session``
+    does. The number ended."""
+    ended: list[tuple[uuid.UUID, uuid.UUID]] = []
+    with transaction.atomic():
+        for session in sessions:
+            deleted, _ = DeviceSession.objects.filter(id=session.id).delete()
+            if deleted:
+                ended.append((session.user_id, session.id))
+
+        def close_their_sockets() -> None:
+            for user_id, session_id in ended:
+                _session_ended(user_id, session_id)
+
+        transaction.on_commit(close_their_sockets)
+    return len(ended)
 
 
 def live_sessions(user: User) -> list[tuple[DeviceSession, RefreshToken]]:
@@ -116,3 +139,9 @@ def _signed_out(user_id: uuid.UUID) -> None:
     from chat.presence import user_signed_out
 
     user_signed_out(user_id)
+
+
+def _session_ended(user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+    from chat.presence import login_session_ended
+
+    login_session_ended(user_id, session_id)

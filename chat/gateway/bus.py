@@ -2,21 +2,32 @@
 
 A replayable event is first appended once per target group to the replay store (its id there,
 ``sid``, is the same in every group); then the channel layer rings each group's doorbell with
-``{"type": "gateway.event", "g": group, "id": event id, "frame": text, "sid": id, "prev": id}``.
-The frame is the event's one serialisation; receivers forward it unchanged. The doorbell may be
-lost (the layer is at-most-once): receivers notice the hole from ``prev`` and read it back from
-the store. Non-replayable events (``Error``, ``CallRinging``) carry no ``sid``.
+``{"type": "gateway.event", "g": group, "id": event id, "frame": text, "sid": id, "prev": id}``,
+plus ``"x": [user ids]`` when the event is hidden from some users (blocks), which is stored with
+the entry too. The frame is the event's one serialisation; receivers forward it unchanged. The
+doorbell may be lost (the layer is at-most-once): receivers notice the hole from ``prev`` and read
+it back from the store. Non-replayable events (``Error``, ``CallRinging``) carry no ``sid``.
+
+A ``recheck`` control (access changed) also stamps the change in the store, so that sessions
+saved before it cannot be resumed as if nothing happened (``chat.gateway.store``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from chat.gateway.store import get_store
+from chat.gateway.store import (
+    get_store,
+    hidden_field,
+    member_scope,
+    participant_scope,
+    server_scope,
+)
 
 if TYPE_CHECKING:
     from chat.events import Audience, Event
@@ -28,6 +39,7 @@ def _messages(
     event: Event, groups: list[str], sid: str | None, prevs: list[str] | None
 ) -> list[tuple[str, dict[str, Any]]]:
     frame = event.frame
+    hidden = sorted(str(u) for u in event.audience.hidden_from)
     out = []
     for index, group in enumerate(groups):
         message: dict[str, Any] = {
@@ -39,8 +51,14 @@ def _messages(
         if sid is not None and prevs is not None:
             message["sid"] = sid
             message["prev"] = prevs[index]
+        if hidden:
+            message["x"] = hidden
         out.append((group, message))
     return out
+
+
+def _hidden(event: Event) -> str:
+    return hidden_field([str(u) for u in event.audience.hidden_from])
 
 
 async def _ring(messages: list[tuple[str, dict[str, Any]]]) -> None:
@@ -58,7 +76,7 @@ async def adeliver(event: Event) -> None:
     sid: str | None = None
     prevs: list[str] | None = None
     if event.replayable:
-        sid, prevs = await get_store().aappend(groups, event.id, event.frame)
+        sid, prevs = await get_store().aappend(groups, event.id, event.frame, _hidden(event))
     await _ring(_messages(event, groups, sid, prevs))
 
 
@@ -72,7 +90,7 @@ def deliver(event: Event) -> None:
         sid: str | None = None
         prevs: list[str] | None = None
         if event.replayable:
-            sid, prevs = get_store().append(groups, event.id, event.frame)
+            sid, prevs = get_store().append(groups, event.id, event.frame, _hidden(event))
         async_to_sync(_ring)(_messages(event, groups, sid, prevs))
     except Exception:
         # A lost doorbell must not fail the request that already committed its change.
@@ -89,6 +107,22 @@ async def adeliver_control(audience: Audience, message: dict[str, object]) -> No
 
 def deliver_control(audience: Audience, message: dict[str, object]) -> None:
     try:
+        if message.get("action") == "recheck":
+            get_store().stamp_access(access_scopes(audience, message), time.time())
         async_to_sync(adeliver_control)(audience, message)
     except Exception:
         logger.exception("Could not deliver control %s", message.get("action"))
+
+
+def access_scopes(audience: Audience, message: dict[str, object]) -> list[str]:
+    """What a ``recheck`` changed, as store stamp scopes: a server for everyone in it (its
+    subscribers were addressed), or a server or a DM/group channel for the users addressed."""
+    server_id = message.get("server_id")
+    channel_id = message.get("channel_id")
+    if server_id is not None and audience.servers:
+        return [server_scope(server_id)]
+    if server_id is not None:
+        return [member_scope(server_id, u) for u in sorted(audience.users)]
+    if channel_id is not None:
+        return [participant_scope(channel_id, u) for u in sorted(audience.users)]
+    return []

@@ -129,6 +129,7 @@ class GatewayConsumer(AsyncConsumer):
     closing = False
     cleaned = False
     close_kind: str | None = None
+    announce_offline = True  # False when whoever closed the socket announced "offline" already
     ticker: asyncio.Task[None] | None = None
 
     # --- handshake and lifecycle (websocket.md 1) -------------------------------------------
@@ -183,6 +184,11 @@ class GatewayConsumer(AsyncConsumer):
         self.join_cursors: dict[str, str] = {}  # group -> its last id when this connection joined
         self.channels: dict[uuid.UUID, uuid.UUID | None] = {}  # subscribed channel -> server
         self.server_refs: dict[uuid.UUID, int] = {}
+        # After a Resume: where a re-Subscribe continues the resumed session's groups, and the
+        # resumed channels' servers (so that an access re-check covers them too).
+        self.resumed: dict[str, str] = {}
+        self.resumed_channels: dict[uuid.UUID, uuid.UUID | None] = {}
+        self.resumed_at = 0.0
         self.seen: deque[str] = deque()
         self.seen_set: set[str] = set()
         now = time.monotonic()
@@ -286,7 +292,7 @@ class GatewayConsumer(AsyncConsumer):
             logger.exception("Could not save the session of a closing connection")
         grace = SHUTDOWN_GRACE_SECS if kind == "shutdown" else 0
         if await get_registry().unregister(self.uid, self.conn_id, grace=grace):
-            await user_went_offline(self.user_id, announce=kind != "revoked")
+            await user_went_offline(self.user_id, announce=self.announce_offline)
 
     # --- timers: idle timeout, checkpoints, registry refresh (websocket.md 1.7, 6) ----------
 
@@ -311,10 +317,12 @@ class GatewayConsumer(AsyncConsumer):
             cursors = dict(self.cursors)
         else:
             cursors = {g: self.safe.get(g, self.join_cursors[g]) for g in self.cursors}
-        return SessionRecord(self.uid, self.last_active, cursors)
+        return SessionRecord(self.uid, self.last_active, cursors, saved_at=time.time())
 
     async def checkpoint(self) -> None:
         record = self.record(exact=False)
+        # Saved again (a fresh saved_at) whenever the cursors or the activity moved: a session
+        # only counts as "away" from an access change made after its last save.
         state = (record.last_active, tuple(sorted(record.cursors.items())))
         if state != self.saved:
             await get_store().save_session(self.session_id, record)
@@ -342,14 +350,50 @@ class GatewayConsumer(AsyncConsumer):
 
     # --- groups -----------------------------------------------------------------------------
 
-    async def join(self, groups: list[str]) -> None:
+    async def join(self, groups: list[str]) -> list[str]:
         """Start receiving groups. Each cursor starts at the group's last id, read *before*
-        joining: an event appended in between shows up as a hole and is read back."""
+        joining (an event appended in between shows up as a hole and is read back), or, for a
+        group of a resumed session, where that session's replay ended. Returns the resumed
+        groups: ``catch_up`` delivers what they missed since."""
         groups = [g for g in groups if g not in self.cursors]
-        for group, last in zip(groups, await get_store().last_ids(groups), strict=True):
-            self.cursors[group] = last
-            self.join_cursors[group] = last
+        fresh = [g for g in groups if g not in self.resumed]
+        starts = dict(zip(fresh, await get_store().last_ids(fresh), strict=True))
+        continued = []
+        for group in groups:
+            if group in starts:
+                start = starts[group]
+            else:
+                start = self.resumed.pop(group)
+                continued.append(group)
+            self.cursors[group] = start
+            self.join_cursors[group] = start
             await get_hub().join(group, self)
+        return continued
+
+    async def catch_up(self, groups: list[str], scopes: list[str]) -> None:
+        """Deliver, in publish order and once, what ``groups`` received after their cursors
+        (events published between ``Resumed`` and the re-``Subscribe``). Doorbells that arrive
+        meanwhile wait in the backlog and are then dropped as already delivered. If access
+        changed since the resume (a stamp of ``scopes``), what was published in between may
+        not be the user's to see: the connection is closed like one with an unfillable hole."""
+        stamps = await get_store().access_stamps(scopes)
+        if any(at > self.resumed_at for at in stamps.values()):
+            await self.close(CODE_TRY_AGAIN, "lost")
+            return
+        merged: list[tuple[int, str, Any]] = []
+        for group in groups:
+            entries = await get_store().read_after(group, self.cursors[group])
+            if entries is None:
+                logger.warning(
+                    "Gateway connection lost events of %s beyond the replay store", group
+                )
+                await self.close(CODE_TRY_AGAIN, "lost")
+                return
+            merged += [(seq_of(e.sid), group, e) for e in entries]
+        for _, group, entry in sorted(merged, key=lambda item: item[0]):
+            if self.uid not in entry.hidden:
+                await self.deliver(entry.event_id, entry.frame)
+            self.cursors[group] = entry.sid
 
     async def leave(self, groups: list[str]) -> None:
         for group in groups:
@@ -357,16 +401,19 @@ class GatewayConsumer(AsyncConsumer):
                 self.join_cursors.pop(group, None)
                 await get_hub().leave(group, self)
 
-    async def subscribe(self, channel_id: uuid.UUID, server_id: uuid.UUID | None) -> None:
+    async def subscribe(self, channel_id: uuid.UUID, server_id: uuid.UUID | None) -> list[str]:
+        """Join the channel (and its server's group); the resumed groups to ``catch_up``."""
         if channel_id in self.channels:
-            return
+            return []
         groups = [channel_group(channel_id)]
         if server_id is not None and not self.server_refs.get(server_id):
             groups.append(server_group(server_id))
-        await self.join(groups)
+        self.resumed_channels.pop(channel_id, None)
+        continued = await self.join(groups)
         self.channels[channel_id] = server_id
         if server_id is not None:
             self.server_refs[server_id] = self.server_refs.get(server_id, 0) + 1
+        return continued
 
     async def unsubscribe(self, channel_id: uuid.UUID) -> None:
         if channel_id not in self.channels:
@@ -464,6 +511,9 @@ class GatewayConsumer(AsyncConsumer):
             if message["prev"] != cursor and seq_of(message["prev"]) > seq_of(cursor):
                 return self.on_hub(message)  # a hole: read it back first
             self.cursors[group] = sid
+        hidden = message.get("x")
+        if hidden is not None and self.uid in hidden:
+            return None
         event_id = message["id"]
         if event_id in self.seen_set:
             return None
@@ -512,8 +562,11 @@ class GatewayConsumer(AsyncConsumer):
         if self.closing or not self.accepted:
             return
         sid = message.get("sid")
+        hidden = message.get("x")
+        visible = hidden is None or self.uid not in hidden
         if sid is None:  # not replayable: no order to keep
-            await self.deliver(message["id"], message["frame"], message)
+            if visible:
+                await self.deliver(message["id"], message["frame"], message)
             return
         group = message["g"]
         cursor = self.cursors.get(group)
@@ -528,7 +581,8 @@ class GatewayConsumer(AsyncConsumer):
         hole = prev != cursor and seq_of(prev) > seq_of(cursor)
         if hole and not await self.backfill(group, cursor, seq):
             return
-        await self.deliver(message["id"], message["frame"], message)
+        if visible:
+            await self.deliver(message["id"], message["frame"], message)
         self.cursors[group] = sid
 
     async def backfill(self, group: str, cursor: str, before: int) -> bool:
@@ -541,7 +595,8 @@ class GatewayConsumer(AsyncConsumer):
         for entry in entries:
             if seq_of(entry.sid) >= before:
                 break
-            await self.deliver(entry.event_id, entry.frame)
+            if self.uid not in entry.hidden:
+                await self.deliver(entry.event_id, entry.frame)
             self.cursors[group] = entry.sid
         return True
 
@@ -554,6 +609,7 @@ class GatewayConsumer(AsyncConsumer):
         if action == "close":
             wanted = message.get("login_session")
             if wanted is None or str(wanted) == str(self.login_session):
+                self.announce_offline = bool(message.get("announce", True))
                 await self.close(int(message.get("code") or 1000), "revoked")
         elif action == "recheck":
             await self.recheck(message.get("server_id"))
@@ -561,20 +617,25 @@ class GatewayConsumer(AsyncConsumer):
             logger.warning("Unknown gateway control %r", action)
 
     async def recheck(self, server_id: Any) -> None:
-        """Access changed: silently drop the subscriptions this user may no longer see."""
+        """Access changed: silently drop the subscriptions this user may no longer see (and the
+        resumed channels not subscribed again yet, so a later Subscribe cannot continue them)."""
         from chat.access import still_visible
 
-        targets = [
-            c
-            for c, s in self.channels.items()
-            if server_id is None or (s is not None and str(s) == str(server_id))
-        ]
-        if not targets:
+        def concerned(server: uuid.UUID | None) -> bool:
+            return server_id is None or (server is not None and str(server) == str(server_id))
+
+        targets = [c for c, s in self.channels.items() if concerned(s)]
+        resumed = [c for c, s in self.resumed_channels.items() if concerned(s)]
+        if not targets and not resumed:
             return
-        keep = await database_sync_to_async(still_visible)(self.user_id, targets)
+        keep = await database_sync_to_async(still_visible)(self.user_id, targets + resumed)
         for channel_id in targets:
             if channel_id not in keep:
                 await self.unsubscribe(channel_id)
+        for channel_id in resumed:
+            if channel_id not in keep:
+                del self.resumed_channels[channel_id]
+                self.resumed.pop(channel_group(channel_id), None)
 
     # --- presence ----------------------------------------------------------------
 

@@ -12,6 +12,11 @@ and nothing older than ``ws_session_ttl_secs`` + 60 s; an idle log expires after
 Sessions (``haven:ws:sess:<id>``) hold the user, ``last_active`` and a cursor per group, and
 expire ``ws_session_ttl_secs`` after their last activity.
 
+Access stamps (``haven:acc:<scope>``): when access changes (a ``recheck`` control: kick, ban,
+leave, role or overwrite change, a group DM left), the time of the change is stamped per server,
+per server and user, or per channel and user. A session saved before a stamp of one of its groups
+was away while its access changed: ``Resume`` must not replay that group as if nothing happened.
+
 Two implementations of one interface: Redis Streams (one Lua call per event) and, for the
 embedded default without Redis, process memory (resume then works within the process only).
 """
@@ -45,24 +50,41 @@ class Entry:
     event_id: str
     prev: str
     frame: str
+    hidden: frozenset[str] = frozenset()  # user ids the event must not reach (blocks)
 
 
 @dataclass
 class SessionRecord:
+    """A connection's resumable state: its user, its last inbound activity, a cursor per group,
+    and when it was saved (``saved_at``, compared with access stamps)."""
+
     user_id: str
     last_active: float
     cursors: dict[str, str] = field(default_factory=dict)
+    saved_at: float = 0.0
 
     def encode(self) -> str:
-        return json.dumps({"u": self.user_id, "a": self.last_active, "c": self.cursors})
+        return json.dumps(
+            {"u": self.user_id, "a": self.last_active, "c": self.cursors, "s": self.saved_at}
+        )
 
     @classmethod
     def decode(cls, text: str) -> SessionRecord | None:
         try:
             data = json.loads(text)
-            return cls(str(data["u"]), float(data["a"]), dict(data["c"]))
-        except (ValueError, KeyError, TypeError):
+            saved_at = float(data.get("s", data["a"]))
+            return cls(str(data["u"]), float(data["a"]), dict(data["c"]), saved_at)
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
+
+
+def hidden_field(hidden: frozenset[str] | set[str] | list[str]) -> str:
+    """Users an event is hidden from, as stored beside its frame (comma-separated ids)."""
+    return ",".join(sorted(hidden))
+
+
+def parse_hidden(text: str | None) -> frozenset[str]:
+    return frozenset(text.split(",")) if text else frozenset()
 
 
 def retention_secs() -> int:
@@ -86,12 +108,14 @@ def continuous(entries: list[Entry], after: str, last: str) -> bool:
 
 
 class ReplayStore(Protocol):
-    def append(self, groups: list[str], event_id: str, frame: str) -> tuple[str, list[str]]:
+    def append(
+        self, groups: list[str], event_id: str, frame: str, hidden: str = ""
+    ) -> tuple[str, list[str]]:
         """Append one event to each group's log; its id and each group's previous id."""
         ...
 
     async def aappend(
-        self, groups: list[str], event_id: str, frame: str
+        self, groups: list[str], event_id: str, frame: str, hidden: str = ""
     ) -> tuple[str, list[str]]: ...
 
     async def last_ids(self, groups: list[str]) -> list[str]: ...
@@ -105,6 +129,14 @@ class ReplayStore(Protocol):
     async def load_session(self, session_id: str) -> SessionRecord | None: ...
 
     async def delete_session(self, session_id: str) -> None: ...
+
+    def stamp_access(self, scopes: list[str], at: float) -> None:
+        """Record that access changed in each scope at ``at`` (kept as long as sessions)."""
+        ...
+
+    async def access_stamps(self, scopes: list[str]) -> dict[str, float]:
+        """The stamps found among ``scopes`` (absent ones are left out)."""
+        ...
 
 
 # --- Redis Streams ----------------------------------------------------------------------------
@@ -122,8 +154,13 @@ local minid = string.format('%d', now - tonumber(ARGV[4]))
 local prevs = {}
 for i = 2, #KEYS, 2 do
   local prev = redis.call('GET', KEYS[i + 1]) or '0-0'
-  redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[3], id,
-             'e', ARGV[1], 'p', prev, 'f', ARGV[2])
+  if ARGV[7] == '' then
+    redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[3], id,
+               'e', ARGV[1], 'p', prev, 'f', ARGV[2])
+  else
+    redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[3], id,
+               'e', ARGV[1], 'p', prev, 'f', ARGV[2], 'x', ARGV[7])
+  end
   redis.call('XTRIM', KEYS[i], 'MINID', '~', minid)
   redis.call('EXPIRE', KEYS[i], ARGV[5])
   redis.call('SET', KEYS[i + 1], id, 'EX', ARGV[6])
@@ -147,18 +184,49 @@ def session_key(session_id: str) -> str:
     return f"haven:ws:sess:{session_id}"
 
 
-def _append_args(groups: list[str], event_id: str, frame: str) -> tuple[list[str], list[Any]]:
+def stamp_key(scope: str) -> str:
+    return f"haven:acc:{scope}"
+
+
+def server_scope(server_id: object) -> str:
+    """Access changed for everyone in a server (a role or an overwrite changed)."""
+    return f"srv.{server_id}"
+
+
+def member_scope(server_id: object, user_id: object) -> str:
+    """Access changed for one user in a server (kick, ban, leave, their roles)."""
+    return f"srv.{server_id}.{user_id}"
+
+
+def participant_scope(channel_id: object, user_id: object) -> str:
+    """Access changed for one user in a DM or group channel (left it)."""
+    return f"ch.{channel_id}.{user_id}"
+
+
+def channel_scopes(user_id: object, channel_id: object, server_id: object | None) -> list[str]:
+    """The stamps that tell whether the user's access to one channel changed."""
+    if server_id is None:
+        return [participant_scope(channel_id, user_id)]
+    return [server_scope(server_id), member_scope(server_id, user_id)]
+
+
+def _append_args(
+    groups: list[str], event_id: str, frame: str, hidden: str
+) -> tuple[list[str], list[Any]]:
     keys = [CLOCK_KEY]
     for group in groups:
         keys += [stream_key(group), last_key(group)]
     retention = retention_secs()
     args: list[Any] = [event_id, frame, max_events(), retention * 1000, retention]
-    args.append(LAST_ID_TTL_SECS)
+    args += [LAST_ID_TTL_SECS, hidden]
     return keys, args
 
 
 def _entries(raw: list[Any]) -> list[Entry]:
-    return [Entry(sid, fields["e"], fields["p"], fields["f"]) for sid, fields in raw]
+    return [
+        Entry(sid, fields["e"], fields["p"], fields["f"], parse_hidden(fields.get("x")))
+        for sid, fields in raw
+    ]
 
 
 def _session_ttl(record: SessionRecord) -> int:
@@ -167,13 +235,17 @@ def _session_ttl(record: SessionRecord) -> int:
 
 
 class RedisReplayStore:
-    def append(self, groups: list[str], event_id: str, frame: str) -> tuple[str, list[str]]:
-        keys, args = _append_args(groups, event_id, frame)
+    def append(
+        self, groups: list[str], event_id: str, frame: str, hidden: str = ""
+    ) -> tuple[str, list[str]]:
+        keys, args = _append_args(groups, event_id, frame, hidden)
         sid, prevs = _script(redis_client.sync_client())(keys=keys, args=args)
         return str(sid), [str(p) for p in prevs]
 
-    async def aappend(self, groups: list[str], event_id: str, frame: str) -> tuple[str, list[str]]:
-        keys, args = _append_args(groups, event_id, frame)
+    async def aappend(
+        self, groups: list[str], event_id: str, frame: str, hidden: str = ""
+    ) -> tuple[str, list[str]]:
+        keys, args = _append_args(groups, event_id, frame, hidden)
         sid, prevs = await _script(redis_client.async_client())(keys=keys, args=args)
         return str(sid), [str(p) for p in prevs]
 
@@ -206,6 +278,18 @@ class RedisReplayStore:
     async def delete_session(self, session_id: str) -> None:
         await redis_client.async_client().delete(session_key(session_id))
 
+    def stamp_access(self, scopes: list[str], at: float) -> None:
+        with redis_client.sync_client().pipeline(transaction=False) as pipe:
+            for scope in scopes:
+                pipe.set(stamp_key(scope), repr(at), ex=retention_secs())
+            pipe.execute()
+
+    async def access_stamps(self, scopes: list[str]) -> dict[str, float]:
+        if not scopes:
+            return {}
+        values = await redis_client.async_client().mget([stamp_key(s) for s in scopes])
+        return {s: float(v) for s, v in zip(scopes, values, strict=True) if v}
+
 
 def _script(client: Any) -> Any:
     """The append script bound to a client (EVALSHA, falling back to EVAL once per server)."""
@@ -229,14 +313,18 @@ class MemoryReplayStore:
         self.seq = 0
         self.ms = 0
         self.sessions: dict[str, tuple[float, str]] = {}
+        self.stamps: dict[str, float] = {}
 
     def reset(self) -> None:
         with self.lock:
             self.logs.clear()
             self.last.clear()
             self.sessions.clear()
+            self.stamps.clear()
 
-    def append(self, groups: list[str], event_id: str, frame: str) -> tuple[str, list[str]]:
+    def append(
+        self, groups: list[str], event_id: str, frame: str, hidden: str = ""
+    ) -> tuple[str, list[str]]:
         now = time.time()
         horizon = now - retention_secs()
         with self.lock:
@@ -247,15 +335,17 @@ class MemoryReplayStore:
             for group in groups:
                 log = self.logs.setdefault(group, deque())
                 prev = self.last.get(group, ZERO)
-                log.append((now, Entry(sid, event_id, prev, frame)))
+                log.append((now, Entry(sid, event_id, prev, frame, parse_hidden(hidden))))
                 while len(log) > max_events() or (log and log[0][0] < horizon):
                     log.popleft()
                 self.last[group] = sid
                 prevs.append(prev)
         return sid, prevs
 
-    async def aappend(self, groups: list[str], event_id: str, frame: str) -> tuple[str, list[str]]:
-        return self.append(groups, event_id, frame)
+    async def aappend(
+        self, groups: list[str], event_id: str, frame: str, hidden: str = ""
+    ) -> tuple[str, list[str]]:
+        return self.append(groups, event_id, frame, hidden)
 
     async def last_ids(self, groups: list[str]) -> list[str]:
         with self.lock:
@@ -287,6 +377,18 @@ class MemoryReplayStore:
     async def delete_session(self, session_id: str) -> None:
         with self.lock:
             self.sessions.pop(session_id, None)
+
+    def stamp_access(self, scopes: list[str], at: float) -> None:
+        horizon = time.time() - retention_secs()
+        with self.lock:
+            for scope in scopes:
+                self.stamps[scope] = max(at, self.stamps.get(scope, 0.0))
+            for scope in [k for k, v in self.stamps.items() if v < horizon]:
+                del self.stamps[scope]
+
+    async def access_stamps(self, scopes: list[str]) -> dict[str, float]:
+        with self.lock:
+            return {s: self.stamps[s] for s in scopes if s in self.stamps}
 
 
 _memory = MemoryReplayStore()

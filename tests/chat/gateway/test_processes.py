@@ -399,3 +399,68 @@ async def test_kill_9_gives_a_complete_replay_or_invalid_session(cluster: Cluste
         await sender.close()
     finally:
         await asyncio.to_thread(cluster.a.start)
+
+
+async def test_revoking_one_session_closes_its_socket_on_the_other_instance(
+    cluster: Cluster,
+) -> None:
+    """DELETE /auth/sessions/{family} on one instance closes, within a second, the socket that
+    session opened on the other; a socket of another session of the same user stays."""
+    import time
+
+    user = cluster.user()
+    [first] = cluster.b.rest("GET", "/auth/sessions", user["token"])
+    second = cluster.b.login(user["username"])
+    doomed = await Client.open(cluster.a, user["token"])
+    kept = await Client.open(cluster.a, second)
+    started = time.monotonic()
+    revoked = cluster.b.rest("DELETE", f"/auth/sessions/{first['family_id']}", second)
+    assert revoked == {"message": "Session revoked"}
+    assert await doomed.closed_code(wait=1.0) == 1008
+    assert time.monotonic() - started < 1.0
+    await kept.send({"type": "Ping"})
+    await kept.expect("Pong")
+    await kept.close()
+
+
+async def _resume(client: Client, session_id: str) -> list[dict[str, Any]]:
+    """Resume; every frame up to and including Resumed or InvalidSession."""
+    await client.send({"type": "Resume", "payload": {"session_id": session_id}})
+    frames = []
+    while not frames or frames[-1]["type"] not in ("Resumed", "InvalidSession"):
+        frames.append(await client.recv())
+    return frames
+
+
+async def test_resume_on_the_other_instance_rechecks_access_and_leaves_no_gap(
+    cluster: Cluster,
+) -> None:
+    """bob's session on one instance is resumed on the other: a message said between Resumed
+    and the re-Subscribe arrives once; after a ban while he is away, repeated resumes of his
+    old session replay nothing of the server."""
+    alice, bob = cluster.user(), cluster.user()
+    ids = cluster.server_with(alice, bob)
+    channel = ids["channel_id"]
+    sender = await Client.open(cluster.b, alice["token"])
+    first = await Client.open(cluster.a, bob["token"])
+    await first.subscribe(channel)
+    await first.close()
+    await sender.send_message(channel, "while away")
+    second = await Client.open(cluster.b, bob["token"])
+    assert _texts(await _resume(second, first.session_id)) == ["while away"]
+    await sender.send_message(channel, "between")
+    await second.subscribe(channel)
+    await sender.send_message(channel, "live")
+    assert _texts(await second.frames()) == ["between", "live"]
+    await second.close()
+
+    cluster.a.rest("POST", f"/servers/{ids['server_id']}/bans/{bob['id']}", alice["token"], {})
+    await sender.send_message(channel, "after the ban")
+    third = await Client.open(cluster.a, bob["token"])
+    for _ in range(2):
+        frames = await _resume(third, second.session_id)
+        assert _texts(frames) == []
+        assert frames[-1]["type"] == "Resumed"
+        await sender.send_message(channel, "still after the ban")
+    await third.close()
+    await sender.close()
