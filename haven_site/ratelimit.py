@@ -60,6 +60,14 @@ async def ws_op_allowed(op: str, user_id: uuid.UUID | str) -> bool:
     return bool(await ahit(f"ws-{op}", str(user_id), limit, window))
 
 
+def auth_allowed(ip: str | None) -> bool:
+    """Count one request against the auth limiter (10 a minute per client address, every request
+    counted). The API's sign-in routes and the Django admin's sign-in share this one budget, so
+    a password guesser gets no second door."""
+    limit, window = AUTH_LIMIT
+    return hit("auth", ip_key(ip or "?"), limit, window)
+
+
 def check_write_limit(user_id: object) -> None:
     """The shared per-user bucket of invite creation, uploads and emoji uploads: 30 a minute,
     answered with the original's 400 (operations.md 4.1)."""
