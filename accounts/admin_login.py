@@ -1,5 +1,6 @@
-"""The Django admin's sign-in honours two-factor authentication: an instance admin with TOTP
-enabled must give a current code, exactly as at the API's login."""
+"""The Django admin's sign-in holds to the API's rules: an instance admin with TOTP enabled must
+give a current code, and every attempt counts against the auth limiter of ``/api/v1/auth/login``
+(the same per-address budget), so that once it is spent even the right password is refused."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 
+from haven_site import ratelimit
 from haven_site.api.errors import Unauthorized
+
+TOO_MANY_ATTEMPTS = "Too many sign-in attempts from your address. Try again in a minute."
 
 
 class TotpAdminAuthenticationForm(AdminAuthenticationForm):
@@ -21,6 +25,10 @@ class TotpAdminAuthenticationForm(AdminAuthenticationForm):
     )
 
     def clean(self) -> dict[str, Any]:
+        # Before the password is checked: over the limit, no answer says whether it was right.
+        address = self.request.META.get("REMOTE_ADDR") if self.request is not None else None
+        if not ratelimit.auth_allowed(address):
+            raise forms.ValidationError(TOO_MANY_ATTEMPTS, code="rate_limited")
         cleaned = super().clean()
         user = self.get_user()
         if user is not None and user.totp_enabled:

@@ -22,6 +22,17 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
+# Per-user limits of gateway operations, (count, seconds) in a fixed window, each overridable as
+# WS_RATE_LIMIT_<OP>="count/seconds". "send" is the spec's SendMessage limit (websocket.md 8);
+# the others are the generous limits websocket.md 8 allows (docs/realtime.md).
+WS_RATE_LIMIT_DEFAULTS: dict[str, tuple[int, int]] = {
+    "send": (30, 10),
+    "typing": (20, 10),
+    "pin": (10, 10),
+    "reaction": (30, 10),
+    "edit": (20, 10),
+    "delete": (30, 10),
+}
 _PLACEHOLDER = re.compile(r"change[-_]?me|replace[-_]?me|your[-_]|example", re.IGNORECASE)
 
 
@@ -82,6 +93,19 @@ class _Reader:
             return default
         return value
 
+    def rate(self, name: str, default: tuple[int, int]) -> tuple[int, int]:
+        """A fixed-window limit written ``count/seconds`` (``30/10``), both at least 1."""
+        value = self.text(name)
+        if not value:
+            return default
+        match = re.fullmatch(r"(\d+)\s*/\s*(\d+)", value)
+        if match is None or int(match[1]) < 1 or int(match[2]) < 1:
+            self.problems.append(
+                f"{name} must be count/seconds with both at least 1, e.g. 30/10 (got {value!r})"
+            )
+            return default
+        return int(match[1]), int(match[2])
+
     def items(self, name: str, default: list[str]) -> list[str]:
         value = self.raw(name)
         if value is None:
@@ -131,6 +155,7 @@ class HavenConfig:
     ws_heartbeat_timeout_secs: int
     ws_session_ttl_secs: int
     ws_replay_max_events: int
+    ws_rate_limits: dict[str, tuple[int, int]]  # gateway operation -> (count, seconds)
     log_format: str
     log_client_ips: bool
     metrics_port: int
@@ -280,6 +305,10 @@ def load_config() -> HavenConfig:
         ws_heartbeat_timeout_secs=reader.number("WS_HEARTBEAT_TIMEOUT_SECS", 90, minimum=3),
         ws_session_ttl_secs=reader.number("WS_SESSION_TTL_SECS", 300, minimum=1),
         ws_replay_max_events=reader.number("WS_REPLAY_MAX_EVENTS", 1000, minimum=1),
+        ws_rate_limits={
+            op: reader.rate(f"WS_RATE_LIMIT_{op.upper()}", default)
+            for op, default in WS_RATE_LIMIT_DEFAULTS.items()
+        },
         log_format=reader.text("LOG_FORMAT", "json" if production else "text"),
         log_client_ips=reader.flag("LOG_CLIENT_IPS", False),
         metrics_port=reader.number("METRICS_PORT", 0, minimum=0),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -40,10 +41,31 @@ def ip_key(ip: str) -> str:
     return hmac.new(derived_key("ratelimit-ip"), ip.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-# The limits of operations.md section 4.
+# The limits of operations.md section 4; the gateway's are configured (HAVEN.ws_rate_limits).
 AUTH_LIMIT = (10, 60)
 WRITE_LIMIT = (30, 60)
-WS_SEND_LIMIT = (30, 10)
+WS_OPS = ("send", "typing", "pin", "reaction", "edit", "delete")
+
+
+async def ws_op_allowed(op: str, user_id: uuid.UUID | str) -> bool:
+    """Count one gateway operation of this user; True while within its limit.
+
+    ``op`` is one of ``WS_OPS``: "send" (SendMessage), "typing", "pin" (pins and unpins),
+    "reaction" (adds and removes), "edit", "delete". Each has its own per-user fixed window
+    (``WS_RATE_LIMIT_<OP>``), counted across instances in the cache, refused attempts included.
+    """
+    if op not in WS_OPS:
+        raise ValueError(f"unknown gateway operation {op!r}")
+    limit, window = settings.HAVEN.ws_rate_limits[op]
+    return bool(await ahit(f"ws-{op}", str(user_id), limit, window))
+
+
+def auth_allowed(ip: str | None) -> bool:
+    """Count one request against the auth limiter (10 a minute per client address, every request
+    counted). The API's sign-in routes and the Django admin's sign-in share this one budget, so
+    a password guesser gets no second door."""
+    limit, window = AUTH_LIMIT
+    return hit("auth", ip_key(ip or "?"), limit, window)
 
 
 def check_write_limit(user_id: object) -> None:

@@ -25,7 +25,6 @@ class AuthRateLimitedView(ApiView):
     public = True
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        limit, window = ratelimit.AUTH_LIMIT
-        if not ratelimit.hit("auth", ratelimit.ip_key(client_ip(request) or "?"), limit, window):
+        if not ratelimit.auth_allowed(client_ip(request)):
             raise RateLimited()
         super().initial(request, *args, **kwargs)

@@ -8,7 +8,7 @@ import uuid
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from chat.access import NOT_SERVER_MEMBER, SERVER_NOT_FOUND, access_server
+from chat.access import NOT_SERVER_MEMBER, SERVER_NOT_FOUND, access_server, check_not_timed_out
 from chat.events import publish, to_servers
 from chat.models import CustomEmoji, Server
 from chat.permissions import Permission
@@ -60,9 +60,11 @@ def check_manage_emojis(user: User, server_id: uuid.UUID) -> Server:
 
 
 def do_create_emoji(user: User, server_id: uuid.UUID, raw_name: str, data: bytes) -> CustomEmoji:
-    """Order of checks as the original: limiter, permission, name, image, slots, duplicate."""
+    """Order of checks as the original: limiter, permission, name, image, slots, duplicate; a
+    running timeout in the server refuses the upload after the permission check."""
     check_write_limit(user.id)
     check_manage_emojis(user, server_id)
+    check_not_timed_out(user.id, server_id)
     name = check_name(raw_name)
     info = image_upload(
         data,

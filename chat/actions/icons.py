@@ -7,7 +7,7 @@ import uuid
 from django.db import transaction
 
 from accounts.models import User
-from chat.access import SERVER_NOT_FOUND, access_server
+from chat.access import SERVER_NOT_FOUND, access_server, check_not_timed_out
 from chat.models import Server
 from chat.permissions import Permission
 from chat.shapes import icon_url
@@ -26,6 +26,13 @@ def check_manage_icon(user: User, server_id: uuid.UUID) -> Server:
         missing_server=SERVER_NOT_FOUND,
         missing_permission="Missing MANAGE_SERVER permission",
     ).server
+
+
+def check_upload_icon(user: User, server_id: uuid.UUID) -> Server:
+    """Uploading a new icon also needs no running timeout in the server (removing one does not)."""
+    server = check_manage_icon(user, server_id)
+    check_not_timed_out(user.id, server.id)
+    return server
 
 
 def do_set_icon(server: Server, data: bytes) -> str:

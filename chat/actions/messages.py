@@ -197,7 +197,7 @@ def do_send_message(
 def do_edit_message(user: User, message_id: uuid.UUID, encrypted_body: str) -> Message:
     """Author-only; MessageEdited to the channel's subscribers (websocket.md 3.2). Adds the
     8192-byte limit (9.12), requires the author to still see the channel, and refuses edits in a
-    one-to-one DM across a block."""
+    one-to-one DM across a block and in a server where the author is timed out."""
     body = decode_b64(encrypted_body, "Invalid encrypted_body encoding")
     if len(body) > MAX_WS_BODY:
         raise BadRequest(TOO_LARGE)
@@ -214,6 +214,7 @@ def do_edit_message(user: User, message_id: uuid.UUID, encrypted_body: str) -> M
         user.id, channel, direct_member_ids(channel)
     ):
         raise Forbidden(CANNOT_EDIT)  # an edit must not carry new words across a block
+    check_not_timed_out(user.id, channel.server_id)  # an edit posts new words too
     with transaction.atomic():
         now = timezone.now()
         if not Message.objects.filter(id=message.id).update(encrypted_body=body, edited_at=now):

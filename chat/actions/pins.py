@@ -2,7 +2,7 @@
 MessagePinned/MessageUnpinned event and a system message.
 
 Who may pin (the original let anyone with access): in a server channel, the message's author or
-a holder of MANAGE_MESSAGES; in a DM or group, any participant.
+a holder of MANAGE_MESSAGES, unless timed out in that server; in a DM or group, any participant.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import uuid
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from chat.access import MISSING_PERMISSION, ChannelAccess, access_channel
+from chat.access import MISSING_PERMISSION, ChannelAccess, access_channel, check_not_timed_out
 from chat.actions.messages import live_messages
 from chat.actions.system_messages import post_system_message
 from chat.events import publish, to_channels
@@ -27,10 +27,12 @@ NOT_PINNED = "Message is not pinned"
 
 
 def _check_may_pin(user_id: uuid.UUID, access: ChannelAccess, message: Message) -> None:
-    if access.channel.server_id is None or message.sender_id == user_id:
-        return
-    if not access.has(Permission.MANAGE_MESSAGES):
+    """The author or MANAGE_MESSAGES, and no running timeout: a pin or an unpin posts a system
+    message in the channel, so a timed-out member may do neither."""
+    own_or_direct = access.channel.server_id is None or message.sender_id == user_id
+    if not own_or_direct and not access.has(Permission.MANAGE_MESSAGES):
         raise Forbidden(MISSING_PERMISSION)
+    check_not_timed_out(user_id, access.channel.server_id)
 
 
 def _lock(channel: Channel) -> None:

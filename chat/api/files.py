@@ -116,7 +116,7 @@ class ServerIconView(ApiView):
         return image_response(key, missing="Icon file not found", max_age=ONE_DAY)
 
     def post(self, request: Request, server_id: uuid.UUID) -> Response:
-        server = icons.check_manage_icon(self.user, server_id)
+        server = icons.check_upload_icon(self.user, server_id)
         url = icons.do_set_icon(server, read_body(request, icons.ICON_LIMIT))
         return Response({"icon_url": url})
 

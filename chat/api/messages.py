@@ -10,9 +10,8 @@ from rest_framework.response import Response
 
 from chat.actions import messages, pins, reactions
 from chat.shapes import message_shape, reaction_groups
-from haven_site.api.errors import BadRequest
 from haven_site.api.fields import Bool, ListOf, Str, Timestamp, Uuid
-from haven_site.api.parsing import parse_body, query_int, query_timestamp
+from haven_site.api.parsing import parse_body, query_count, query_timestamp
 from haven_site.api.views import ApiView
 
 
@@ -35,9 +34,7 @@ class BulkDeleteBody(serializers.Serializer):
 class ChannelMessagesView(ApiView):
     def get(self, request: Request, channel_id: uuid.UUID) -> Response:
         before = query_timestamp(request.query_params, "before")
-        limit = query_int(request.query_params, "limit", messages.HISTORY_DEFAULT)
-        if limit < 0:
-            raise BadRequest("Failed to deserialize query string: limit: must not be negative")
+        limit = query_count(request.query_params, "limit", messages.HISTORY_DEFAULT)
         page = messages.history(self.user, channel_id, before=before, limit=limit)
         return Response([message_shape(m) for m in page])
 

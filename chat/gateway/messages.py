@@ -32,11 +32,17 @@ RATE_LIMITED = "Rate limit exceeded — slow down"
 
 
 async def send_allowed(user_id: uuid.UUID | str) -> bool:
-    """The WebSocket send limit (30 ``SendMessage`` per 10 s per user, counted cluster-wide in
-    the cache, rejected attempts included). ``SendMessage`` checks it first and answers
-    ``Error RATE_LIMITED`` when it is exceeded."""
-    limit, window = ratelimit.WS_SEND_LIMIT
-    return bool(await ratelimit.ahit("ws-send", str(user_id), limit, window))
+    """The WebSocket send limit (``WS_RATE_LIMIT_SEND``, 30 ``SendMessage`` per 10 s per user by
+    default, counted cluster-wide in the cache, rejected attempts included). ``SendMessage``
+    checks it first and answers ``Error RATE_LIMITED`` when it is exceeded."""
+    return await ratelimit.ws_op_allowed("send", user_id)
+
+
+async def check_rate(conn: GatewayConsumer, op: str) -> None:
+    """The per-operation limits beside the send limit (docs/realtime.md, "Rate limits"), checked
+    before anything else so that every attempt counts: ``Error RATE_LIMITED`` when exceeded."""
+    if not await ratelimit.ws_op_allowed(op, conn.user_id):
+        raise RateLimited(RATE_LIMITED)
 
 
 @protocol.client_message(
@@ -79,31 +85,37 @@ async def send_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
 
 @protocol.client_message("EditMessage", message_id=K.UUID, encrypted_body=K.STR)
 async def edit_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
+    await check_rate(conn, "edit")
     await conn.act(messages.do_edit_message, payload["message_id"], payload["encrypted_body"])
 
 
 @protocol.client_message("DeleteMessage", message_id=K.UUID)
 async def delete_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
+    await check_rate(conn, "delete")
     await conn.act(messages.do_delete_message, payload["message_id"])
 
 
 @protocol.client_message("AddReaction", message_id=K.UUID, emoji=K.STR)
 async def add_reaction(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
+    await check_rate(conn, "reaction")
     await conn.act(reactions.do_add_reaction, payload["message_id"], payload["emoji"])
 
 
 @protocol.client_message("RemoveReaction", message_id=K.UUID, emoji=K.STR)
 async def remove_reaction(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
+    await check_rate(conn, "reaction")
     await conn.act(reactions.do_remove_reaction, payload["message_id"], payload["emoji"])
 
 
 @protocol.client_message("PinMessage", channel_id=K.UUID, message_id=K.UUID)
 async def pin_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
+    await check_rate(conn, "pin")
     await conn.act(pins.do_pin_message, payload["channel_id"], payload["message_id"])
 
 
 @protocol.client_message("UnpinMessage", channel_id=K.UUID, message_id=K.UUID)
 async def unpin_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
+    await check_rate(conn, "pin")
     await conn.act(pins.do_unpin_message, payload["channel_id"], payload["message_id"])
 
 

@@ -22,6 +22,7 @@ from chat.gateway import protocol
 from chat.gateway.consumer import GatewayConsumer
 from chat.gateway.registry import get_registry
 from chat.gateway.store import channel_scopes
+from haven_site import ratelimit
 
 K = protocol.Kind
 
@@ -55,9 +56,11 @@ async def unsubscribe(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
 
 @protocol.client_message("Typing", channel_id=K.UUID)
 async def typing(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    """Dropped silently (websocket.md 3.7) without access, while timed out, and for people
-    blocked either way (``chat.actions.typing``)."""
+    """Dropped silently (websocket.md 3.7) over the typing rate limit, without access, while
+    timed out, and for people blocked either way (``chat.actions.typing``)."""
     channel_id = payload["channel_id"]
+    if not await ratelimit.ws_op_allowed("typing", conn.user_id):
+        return
     target = await conn.act(check_typing, channel_id)
     if target is None:
         return

@@ -105,6 +105,15 @@ def query_int(query: QueryDict, name: str, default: int) -> int:
     return number
 
 
+def query_count(query: QueryDict, name: str, default: int) -> int:
+    """A ``limit`` or ``offset`` that is not clamped: a negative one is malformed (400), where
+    the original failed with 500."""
+    number = query_int(query, name, default)
+    if number < 0:
+        raise _query_error(f"{name}: must not be negative")
+    return number
+
+
 def query_uuid(query: QueryDict, name: str) -> uuid.UUID | None:
     value = query.get(name)
     if value is None or value == "":

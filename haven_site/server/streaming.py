@@ -90,7 +90,10 @@ class HavenServer(Server):
         more = kind == "http.response.body" and message.get("more_body", False)
         if kind == "http.response.body" and not more and gate is not None:
             protocol._haven_gate = None
-            if protocol.producer is gate:
+            # A client that closed mid-response took the channel with it (Twisted's
+            # Request.connectionLost sets it to None): nothing is left to unregister from, and
+            # unregisterProducer() would raise AttributeError into the application.
+            if protocol.producer is gate and protocol.channel is not None:
                 protocol.unregisterProducer()
         await super().handle_reply(protocol, message)
         if kind == "http.response.start" and not getattr(protocol, "finished", False):

@@ -18,7 +18,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
-from chat.access import SERVER_NOT_FOUND, access_server, can_view, server_permissions
+from chat.access import (
+    SERVER_NOT_FOUND,
+    access_server,
+    can_view,
+    check_not_timed_out,
+    server_permissions,
+)
 from chat.actions.members import lock_membership
 from chat.actions.notify import notify_member_joined
 from chat.actions.system_messages import post_system_message
@@ -44,6 +50,7 @@ def do_create_invite(
     access = access_server(
         user.id, server_id, need=Permission.CREATE_INVITES, missing_server=SERVER_NOT_FOUND
     )
+    check_not_timed_out(user.id, access.server.id)  # a timed-out member brings nobody in
     if max_uses is not None and max_uses < 1:
         raise BadRequest("max_uses must be at least 1")
     expires_at = None

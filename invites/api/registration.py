@@ -13,7 +13,7 @@ from accounts.api.admin import AdminView
 from accounts.api.limits import AuthRateLimitedView
 from haven_site.api.errors import Unprocessable
 from haven_site.api.fields import Int
-from haven_site.api.parsing import parse_body, query_int
+from haven_site.api.parsing import parse_body, query_count
 from haven_site.api.views import ApiView
 from invites.actions import registration
 from invites.shapes import registration_invite
@@ -38,8 +38,8 @@ class MyInvitesView(ApiView):
 
 class AdminInvitesView(AdminView):
     def get(self, request: Request) -> Response:
-        limit = min(max(query_int(request.query_params, "limit", 50), 0), MAX_ADMIN_PAGE)
-        offset = max(query_int(request.query_params, "offset", 0), 0)
+        limit = min(query_count(request.query_params, "limit", 50), MAX_ADMIN_PAGE)
+        offset = query_count(request.query_params, "offset", 0)
         invites = registration.all_invites(limit, offset)
         return Response([registration_invite(i) for i in invites])
 

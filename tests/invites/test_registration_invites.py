@@ -208,6 +208,22 @@ class TestAdminRoutes:
         assert gone.status_code == 404
         assert gone.json()["error"] == "Invite not found or already used"
 
+    @pytest.mark.parametrize("name", ["limit", "offset"])
+    def test_a_negative_list_number_is_malformed(self, api: Api, name: str) -> None:
+        api.register("admin")
+        admin = api.as_("admin")
+        admin.post("/api/v1/admin/registration-invites", {"count": 3})
+        response = admin.get(f"/api/v1/admin/registration-invites?{name}=-1")
+        assert (response.status_code, response.json()) == (
+            400,
+            {"error": f"Failed to deserialize query string: {name}: must not be negative",
+             "status": 400},
+        )  # fmt: skip
+        assert len(admin.get(f"/api/v1/admin/registration-invites?{name}=0").json()) == (
+            0 if name == "limit" else 3
+        )
+        assert len(admin.get("/api/v1/admin/registration-invites?limit=999").json()) == 3
+
     def test_used_invite_cannot_be_revoked(self, api: Api) -> None:
         with haven_settings(registration_invite_only=True):
             api.register("admin")

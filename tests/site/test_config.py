@@ -17,7 +17,9 @@ GOOD_KEY = "ab" * 32
 HAVEN_VARS = [
     "HAVEN_DOMAIN", "JWT_SECRET", "STORAGE_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL",
     "CORS_ORIGINS", "DJANGO_SECRET_KEY", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "POW_DIFFICULTY",
-    "REGISTRATION_INVITE_ONLY", "MAX_WS_CONNECTIONS_PER_USER",
+    "REGISTRATION_INVITE_ONLY", "MAX_WS_CONNECTIONS_PER_USER", "WS_RATE_LIMIT_SEND",
+    "WS_RATE_LIMIT_TYPING", "WS_RATE_LIMIT_PIN", "WS_RATE_LIMIT_REACTION", "WS_RATE_LIMIT_EDIT",
+    "WS_RATE_LIMIT_DELETE",
 ]  # fmt: skip
 
 
@@ -158,4 +160,28 @@ def test_link_preview_loopback_is_test_only(env: pytest.MonkeyPatch) -> None:
         load_config()
     assert error.value.problems == [
         "LINK_PREVIEW_ALLOW_LOOPBACK is for tests only and cannot be set in production"
+    ]
+
+
+def test_gateway_rate_limits(env: pytest.MonkeyPatch) -> None:
+    assert load_config().ws_rate_limits == {
+        "send": (30, 10), "typing": (20, 10), "pin": (10, 10), "reaction": (30, 10),
+        "edit": (20, 10), "delete": (30, 10),
+    }  # fmt: skip
+    env.setenv("WS_RATE_LIMIT_PIN", "5/60")
+    env.setenv("WS_RATE_LIMIT_TYPING", " 100 / 1 ")
+    limits = load_config().ws_rate_limits
+    assert (limits["pin"], limits["typing"], limits["send"]) == ((5, 60), (100, 1), (30, 10))
+
+
+@pytest.mark.parametrize("value", ["5", "0/10", "5/0", "a/b", "5/10/2", "-1/10", "5 per 10"])
+def test_malformed_gateway_rate_limits_stop_start_up(env: pytest.MonkeyPatch, value: str) -> None:
+    env.setenv("WS_RATE_LIMIT_REACTION", value)
+    env.setenv("WS_RATE_LIMIT_EDIT", "x")
+    with pytest.raises(ConfigError) as error:
+        load_config()
+    assert error.value.problems == [
+        "WS_RATE_LIMIT_REACTION must be count/seconds with both at least 1, e.g. 30/10 "
+        f"(got {value!r})",
+        "WS_RATE_LIMIT_EDIT must be count/seconds with both at least 1, e.g. 30/10 (got 'x')",
     ]

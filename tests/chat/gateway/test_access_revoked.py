@@ -488,3 +488,27 @@ async def test_entries_hidden_from_a_user_are_stored_with_the_event(
     assert frame["payload"] == {"n": 2}
     await bob.silent()
     await bob.close()
+
+
+async def test_typing_over_its_rate_limit_is_dropped_silently(
+    users: dict[str, TestUser], world: dict[str, str]
+) -> None:
+    from django.conf import settings
+
+    from tests.helpers import haven_settings
+
+    alice = await _connect(users["alice"])
+    await alice.subscribe(world["first"])
+    bob = await _connect(users["bob"])
+    limits = {**settings.HAVEN.ws_rate_limits, "typing": (2, 60)}
+    with haven_settings(rate_limits_enabled=True, ws_rate_limits=limits):
+        for _ in range(4):
+            await bob.send({"type": "Typing", "payload": {"channel_id": world["first"]}})
+        await bob.sync()
+        assert bob.pending == []  # no Error: dropped silently
+        await _next(alice, "UserTyping", users["bob"].id)
+        await _next(alice, "UserTyping", users["bob"].id)
+        await alice.sync()
+        assert [f for f in alice.pending if f["type"] == "UserTyping"] == []
+    await alice.close()
+    await bob.close()
