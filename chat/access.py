@@ -8,6 +8,7 @@ permissions), and private channels are invisible to members without VIEW_CHANNEL
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -183,6 +184,25 @@ def check_not_timed_out(user_id: uuid.UUID, server_id: uuid.UUID | None) -> None
     in this server`` while a timeout runs. DM and group channels (``server_id`` None) pass."""
     if is_timed_out(user_id, server_id):
         raise Forbidden(TIMED_OUT)
+
+
+def timed_out_ids(server_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``user_ids`` are timed out in the server right now (one query)."""
+    return set(
+        ServerMember.objects.filter(
+            server_id=server_id, user_id__in=list(user_ids), timed_out_until__gt=timezone.now()
+        ).values_list("user_id", flat=True)
+    )
+
+
+def may_stay_in_voice(channel: Channel, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``user_ids`` may still be in the channel's voice: they can see it
+    (``channel_reader_ids``) and, in a server, are not timed out there. A fixed number of
+    queries (voice re-checks its participants with this when access changed)."""
+    wanted = set(user_ids) & channel_reader_ids(channel)
+    if channel.server_id is None or not wanted:
+        return wanted
+    return wanted - timed_out_ids(channel.server_id, wanted)
 
 
 def channel_reader_ids(channel: Channel) -> set[uuid.UUID]:

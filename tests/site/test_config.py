@@ -17,7 +17,7 @@ GOOD_KEY = "ab" * 32
 HAVEN_VARS = [
     "HAVEN_DOMAIN", "JWT_SECRET", "STORAGE_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL",
     "CORS_ORIGINS", "DJANGO_SECRET_KEY", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "POW_DIFFICULTY",
-    "REGISTRATION_INVITE_ONLY", "MAX_WS_CONNECTIONS_PER_USER",
+    "REGISTRATION_INVITE_ONLY", "MAX_WS_CONNECTIONS_PER_USER", "LIVEKIT_TOKEN_TTL_SECS",
 ]  # fmt: skip
 
 
@@ -79,6 +79,7 @@ def test_production_defaults(env: pytest.MonkeyPatch) -> None:
     assert config.log_format == "json"
     assert config.max_ws_connections_per_user == 5
     assert config.registration_invites_per_user == 3
+    assert config.livekit_token_ttl_secs == 300
 
 
 def test_django_secret_key_is_derived_and_stable(env: pytest.MonkeyPatch) -> None:
@@ -100,6 +101,7 @@ def test_django_secret_key_is_derived_and_stable(env: pytest.MonkeyPatch) -> Non
         ("MAX_WS_CONNECTIONS_PER_USER", "five", "MAX_WS_CONNECTIONS_PER_USER must be an integer"),
         ("MAX_WS_CONNECTIONS_PER_USER", "0", "MAX_WS_CONNECTIONS_PER_USER must be at least 1"),
         ("POW_DIFFICULTY", "-1", "POW_DIFFICULTY must be at least 0"),
+        ("LIVEKIT_TOKEN_TTL_SECS", "9", "LIVEKIT_TOKEN_TTL_SECS must be at least 10"),
     ],
 )
 def test_malformed_values_are_reported(
