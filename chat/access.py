@@ -11,9 +11,18 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils import timezone
 
-from chat.models import Channel, ChannelMember, Server, ServerMember
+from chat.models import (
+    Channel,
+    ChannelMember,
+    DmStatus,
+    Friendship,
+    FriendshipStatus,
+    Server,
+    ServerMember,
+)
 from chat.permissions import (
     ALL,
     Permission,
@@ -241,3 +250,44 @@ def still_visible(user_id: uuid.UUID, channel_ids: list[uuid.UUID]) -> set[uuid.
     """The channels among ``channel_ids`` that the user can still see (gateway re-checks after
     access changed; deleted channels are simply absent). A fixed number of queries."""
     return set(channel_ids) & visible_channel_ids(user_id)
+
+
+def users_sharing_something(viewer_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``user_ids`` the viewer may see at all (presence, profile cards): themselves, and
+    whoever shares a server, a DM or group channel, or a friendship with them. A request only
+    reveals its sender to its receiver: a pending or declined DM counts for its target, not its
+    initiator, and a pending friend request for its addressee; otherwise anyone could see anyone
+    by sending a request. At most three queries whatever the number of ids."""
+    wanted = set(user_ids)
+    seen = wanted & {viewer_id}
+    rest = wanted - seen
+    if rest:
+        my_servers = ServerMember.objects.filter(user_id=viewer_id).values("server_id")
+        seen |= set(
+            ServerMember.objects.filter(server_id__in=my_servers, user_id__in=rest).values_list(
+                "user_id", flat=True
+            )
+        )
+        rest -= seen
+    if rest:
+        my_channels = (
+            ChannelMember.objects.filter(user_id=viewer_id, channel__server__isnull=True)
+            .exclude(
+                channel__dm_initiator_id=viewer_id,
+                channel__dm_status__in=[DmStatus.PENDING, DmStatus.DECLINED],
+            )
+            .values("channel_id")
+        )
+        seen |= set(
+            ChannelMember.objects.filter(channel_id__in=my_channels, user_id__in=rest).values_list(
+                "user_id", flat=True
+            )
+        )
+        rest -= seen
+    if rest:
+        friendships = Friendship.objects.filter(
+            Q(requester_id=viewer_id, addressee_id__in=rest, status=FriendshipStatus.ACCEPTED)
+            | Q(addressee_id=viewer_id, requester_id__in=rest)
+        ).values_list("requester_id", "addressee_id")
+        seen |= {a if a != viewer_id else b for a, b in friendships}
+    return seen
