@@ -8,11 +8,21 @@ permissions), and private channels are invisible to members without VIEW_CHANNEL
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils import timezone
 
-from chat.models import Channel, ChannelMember, Server, ServerMember
+from chat.models import (
+    Channel,
+    ChannelMember,
+    DmStatus,
+    Friendship,
+    FriendshipStatus,
+    Server,
+    ServerMember,
+)
 from chat.permissions import (
     ALL,
     Permission,
@@ -185,6 +195,25 @@ def check_not_timed_out(user_id: uuid.UUID, server_id: uuid.UUID | None) -> None
         raise Forbidden(TIMED_OUT)
 
 
+def timed_out_ids(server_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``user_ids`` are timed out in the server right now (one query)."""
+    return set(
+        ServerMember.objects.filter(
+            server_id=server_id, user_id__in=list(user_ids), timed_out_until__gt=timezone.now()
+        ).values_list("user_id", flat=True)
+    )
+
+
+def may_stay_in_voice(channel: Channel, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``user_ids`` may still be in the channel's voice: they can see it
+    (``channel_reader_ids``) and, in a server, are not timed out there. A fixed number of
+    queries (voice re-checks its participants with this when access changed)."""
+    wanted = set(user_ids) & channel_reader_ids(channel)
+    if channel.server_id is None or not wanted:
+        return wanted
+    return wanted - timed_out_ids(channel.server_id, wanted)
+
+
 def channel_reader_ids(channel: Channel) -> set[uuid.UUID]:
     """Everyone who can see ``channel`` (the same rule as ``channel_access``), in a fixed number
     of queries: the participants of a DM or group, else the server members with VIEW_CHANNELS."""
@@ -232,3 +261,44 @@ def still_visible_by_server(
     if not visible:
         return {}
     return dict(Channel.objects.filter(id__in=visible).values_list("id", "server_id"))
+
+
+def users_sharing_something(viewer_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``user_ids`` the viewer may see at all (presence, profile cards): themselves, and
+    whoever shares a server, a DM or group channel, or a friendship with them. A request only
+    reveals its sender to its receiver: a pending or declined DM counts for its target, not its
+    initiator, and a pending friend request for its addressee; otherwise anyone could see anyone
+    by sending a request. At most three queries whatever the number of ids."""
+    wanted = set(user_ids)
+    seen = wanted & {viewer_id}
+    rest = wanted - seen
+    if rest:
+        my_servers = ServerMember.objects.filter(user_id=viewer_id).values("server_id")
+        seen |= set(
+            ServerMember.objects.filter(server_id__in=my_servers, user_id__in=rest).values_list(
+                "user_id", flat=True
+            )
+        )
+        rest -= seen
+    if rest:
+        my_channels = (
+            ChannelMember.objects.filter(user_id=viewer_id, channel__server__isnull=True)
+            .exclude(
+                channel__dm_initiator_id=viewer_id,
+                channel__dm_status__in=[DmStatus.PENDING, DmStatus.DECLINED],
+            )
+            .values("channel_id")
+        )
+        seen |= set(
+            ChannelMember.objects.filter(channel_id__in=my_channels, user_id__in=rest).values_list(
+                "user_id", flat=True
+            )
+        )
+        rest -= seen
+    if rest:
+        friendships = Friendship.objects.filter(
+            Q(requester_id=viewer_id, addressee_id__in=rest, status=FriendshipStatus.ACCEPTED)
+            | Q(addressee_id=viewer_id, requester_id__in=rest)
+        ).values_list("requester_id", "addressee_id")
+        seen |= {a if a != viewer_id else b for a, b in friendships}
+    return seen

@@ -146,6 +146,7 @@ class HavenConfig:
     livekit_client_url: str
     livekit_api_key: str
     livekit_api_secret: str
+    livekit_token_ttl_secs: int
     giphy_api_key: str
     giphy_api_url: str
     link_preview_allow_loopback: bool  # test-only: previews of 127.0.0.0/8 and ::1
@@ -294,6 +295,7 @@ def load_config() -> HavenConfig:
         livekit_client_url=reader.text("LIVEKIT_CLIENT_URL") or reader.text("LIVEKIT_URL"),
         livekit_api_key=reader.text("LIVEKIT_API_KEY"),
         livekit_api_secret=reader.text("LIVEKIT_API_SECRET"),
+        livekit_token_ttl_secs=reader.number("LIVEKIT_TOKEN_TTL_SECS", 300, minimum=10),
         giphy_api_key=reader.text("GIPHY_API_KEY"),
         giphy_api_url=reader.text("GIPHY_API_URL", "https://api.giphy.com/v1/gifs"),
         link_preview_allow_loopback=reader.flag("LINK_PREVIEW_ALLOW_LOOPBACK", False),

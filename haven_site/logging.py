@@ -1,8 +1,11 @@
 """Logging: JSON lines in production, readable text on the embedded default.
 
-Nothing Haven logs carries message bodies, ciphertext, passwords, TOTP secrets or tokens; the
-``RedactSecrets`` filter is the backstop for third-party messages (Daphne logs request paths, and
-the WebSocket path carries the access token in its query string).
+Nothing Haven logs carries message bodies, ciphertext, passwords, TOTP secrets, tokens or anything
+a user typed. Request paths are logged without their query string (search terms, link-preview
+URLs, GIF queries, emoji names and the WebSocket token all travel there) and with invite codes
+replaced; the ``RedactSecrets`` filter applies the same rules as a backstop to every record,
+third-party ones included (Daphne's and Django's messages, Django's ``request`` extra, exception
+tracebacks). See docs/security.md, "Logs".
 """
 
 from __future__ import annotations
@@ -17,23 +20,48 @@ if TYPE_CHECKING:
 
 _SECRET_QUERY = re.compile(r"((?:token|access_token|refresh_token)=)[^&\s\"']+", re.IGNORECASE)
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+")
+# A path's query string: whatever follows "?" up to the next blank or quote.
+_PATH_QUERY = re.compile(r"(/[^\s?#\"'<>]*)\?[^\s#\"'<>]*")
+# Server invite codes are typed by users and let anyone who reads them join the server.
+_INVITE_CODE = re.compile(r"(/api/v1/invites/)[^/\s?#\"'<>]+")
+
+
+def safe_path(path: str) -> str:
+    """A request path as logs may show it: no query string, no invite code."""
+    return _INVITE_CODE.sub(r"\1[redacted]", path.split("?", 1)[0])
 
 
 def redact(text: str) -> str:
+    text = _INVITE_CODE.sub(r"\1[redacted]", _PATH_QUERY.sub(r"\1", text))
     return _BEARER.sub(r"\1[redacted]", _SECRET_QUERY.sub(r"\1[redacted]", text))
+
+
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        if record.args:
-            if isinstance(record.args, tuple):
-                record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
-            elif isinstance(record.args, dict):
-                record.args = {
-                    k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()
-                }
+        # The message as it will print (arguments may be URLs or other objects, e.g. httpx's
+        # URL of an outbound request), redacted as a whole.
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: the handler reports it; redact what is there
+            message = str(record.msg)
+        record.msg, record.args = redact(message), ()
+        for name, value in list(record.__dict__.items()):
+            if name in _STANDARD:
+                continue
+            if isinstance(value, str):
+                setattr(record, name, redact(value))
+            elif hasattr(value, "get_full_path"):
+                # Django's log_response passes the request; JSON logs would print its repr,
+                # query string included.
+                setattr(record, name, f"{getattr(value, 'method', '')} {safe_path(value.path)}")
+        if record.exc_info:
+            # Exception texts may quote a URL or a query: format the traceback here, redacted,
+            # and keep only that text (both formatters print exc_text when exc_info is gone).
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text, record.exc_info = redact(text), None
         return True
 
 
@@ -53,8 +81,9 @@ class AccessLog:
     """Daphne's access log ("action logger") as records of the ``haven.access`` logger.
 
     Daphne's own access log writes NCSA lines with the peer address and the full path (the
-    WebSocket path carries the access token) straight to stdout, past our logging. This one goes
-    through the configured handlers (JSON in production), redacts tokens in the path, and adds the
+    WebSocket path carries the access token, other queries what users typed) straight to stdout,
+    past our logging. This one goes through the configured handlers (JSON in production), logs
+    the path without its query string and without invite codes (``safe_path``), and adds the
     client address only when the operator enables ``LOG_CLIENT_IPS``. ``stream`` (Daphne's
     ``--access-log`` target) is ignored: logs go where the rest of Haven's logs go.
     """
@@ -63,7 +92,7 @@ class AccessLog:
         self.logger = logging.getLogger("haven.access")
 
     def __call__(self, protocol: str, action: str, details: dict[str, Any]) -> None:
-        path = redact(str(details.get("path", "")))
+        path = safe_path(str(details.get("path", "")))
         fields: dict[str, Any] = {"path": path}
         if protocol == "http" and action == "complete":
             fields.update(
@@ -129,5 +158,7 @@ def logging_config(config: HavenConfig) -> dict[str, Any]:
             "django.channels.server": {"level": "WARNING"},
             "haven.access": {"level": "INFO"},
             "daphne": {"level": "WARNING"},
+            # One INFO line per outbound request, with its URL (Giphy's carries the API key).
+            "httpx": {"level": "WARNING"},
         },
     }

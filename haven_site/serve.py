@@ -15,8 +15,9 @@
   or download costs a few chunks of memory.
 
 It also routes Daphne's access log through Haven's logging (``haven_site.logging.AccessLog``:
-JSON in production, tokens redacted, client addresses only with ``LOG_CLIENT_IPS``), and starts
-the Prometheus exporter on ``METRICS_PORT`` when that is set (``haven_site.metrics``).
+JSON in production, paths without query strings, client addresses only with
+``LOG_CLIENT_IPS``), and starts the Prometheus exporter on ``METRICS_PORT`` when that is set
+(``haven_site.metrics``).
 
 Everything else is Daphne's own command line (``-b``, ``-p``, ``-v``, ...); the application
 defaults to ``haven_site.asgi:application``. Daphne's proxy-header options are not needed: the

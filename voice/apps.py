@@ -7,4 +7,9 @@ class VoiceConfig(AppConfig):
 
     def ready(self) -> None:
         # Call signalling, disconnect cleanup and the ring sweeper in the gateway.
-        from voice import gateway  # noqa: F401
+        from chat import hooks
+        from voice import actions, gateway  # noqa: F401
+
+        # Voice ends with the access: chat tells us after each change that may take it away.
+        if actions.revoke_lost_access not in hooks.access_changed:
+            hooks.access_changed.append(actions.revoke_lost_access)

@@ -37,9 +37,10 @@ from django.db import transaction
 
 from accounts.models import User
 from chat.access import NOT_CHANNEL_MEMBER
+from chat.actions.messages import DM_ACCEPT_FIRST, DM_DECLINED, DM_STILL_PENDING, blocked_in_dm
 from chat.actions.system_messages import post_system_message
 from chat.events import Event, adispatch, to_users
-from chat.models import Channel, ChannelMember, ChannelType
+from chat.models import Channel, ChannelMember, ChannelType, DmStatus
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
 from voice.locks import cache_lock
 
@@ -54,6 +55,7 @@ CHANNEL_NOT_FOUND = "Channel not found"
 NOT_A_CALL_CHANNEL = "Calls are only supported in DMs and group DMs"
 ALREADY_ACTIVE = "A call is already active in this channel"
 NO_ACTIVE_CALL = "No active call in this channel"
+CANNOT_CALL = "Cannot call this user"
 
 _timers: set[asyncio.Task[None]] = set()
 
@@ -103,6 +105,26 @@ def _check_channel(user: User, channel_id: uuid.UUID) -> _CallChannel:
     if user.id not in members:
         raise Forbidden(NOT_CHANNEL_MEMBER)
     return _CallChannel(channel, members)
+
+
+def check_dm_call(
+    user_id: uuid.UUID, channel: Channel, members: list[uuid.UUID] | None = None
+) -> None:
+    """A one-to-one DM takes calls (ringing and voice) only as it takes messages from both:
+    never across a block (either way) and not while the request is unanswered or declined
+    (docs/files-and-voice.md). Group DMs and DMs from before requests were tracked pass."""
+    if channel.channel_type != ChannelType.DM:
+        return
+    if members is None:
+        members = _members(channel.id)
+    if blocked_in_dm(user_id, channel, members):
+        raise Forbidden(CANNOT_CALL)
+    if channel.dm_initiator_id is None:
+        return
+    if channel.dm_status == DmStatus.DECLINED:
+        raise Forbidden(DM_DECLINED)
+    if channel.dm_status == DmStatus.PENDING:
+        raise Forbidden(DM_STILL_PENDING if user_id == channel.dm_initiator_id else DM_ACCEPT_FIRST)
 
 
 def _members(channel_id: uuid.UUID) -> list[uuid.UUID]:
@@ -213,6 +235,7 @@ async def _flush(outbox: _Outbox, members: list[uuid.UUID] | None = None) -> Non
 
 def _invite(user: User, channel_id: uuid.UUID) -> tuple[_Outbox, dict[str, Any]]:
     call = _check_channel(user, channel_id)
+    check_dm_call(user.id, call.channel, call.members)
     outbox = _Outbox()
     with cache_lock(f"call:{channel_id}"):
         if _current_ring(channel_id, outbox) is not None:
@@ -248,6 +271,7 @@ async def call_invite(user: User, channel_id: uuid.UUID) -> None:
 
 def _accept(user: User, channel_id: uuid.UUID) -> _Outbox:
     call = _check_channel(user, channel_id)
+    check_dm_call(user.id, call.channel, call.members)
     outbox = _Outbox()
     with cache_lock(f"call:{channel_id}"):
         ring = _current_ring(channel_id, outbox)

@@ -1,4 +1,5 @@
-"""LiveKit: access tokens for clients, and the RoomService calls that enforce server mute/deafen.
+"""LiveKit: access tokens for clients, and the RoomService calls that enforce server mute/deafen
+and take out participants whose access ended.
 
 One LiveKit room per Haven channel, named by the channel id (operations.md 6.2). Tokens are minted
 with the livekit-api SDK; the RoomService is reached over its Twirp API with a short timeout, and
@@ -20,7 +21,6 @@ from accounts.models import User
 
 logger = logging.getLogger("haven.voice.livekit")
 
-TOKEN_TTL = timedelta(hours=6)
 API_TIMEOUT = 5.0
 
 
@@ -28,7 +28,9 @@ def mint_token(
     user: User, channel_id: uuid.UUID, *, can_publish: bool = True, can_subscribe: bool = True
 ) -> str:
     """The client's join token: identity = user id, name = display name or username, room =
-    channel id, 6 hours. A server-muted user gets ``canPublish: false``, a server-deafened one
+    channel id, valid ``LIVEKIT_TOKEN_TTL_SECS`` (minutes: LiveKit cannot revoke a token, so a
+    participant it removed can rejoin with it until it expires; the client renews it while it
+    stays allowed). A server-muted user gets ``canPublish: false``, a server-deafened one
     ``canSubscribe: false``, so LiveKit itself enforces both from the first packet."""
     config = settings.HAVEN
     grants = api.VideoGrants(
@@ -42,7 +44,7 @@ def mint_token(
         api.AccessToken(config.livekit_api_key, config.livekit_api_secret)
         .with_identity(str(user.id))
         .with_name(user.shown_name)
-        .with_ttl(TOKEN_TTL)
+        .with_ttl(timedelta(seconds=config.livekit_token_ttl_secs))
         .with_grants(grants)
         .to_jwt()
     )
@@ -52,15 +54,19 @@ def _not_found(error: api.ServerError) -> bool:
     return error.status == 404 or error.code == api.ServerErrorCode.NOT_FOUND
 
 
-async def _enforce(room: str, identity: str, *, muted: bool, deafened: bool) -> None:
+def _client() -> api.LiveKitAPI:
     config = settings.HAVEN
-    async with api.LiveKitAPI(
+    return api.LiveKitAPI(
         config.livekit_url,
         config.livekit_api_key,
         config.livekit_api_secret,
         timeout=aiohttp.ClientTimeout(total=API_TIMEOUT),
         failover=False,
-    ) as livekit:
+    )
+
+
+async def _enforce(room: str, identity: str, *, muted: bool, deafened: bool) -> None:
+    async with _client() as livekit:
         try:
             if muted:
                 # Silence what is being published now, then take away the right to publish.
@@ -102,3 +108,32 @@ def enforce_moderation(
         logger.warning("LiveKit did not apply server mute/deafen: %s", type(error).__name__)
         return False
     return True
+
+
+async def _remove(participants: list[tuple[str, str]]) -> int:
+    """How many LiveKit confirmed; one refusal does not stop the others (a transport failure
+    does: the rest would only wait for the same timeout)."""
+    confirmed = 0
+    async with _client() as livekit:
+        for room, identity in participants:
+            try:
+                await livekit.room.remove_participant(
+                    api.RoomParticipantIdentity(room=room, identity=identity)
+                )
+            except api.ServerError as error:
+                if not _not_found(error):  # not connected to the room is as good as removed
+                    logger.warning("LiveKit did not remove a participant: %s", error.code)
+                    continue
+            confirmed += 1
+    return confirmed
+
+
+def remove_participants(participants: list[tuple[uuid.UUID, uuid.UUID]]) -> bool:
+    """Take each (channel id, user id) out of its LiveKit room now (best effort, after the
+    access change committed). True when LiveKit confirmed every one of them."""
+    pairs = [(str(room), str(identity)) for room, identity in participants]
+    try:
+        return async_to_sync(_remove)(pairs) == len(pairs)
+    except Exception as error:  # LiveKit down or slow must not fail the moderator's request
+        logger.warning("LiveKit did not remove voice participants: %s", type(error).__name__)
+        return False

@@ -16,6 +16,7 @@ disconnect cleanup never ran (an instance crashed).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -58,6 +59,24 @@ def _decode_seat(value: object) -> Seat | None:
 
 def seat_of(user_id: uuid.UUID) -> Seat | None:
     return _decode_seat(cache.get(_seat_key(user_id)))
+
+
+def seats_of(user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Seat]:
+    """The seats of those among ``user_ids`` who are in voice (one cache round trip)."""
+    keys = {_seat_key(u): u for u in user_ids}
+    found = cache.get_many(list(keys))
+    return {keys[k]: seat for k, v in found.items() if (seat := _decode_seat(v)) is not None}
+
+
+def keep_seat(user_id: uuid.UUID, channel_id: uuid.UUID) -> bool:
+    """Extend the seat's lifetime (token renewal); False when the user is not in that channel."""
+    with cache_lock(f"voice:user:{user_id}"):
+        seat = seat_of(user_id)
+        if seat is None or seat.channel_id != channel_id:
+            return False
+        cache.touch(_seat_key(user_id), SEAT_TTL)
+        cache.touch(_roster_key(channel_id), SEAT_TTL)
+        return True
 
 
 def _roster_change(channel_id: uuid.UUID, user_id: uuid.UUID, *, add: bool) -> bool:

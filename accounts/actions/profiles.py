@@ -46,13 +46,16 @@ class Profile:
 def profile(viewer: User, target_id: uuid.UUID, server_id: uuid.UUID | None) -> Profile:
     """The profile card of ``target_id`` as ``viewer`` sees it, in a fixed number of queries.
 
+    Only for users who share something with the viewer (``chat.access.users_sharing_something``):
+    anyone else answers ``404 User not found``, as a missing user (the original showed anyone's).
     ``roles`` (when ``server_id`` is given) lists the target's assigned roles there only when
     the viewer is a member of that server; the original showed them to anyone (``[]`` here)."""
+    from chat.access import users_sharing_something
     from chat.models import Friendship, FriendshipStatus, Role, ServerMember
 
     target = User.objects.filter(id=target_id).first()
-    if target is None:
-        raise NotFound("User not found")
+    if target is None or not users_sharing_something(viewer.id, [target.id]):
+        raise NotFound("User not found")  # a stranger's card is as absent as a missing user
     card = Profile(user=target)
     if server_id is not None:
         card.roles = []

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from chat.events import Audience, control, publish, to_channels, to_servers, to_users
+from chat.hooks import announce_access_change
 from haven_site.api.encoding import ts
 
 
@@ -18,9 +19,10 @@ def notify_server_updated(server_id: uuid.UUID) -> None:
 
 
 def notify_server_deleted(server_id: uuid.UUID, member_ids: Iterable[uuid.UUID]) -> None:
-    members = to_users(list(member_ids))
+    member_ids = list(member_ids)
+    members = to_users(member_ids)
     publish("ServerDeleted", {"server_id": str(server_id)}, to_servers(server_id) | members)
-    recheck(to_servers(server_id) | members, server_id)
+    recheck(to_servers(server_id) | members, server_id, user_ids=member_ids)
 
 
 def notify_member_joined(server_id: uuid.UUID, user_id: uuid.UUID) -> None:
@@ -34,7 +36,7 @@ def notify_member_removed(server_id: uuid.UUID, user_id: uuid.UUID, *, banned: b
     payload = {"server_id": str(server_id), "user_id": str(user_id)}
     event = "MemberBanned" if banned else "MemberRemoved"
     publish(event, payload, to_servers(server_id) | to_users(user_id))
-    recheck(to_users(user_id), server_id)
+    recheck(to_users(user_id), server_id, user_ids=[user_id])
 
 
 def notify_member_unbanned(server_id: uuid.UUID, user_id: uuid.UUID) -> None:
@@ -56,7 +58,7 @@ def notify_member_roles(
         "role_ids": [str(r) for r in role_ids],
     }
     publish("MemberRolesUpdated", payload, to_servers(server_id) | to_users(user_id))
-    recheck(to_users(user_id), server_id)
+    recheck(to_users(user_id), server_id, user_ids=[user_id])
 
 
 def notify_timed_out(
@@ -65,9 +67,11 @@ def notify_timed_out(
     until: datetime | None,
     member_ids: Iterable[uuid.UUID],
 ) -> None:
-    """``MemberTimedOut`` to every connection of every member (websocket.md 4.0 #27)."""
+    """``MemberTimedOut`` to every connection of every member (websocket.md 4.0 #27); a timeout
+    also ends the member's voice in that server (the ``access_changed`` hooks)."""
     payload = {"server_id": str(server_id), "user_id": str(user_id), "timed_out_until": ts(until)}
     publish("MemberTimedOut", payload, to_users(list(member_ids)))
+    announce_access_change(server_id, user_ids=[user_id])
 
 
 def notify_permissions_changed(server_id: uuid.UUID) -> None:
@@ -83,10 +87,16 @@ def notify_channel_deleted(server_id: uuid.UUID, channel_id: uuid.UUID) -> None:
 
 
 def recheck(
-    audience: Audience, server_id: uuid.UUID, *, channel_id: uuid.UUID | None = None
+    audience: Audience,
+    server_id: uuid.UUID,
+    *,
+    channel_id: uuid.UUID | None = None,
+    user_ids: Iterable[uuid.UUID] | None = None,
 ) -> None:
-    """The gateway command ``recheck``: drop subscriptions the user can no longer access."""
+    """The gateway command ``recheck``: drop subscriptions the user can no longer access; and
+    the ``access_changed`` hooks (voice) for ``user_ids`` (None: anyone in the server)."""
     data = {"server_id": str(server_id)}
     if channel_id is not None:
         data["channel_id"] = str(channel_id)
     control("recheck", audience, **data)
+    announce_access_change(server_id, user_ids=user_ids, channel_id=channel_id)

@@ -7,6 +7,12 @@
 // see them in the channel), the session shows "Could not connect to the voice server" with a
 // retry, and every SDK error is caught here (the SDK's own console logging is switched off).
 //
+// Haven's LiveKit tokens live only minutes (LIVEKIT_TOKEN_TTL_SECS): while the session lasts the
+// client renews its token (POST /voice/{id}/token, which checks the access again) at 60% of its
+// lifetime, and keeps the new one for the next connection attempt (an open LiveKit connection
+// gets its own refreshed tokens from the LiveKit server). A refused renewal means the access
+// ended: the session leaves, and the LiveKit connection with it.
+//
 // Views listen on `voice` for "roster:<channelId>" and "session" events.
 
 import { api } from "./api.js";
@@ -23,6 +29,20 @@ function loadSdk() {
     sdkPromise = null;
   });
   return sdkPromise;
+}
+
+const RENEW_AT = 0.6; // of the token's lifetime
+const RENEW_RETRY_MS = 10_000; // after a network failure
+
+/** The lifetime of a LiveKit JWT in milliseconds (exp - nbf, so the local clock does not matter). */
+export function tokenLifetimeMs(token) {
+  try {
+    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    const lifetime = (claims.exp - (claims.nbf ?? claims.iat)) * 1000;
+    return Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 60_000;
+  } catch {
+    return 60_000;
+  }
 }
 
 const personOf = (p) => ({
@@ -133,7 +153,34 @@ class Voice extends EventTarget {
       throw failure;
     }
     this.grant = grant;
+    this.scheduleRenewal(tokenLifetimeMs(grant.token) * RENEW_AT);
     await this.connectMedia();
+  }
+
+  scheduleRenewal(delay) {
+    clearTimeout(this.renewTimer);
+    const session = this.session;
+    this.renewTimer = setTimeout(() => this.renew(session), Math.max(1000, delay));
+  }
+
+  /** A fresh token while the session lasts; a refusal (4xx) ends the session. */
+  async renew(session) {
+    if (this.session !== session || session.leaving) return;
+    let grant;
+    try {
+      grant = await api("POST", `/voice/${session.channelId}/token`);
+    } catch (failure) {
+      if (this.session !== session) return;
+      if (failure?.status >= 400 && failure.status < 500) {
+        await this.leave(); // access ended (or we were taken out): the LiveKit connection goes
+      } else {
+        this.scheduleRenewal(RENEW_RETRY_MS);
+      }
+      return;
+    }
+    if (this.session !== session) return;
+    this.grant = grant;
+    this.scheduleRenewal(tokenLifetimeMs(grant.token) * RENEW_AT);
   }
 
   /** Connects the audio to LiveKit; a failure leaves the session joined in Haven, marked failed. */
@@ -217,6 +264,7 @@ class Voice extends EventTarget {
   }
 
   disconnectMedia() {
+    clearTimeout(this.renewTimer);
     const room = this.session?.room;
     if (room) room.disconnect().catch(() => {});
     for (const element of audioBox().querySelectorAll("audio")) element.remove();

@@ -10,7 +10,7 @@ import pytest
 from accounts.models import BlockedUser, ProfileKeyDistribution, User
 from chat.events import to_users
 from chat.models import Friendship
-from tests.chat.factories import befriend, published, users
+from tests.chat.factories import add_member, befriend, make_server, published, users
 from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +80,9 @@ def set_status(user: User, status: str) -> None:
 
 def test_presence_statuses_in_request_order(api: Api) -> None:
     alice, bob, carol, dave = users(api, "alice", "bob", "carol", "dave")
+    server = make_server(alice).server
+    for member in (bob, carol, dave):
+        add_member(server, member)
     set_status(bob, "dnd")
     set_status(carol, "invisible")
     set_status(dave, "idle")
@@ -89,11 +92,11 @@ def test_presence_statuses_in_request_order(api: Api) -> None:
     assert response.json()[0] == {"user_id": str(bob.id), "status": "dnd"}
     assert api.as_("alice").get("/api/v1/presence?user_ids=").json() == []
     assert api.as_("alice").get("/api/v1/presence").status_code == 400
-    assert alice
 
 
 def test_presence_needs_authentication_and_hides_blockers(api: Api) -> None:
     alice, bob = users(api, "alice", "bob")
+    add_member(make_server(alice).server, bob)
     set_status(alice, "online")
     assert api.get(f"/api/v1/presence?user_ids={alice.id}").status_code == 401
     path = f"/api/v1/presence?user_ids={alice.id}"

@@ -91,6 +91,7 @@ def test_profile_relationships(api: Api) -> None:
     befriend(carol, bob)  # carol: a mutual friend of alice and bob
     befriend(dave, alice)
     befriend(dave, bob, status="pending")  # pending: not mutual
+    server_with(dave, bob)  # a request alone would not let dave see bob's card
     server_with(alice, bob)
     server_with(bob, alice, carol)
     server_with(alice)
@@ -115,6 +116,7 @@ def test_profile_relationships(api: Api) -> None:
 
 def test_profile_shows_at_most_ten_mutual_friends_with_fixed_queries(api: Api) -> None:
     alice, bob = users(api, "alice", "bob")
+    server_with(alice, bob)
 
     def count() -> int:
         with CaptureQueriesContext(connection) as ctx:
@@ -136,6 +138,7 @@ def test_profile_shows_at_most_ten_mutual_friends_with_fixed_queries(api: Api) -
 
 def test_profile_blocked_flag_and_encrypted_profile(api: Api) -> None:
     alice, bob = users(api, "alice", "bob")
+    server_with(alice, bob)
     api.as_("bob").put("/api/v1/users/profile", {"encrypted_profile": b64(b"sealed profile")})
     api.as_("alice").post(f"/api/v1/users/{bob.id}/block")
     card = profile(api, "alice", bob.id)
@@ -164,8 +167,8 @@ def test_profile_roles_only_for_members_of_that_server(api: Api) -> None:
         "is_default": False,
         "created_at": roles[0]["created_at"],
     }
+    server_with(mallory, bob)  # another server: mallory may see bob's card, not these roles
     assert profile(api, "mallory", bob.id, f"?server_id={server.id}")["roles"] == []
-    assert mallory  # not a member: learns nothing about the server's roles
 
 
 def test_profile_errors(api: Api) -> None:

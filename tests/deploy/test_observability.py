@@ -47,12 +47,40 @@ def test_json_lines_redact_tokens_and_bearer_headers(json_log: io.StringIO) -> N
     for secret in ("eyJhbGciOi", "abc.def.ghi", "r3fr3sh"):
         assert secret not in out
     first, second, third = records(json_log)
-    assert first["message"] == "GET /api/v1/ws?v=1&token=[redacted]&x=1"
+    assert first["message"] == "GET /api/v1/ws"  # no query string at all
     assert first["level"] == "INFO"
     assert first["logger"] == "haven.test"
     assert "time" in first
     assert second["message"] == "header was Bearer [redacted]"
     assert third["message"] == "refresh refresh_token=[redacted]"
+
+
+def test_typed_text_is_dropped_from_messages_extras_and_tracebacks(json_log: io.StringIO) -> None:
+    """What third-party code logs: Django's ``request`` extra (its repr holds the full path),
+    a URL object as an argument (httpx), an exception quoting a query, an invite code."""
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/api/v1/gifs/search", {"q": "zqx words"})
+    logging.getLogger("django.request").error(
+        "Internal Server Error: %s", request.path, extra={"request": request, "status_code": 500}
+    )
+    logging.getLogger("httpx").warning(
+        "HTTP Request: %s %s", "GET", httpx.URL("https://giphy.test/v1/gifs/search?q=zqx+words")
+    )
+    try:
+        raise ValueError("could not fetch /preview?url=https://zqx.example/words")
+    except ValueError:
+        logging.getLogger("haven.api").exception("Unhandled error in API view")
+    logging.getLogger("daphne").warning("handshake for /api/v1/invites/TypedCode1/join failed")
+    out = json_log.getvalue()
+    for typed in ("zqx", "TypedCode1"):
+        assert typed not in out
+    django_error, outbound, unhandled, invite = records(json_log)
+    assert django_error["request"] == "GET /api/v1/gifs/search"
+    assert django_error["status_code"] == 500
+    assert outbound["message"] == "HTTP Request: GET https://giphy.test/v1/gifs/search"
+    assert "ValueError: could not fetch /preview" in str(unhandled["exc_info"])
+    assert invite["message"] == "handshake for /api/v1/invites/[redacted]/join failed"
 
 
 def http_details(path: str) -> dict[str, object]:
@@ -73,7 +101,7 @@ def test_access_log_leaves_out_client_addresses_by_default(json_log: io.StringIO
     AccessLog()("http", "unknown-action", {})
     http_record, ws_record = records(json_log)
     assert http_record["logger"] == "haven.access"
-    assert http_record["path"] == "/api/v1/messages?token=[redacted]"
+    assert http_record["path"] == "/api/v1/messages"
     assert http_record["status"] == 200
     assert http_record["bytes"] == 42
     assert http_record["duration_ms"] == 12.3

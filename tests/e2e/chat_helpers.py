@@ -118,11 +118,12 @@ def new_user(browser: Any, console: Console, pages: dict[str, Any], base: str, n
 
 def server_pair(
     browser: Any, console: Console, pages: dict[str, Any], base: str, names: tuple[str, str],
-    server_name: str = "Files",
+    server_name: str = "Files", owner_code: str | None = None,
 ) -> tuple[Any, Any, str, str]:  # fmt: skip
-    """Two users in the app; the first creates a server and the second joins it with an invite.
-    Both end on #welcome, the socket live. Returns (owner, member, server id, channel id)."""
-    owner = new_user(browser, console, pages, base, names[0])
+    """Two users in the app; the first (registered with ``owner_code`` when it is not the
+    instance's first user) creates a server and the second joins it with an invite. Both end on
+    #welcome, the socket live. Returns (owner, member, server id, channel id)."""
+    owner = new_user(browser, console, pages, base, names[0], owner_code)
     code = invite_codes(owner)[0]
     open_app(owner)
     member = new_user(browser, console, pages, base, names[1], code)

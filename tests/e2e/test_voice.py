@@ -17,7 +17,7 @@ import pytest
 
 from tests.e2e.chat_helpers import Console, api_login, server_pair, snapshot
 from tests.e2e.conftest import backends
-from tests.processes import HavenProcess, free_port
+from tests.processes import HavenProcess, free_port, manage
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +36,7 @@ def voice_haven(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HavenProce
             "LIVEKIT_URL": f"ws://127.0.0.1:{LIVEKIT_PORT}",
             "LIVEKIT_API_KEY": "devkey",
             "LIVEKIT_API_SECRET": "a-livekit-secret-that-is-long-enough-for-hs256",
+            "LIVEKIT_TOKEN_TTL_SECS": "10",  # the client renews after 6 s
         },
     )
     server.manage("migrate", "--noinput")
@@ -43,8 +44,9 @@ def voice_haven(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HavenProce
     server.stop()
 
 
-def livekit_noise(console: Console) -> list[str]:
-    """Console errors other than the browser's reports of the refused LiveKit connections."""
+def livekit_noise(console: Console, refused: str = "^$") -> list[str]:
+    """Console errors other than the browser's reports of the refused LiveKit connections (and
+    of the refused responses whose address matches ``refused``)."""
     port = re.escape(f"127.0.0.1:{LIVEKIT_PORT}")
     socket_failed = re.compile(rf"^WebSocket connection to 'ws://{port}/rtc.*' failed")
     return [
@@ -52,6 +54,7 @@ def livekit_noise(console: Console) -> list[str]:
         for text, source in zip(console.errors, console.sources, strict=True)
         if not socket_failed.search(text)
         and not (text.startswith("Failed to load resource") and re.search(port, source))
+        and not (text.startswith("Failed to load resource") and re.search(refused, source))
     ]
 
 
@@ -148,3 +151,69 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     assert jay_api.get(f"/voice/{owner.url.rsplit('/', 1)[-1]}/participants").json() == []
 
     assert livekit_noise(console) == []
+
+
+def test_voice_token_renewal_and_access_that_ends(voice_haven: HavenProcess, browser: Any) -> None:
+    console = Console()
+    pages: dict[str, Any] = {}
+    try:
+        renewal_scenario(voice_haven, browser, console, pages)
+    except BaseException:
+        snapshot(pages, console)
+        raise
+
+
+def renewal_scenario(
+    haven: HavenProcess, browser: Any, console: Console, pages: dict[str, Any]
+) -> None:
+    code = manage("issue_invites", env=haven.env).stdout.strip()  # kim may not be the first user
+    owner, member, server_id, _ = server_pair(
+        browser, console, pages, haven.url, ("kim", "lee"), "Renewals", owner_code=code
+    )
+    lee_id = member.evaluate("JSON.parse(localStorage.getItem('haven.session')).user.id")
+    owner.click("#server-menu")
+    owner.click("[data-action=create-channel]")
+    owner.fill("dialog input[name=name]", "Hall")
+    owner.select_option("dialog select[name=channel_type]", "voice")
+    owner.click("dialog button[type=submit]")
+    owner.wait_for_selector("#chat-title:text-is('#Hall')")
+    hall = owner.url.rsplit("/", 1)[-1]
+    member.click(".channel a:has-text('Hall')")
+    in_hall = f"#voice-participants [data-user-id='{lee_id}']"
+
+    def renewal(response: Any) -> bool:
+        return bool(response.url.endswith(f"/voice/{hall}/token"))
+
+    # Lee joins; while he stays allowed, the client renews the 10 s token before it expires.
+    member.click("#voice-join")
+    member.wait_for_selector("#voice-state[data-state=failed]")
+    with member.expect_response(renewal, timeout=15_000) as renewed:
+        pass
+    assert renewed.value.status == 200
+    assert renewed.value.json()["channel_id"] == hall
+
+    # A refused renewal (as when his access ended) leaves: the bar goes, Kim sees him go.
+    member.route(
+        f"**/api/v1/voice/{hall}/token",
+        lambda route: route.fulfill(
+            status=403,
+            content_type="application/json",
+            body='{"error": "Not a member of this channel", "status": 403}',
+        ),
+    )
+    member.wait_for_selector("#voice-bar", state="hidden", timeout=15_000)
+    owner.wait_for_selector(in_hall, state="detached")
+    member.unroute(f"**/api/v1/voice/{hall}/token")
+
+    # Lee joins again; a timeout takes him out at once (no waiting for the token to expire).
+    member.click("#voice-join")
+    owner.wait_for_selector(in_hall)
+    kim_api = api_login(haven.url, "kim")
+    kim_api.put(
+        f"/servers/{server_id}/members/{lee_id}/timeout", json={"duration_seconds": 600}
+    ).raise_for_status()
+    member.wait_for_selector("#voice-bar", state="hidden")
+    owner.wait_for_selector(in_hall, state="detached")
+    member.click("#voice-join")  # refused while timed out
+    member.wait_for_selector("[role=alert]:has-text('You are timed out in this server')")
+    assert livekit_noise(console, refused=rf"/api/v1/voice/{hall}/(token|join)$") == []

@@ -20,6 +20,7 @@ HAVEN_VARS = [
     "REGISTRATION_INVITE_ONLY", "MAX_WS_CONNECTIONS_PER_USER", "WS_RATE_LIMIT_SEND",
     "WS_RATE_LIMIT_TYPING", "WS_RATE_LIMIT_PIN", "WS_RATE_LIMIT_REACTION", "WS_RATE_LIMIT_EDIT",
     "WS_RATE_LIMIT_DELETE",
+    "LIVEKIT_TOKEN_TTL_SECS",
 ]  # fmt: skip
 
 
@@ -81,6 +82,7 @@ def test_production_defaults(env: pytest.MonkeyPatch) -> None:
     assert config.log_format == "json"
     assert config.max_ws_connections_per_user == 5
     assert config.registration_invites_per_user == 3
+    assert config.livekit_token_ttl_secs == 300
 
 
 def test_django_secret_key_is_derived_and_stable(env: pytest.MonkeyPatch) -> None:
@@ -102,6 +104,7 @@ def test_django_secret_key_is_derived_and_stable(env: pytest.MonkeyPatch) -> Non
         ("MAX_WS_CONNECTIONS_PER_USER", "five", "MAX_WS_CONNECTIONS_PER_USER must be an integer"),
         ("MAX_WS_CONNECTIONS_PER_USER", "0", "MAX_WS_CONNECTIONS_PER_USER must be at least 1"),
         ("POW_DIFFICULTY", "-1", "POW_DIFFICULTY must be at least 0"),
+        ("LIVEKIT_TOKEN_TTL_SECS", "9", "LIVEKIT_TOKEN_TTL_SECS must be at least 10"),
     ],
 )
 def test_malformed_values_are_reported(

@@ -1,131 +1,30 @@
-"""Server mute/deafen enforced through LiveKit's RoomService, checked against a recorded-contract
-fake of its Twirp API on 127.0.0.1: the paths the SDK posts to, the bearer token (signed with the
-API secret, carrying roomAdmin for that room), and the protobuf bodies."""
+"""Server mute/deafen enforced through LiveKit's RoomService, checked against the recorded-contract
+fake of its Twirp API on 127.0.0.1 (tests/voice/livekit_fake.py): the paths the SDK posts to, the
+bearer token (signed with the API secret, carrying roomAdmin for that room), and the protobuf
+bodies."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from livekit import api as lk
 
 from tests.chat.file_factories import add_member, make_channel, make_server
-from tests.helpers import Api, haven_settings
-
-KEY, SECRET = "roomservice-key", "roomservice-secret-long-enough-for-hs256-signing"
-PREFIX = "/twirp/livekit.RoomService/"
-REQUEST_TYPES = {
-    "GetParticipant": lk.RoomParticipantIdentity,
-    "MutePublishedTrack": lk.MuteRoomTrackRequest,
-    "UpdateParticipant": lk.UpdateParticipantRequest,
-}
-
-
-@dataclass
-class Recorded:
-    method: str
-    body: Any
-    claims: lk.Claims
-    content_type: str
-
-
-class _FakeLiveKit(BaseHTTPRequestHandler):
-    recorded: list[Recorded] = []
-    problems: list[str] = []
-    participant_missing = False
-    fail_with_500 = False
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _reply(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _twirp_error(self, status: int, code: str, msg: str) -> None:
-        self._reply(status, json.dumps({"code": code, "msg": msg}).encode(), "application/json")
-
-    def do_POST(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        cls = type(self)
-        if not self.path.startswith(PREFIX) or self.path[len(PREFIX) :] not in REQUEST_TYPES:
-            cls.problems.append(f"unexpected path {self.path}")
-            self._twirp_error(404, "bad_route", "no such method")
-            return
-        method = self.path[len(PREFIX) :]
-        body = REQUEST_TYPES[method].FromString(raw)
-        authorization = self.headers.get("Authorization", "")
-        if not authorization.startswith("Bearer "):
-            cls.problems.append("no bearer token")
-            self._twirp_error(401, "unauthenticated", "no token")
-            return
-        try:
-            claims = lk.TokenVerifier(KEY, SECRET).verify(authorization[7:])
-        except Exception as error:
-            cls.problems.append(f"token does not verify: {error}")
-            self._twirp_error(401, "unauthenticated", "bad token")
-            return
-        if not (claims.video and claims.video.room_admin and claims.video.room == body.room):
-            cls.problems.append("token lacks roomAdmin for the room")
-            self._twirp_error(403, "permission_denied", "not room admin")
-            return
-        cls.recorded.append(Recorded(method, body, claims, self.headers.get("Content-Type", "")))
-        if cls.fail_with_500:
-            self._twirp_error(500, "internal", "boom")
-            return
-        if method == "GetParticipant":
-            if cls.participant_missing:
-                self._twirp_error(404, "not_found", "participant does not exist")
-                return
-            info = lk.ParticipantInfo(
-                identity=body.identity,
-                tracks=[
-                    lk.TrackInfo(sid="TR_mic", type=lk.TrackType.AUDIO, muted=False),
-                    lk.TrackInfo(sid="TR_cam", type=lk.TrackType.VIDEO, muted=False),
-                    lk.TrackInfo(sid="TR_old", type=lk.TrackType.AUDIO, muted=True),
-                ],
-            )
-            self._reply(200, info.SerializeToString(), "application/protobuf")
-        elif method == "MutePublishedTrack":
-            track = lk.TrackInfo(sid=body.track_sid, type=lk.TrackType.AUDIO, muted=body.muted)
-            response = lk.MuteRoomTrackResponse(track=track)
-            self._reply(200, response.SerializeToString(), "application/protobuf")
-        else:
-            info = lk.ParticipantInfo(identity=body.identity, permission=body.permission)
-            self._reply(200, info.SerializeToString(), "application/protobuf")
+from tests.helpers import Api
+from tests.voice.livekit_fake import FakeLiveKit, configured, running_fake
 
 
 @pytest.fixture(scope="module")
 def fake_livekit() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeLiveKit)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"ws://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with running_fake() as url:
+        yield url
 
 
 @pytest.fixture
-def livekit(fake_livekit: str) -> Iterator[type[_FakeLiveKit]]:
-    _FakeLiveKit.recorded.clear()
-    _FakeLiveKit.problems.clear()
-    _FakeLiveKit.participant_missing = False
-    _FakeLiveKit.fail_with_500 = False
-    with haven_settings(
-        livekit_url=fake_livekit,
-        livekit_client_url=fake_livekit,
-        livekit_api_key=KEY,
-        livekit_api_secret=SECRET,
-    ):
-        yield _FakeLiveKit
-    assert _FakeLiveKit.problems == []
+def livekit(fake_livekit: str) -> Iterator[type[FakeLiveKit]]:
+    with configured(fake_livekit) as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -149,7 +48,7 @@ def put(api: Api, seated: dict[str, Any], what: str, value: bool, commit: Any) -
 
 def test_mute_silences_the_microphone_and_revokes_publishing(
     api: Api,
-    livekit: type[_FakeLiveKit],
+    livekit: type[FakeLiveKit],
     seated: dict[str, Any],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
@@ -179,7 +78,7 @@ def test_mute_silences_the_microphone_and_revokes_publishing(
 
 def test_deafen_revokes_subscribing(
     api: Api,
-    livekit: type[_FakeLiveKit],
+    livekit: type[FakeLiveKit],
     seated: dict[str, Any],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
@@ -198,7 +97,7 @@ def test_deafen_revokes_subscribing(
 
 def test_unmute_restores_publishing_without_touching_tracks(
     api: Api,
-    livekit: type[_FakeLiveKit],
+    livekit: type[FakeLiveKit],
     seated: dict[str, Any],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
@@ -211,7 +110,7 @@ def test_unmute_restores_publishing_without_touching_tracks(
 
 def test_a_participant_not_in_the_room_is_left_to_the_next_token(
     api: Api,
-    livekit: type[_FakeLiveKit],
+    livekit: type[FakeLiveKit],
     seated: dict[str, Any],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
@@ -222,7 +121,7 @@ def test_a_participant_not_in_the_room_is_left_to_the_next_token(
 
 def test_livekit_failures_do_not_fail_the_request(
     api: Api,
-    livekit: type[_FakeLiveKit],
+    livekit: type[FakeLiveKit],
     seated: dict[str, Any],
     django_capture_on_commit_callbacks: Any,
     caplog: pytest.LogCaptureFixture,

@@ -4,6 +4,7 @@ events with their audiences (websocket.md 4.4)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -91,7 +92,11 @@ def test_join_answers_a_token_livekit_accepts(api: Api, world: dict[str, Any]) -
     assert not claims.video.room_create
     raw = jwt.decode(body["token"], options={"verify_signature": False})
     assert raw["iss"] == KEY
-    assert raw["exp"] - raw["nbf"] == 6 * 3600
+    assert raw["exp"] - raw["nbf"] == 300  # LIVEKIT_TOKEN_TTL_SECS: minutes, not the spec's 6 h
+    with haven_settings(livekit_token_ttl_secs=120):
+        short = join(api, "alice", world["voice"]).json()["token"]
+    raw = jwt.decode(short, options={"verify_signature": False})
+    assert raw["exp"] - raw["nbf"] == 120
     with pytest.raises(jwt.InvalidSignatureError):
         livekit_api.TokenVerifier(KEY, "another-secret-entirely-different-from-it").verify(
             body["token"]
@@ -120,6 +125,106 @@ def test_join_errors(api: Api, world: dict[str, Any]) -> None:
     assert join(api, "mallory", world["dm"]).status_code == 403
     assert api.post(f"/api/v1/voice/{world['voice'].id}/join", token="").status_code == 401
     assert api.as_("alice").post("/api/v1/voice/nope/join").status_code == 400
+
+
+def timeout(api: Api, world: dict[str, Any], user: str, seconds: int) -> None:
+    path = f"/api/v1/servers/{world['server'].id}/members/{world[user].id}/timeout"
+    response = api.as_("alice").put(path, {"duration_seconds": seconds})
+    assert response.status_code == 200, response
+
+
+def test_a_timed_out_member_cannot_join_voice_in_that_server(
+    api: Api, world: dict[str, Any]
+) -> None:
+    timeout(api, world, "bob", 600)
+    refused = join(api, "bob", world["voice"])
+    assert refused.json() == {"error": "You are timed out in this server", "status": 403}
+    assert join(api, "bob", world["dm"]).status_code == 200  # DMs are not the server's
+    assert participants(api, "alice", world["voice"]) == []
+    timeout(api, world, "bob", 0)
+    assert join(api, "bob", world["voice"]).status_code == 200
+
+
+def renew(api: Api, user: str, channel: Any) -> Any:
+    return api.as_(user).post(f"/api/v1/voice/{channel.id}/token")
+
+
+def test_token_renewal_re_checks_and_announces_nothing(
+    api: Api, world: dict[str, Any], recorded: Any
+) -> None:
+    join(api, "bob", world["voice"])
+    for key in (f"voice:seat:{world['bob'].id}", f"voice:roster:{world['voice'].id}"):
+        cache.touch(key, 1)  # about to expire
+    with recorded() as events:
+        response = renew(api, "bob", world["voice"])
+    assert response.status_code == 200, response
+    assert events == []
+    body = response.json()
+    assert set(body) == {"token", "url", "channel_id"}
+    assert (body["url"], body["channel_id"]) == ("wss://voice.example.com", str(world["voice"].id))
+    claims = verify(body["token"])
+    assert claims.identity == world["bob"].id
+    assert claims.video is not None
+    assert (claims.video.room, claims.video.room_join) == (str(world["voice"].id), True)
+    # The seat lives on with the renewals (12 h from the last one, not from the join).
+    time.sleep(1.2)
+    assert [p["user_id"] for p in participants(api, "alice", world["voice"])] == [world["bob"].id]
+    # A server mute reaches the renewed token.
+    moderate(api, "alice", world["voice"], world["bob"], "mute", True)
+    muted = verify(renew(api, "bob", world["voice"]).json()["token"])
+    assert muted.video is not None
+    assert muted.video.can_publish is False
+
+
+def test_token_renewal_is_refused_once_access_or_seat_is_gone(
+    api: Api, world: dict[str, Any]
+) -> None:
+    not_seated = renew(api, "bob", world["voice"])
+    assert not_seated.json() == {"error": "You are not in this voice channel", "status": 403}
+    join(api, "bob", world["voice"])
+    assert renew(api, "bob", world["lounge"]).status_code == 403  # seated elsewhere
+    assert renew(api, "mallory", world["voice"]).json()["error"] == "Not a member of this channel"
+    unknown = api.as_("bob").post("/api/v1/voice/00000000-0000-4000-8000-000000000000/token")
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "Channel not found")
+    with haven_settings(livekit_url=""):
+        assert renew(api, "bob", world["voice"]).json()["error"] == "Voice chat is not configured"
+    # A timeout refuses the renewal too (and takes bob out: tests/chat/gateway/test_voice_access).
+    timeout(api, world, "bob", 600)
+    assert renew(api, "bob", world["voice"]).json()["error"] == "You are timed out in this server"
+    api.as_("bob").post(f"/api/v1/voice/{world['voice'].id}/leave")
+    timeout(api, world, "bob", 0)
+    assert renew(api, "bob", world["voice"]).status_code == 403  # left: join again instead
+
+
+@pytest.mark.parametrize(
+    ("state", "initiator", "caller", "error"),
+    [
+        ("pending", "alice", "alice", "DM request is still pending"),
+        ("pending", "alice", "bob", "Accept the DM request first"),
+        ("declined", "alice", "alice", "This DM request was declined"),
+    ],
+)
+def test_dm_voice_needs_an_answered_request(
+    api: Api, world: dict[str, Any], state: str, initiator: str, caller: str, error: str
+) -> None:
+    dm = world["dm"]
+    dm.dm_status, dm.dm_initiator_id = state, world[initiator].id
+    dm.save(update_fields=["dm_status", "dm_initiator"])
+    assert join(api, caller, dm).json() == {"error": error, "status": 403}
+    dm.dm_status = "active"
+    dm.save(update_fields=["dm_status"])
+    assert join(api, caller, dm).status_code == 200
+
+
+@pytest.mark.parametrize("blocker", ["alice", "bob"])
+def test_a_block_either_way_refuses_dm_voice(api: Api, world: dict[str, Any], blocker: str) -> None:
+    other = "bob" if blocker == "alice" else "alice"
+    assert api.as_(blocker).post(f"/api/v1/users/{world[other].id}/block").status_code == 200
+    for caller in ("alice", "bob"):
+        refused = join(api, caller, world["dm"])
+        assert refused.json() == {"error": "Cannot call this user", "status": 403}
+    group = make_dm(world["alice"].id, world["bob"].id, group=True)
+    assert join(api, "alice", group).status_code == 200  # blocks do not silence groups
 
 
 def test_a_hidden_channel_cannot_be_joined(api: Api, world: dict[str, Any]) -> None:

@@ -27,6 +27,11 @@ class JoinView(ApiView):
         return Response(actions.do_join(self.user, channel_id))
 
 
+class TokenView(ApiView):
+    def post(self, request: Request, channel_id: uuid.UUID) -> Response:
+        return Response(actions.do_renew_token(self.user, channel_id))
+
+
 class LeaveView(ApiView):
     def post(self, request: Request, channel_id: uuid.UUID) -> Response:
         actions.do_leave(self.user, channel_id)

@@ -268,3 +268,48 @@ async def test_logout_closes_the_socket_leaves_voice_and_ends_the_call(
     assert frames[3]["payload"] == {"channel_id": world["dm"], "ended_by": users["alice"].id}
     await bob.silent()
     await bob.close()
+
+
+def _set_request(channel_id: str, status: str, initiator: str) -> None:
+    from chat.models import Channel
+
+    Channel.objects.filter(id=channel_id).update(dm_status=status, dm_initiator_id=initiator)
+
+
+async def test_a_pending_or_declined_dm_request_takes_no_calls(
+    users: dict[str, TestUser], world: dict[str, str]
+) -> None:
+    alice, bob = await connect(users, "alice"), await connect(users, "bob")
+    dm = world["dm"]
+    await sync_to_async(_set_request)(dm, "pending", users["alice"].id)
+    assert await error_of(alice, call("CallInvite", dm)) == "DM request is still pending"
+    assert await error_of(bob, call("CallInvite", dm)) == "Accept the DM request first"
+    await sync_to_async(_set_request)(dm, "declined", users["alice"].id)
+    assert await error_of(alice, call("CallInvite", dm)) == "This DM request was declined"
+    await bob.silent()  # nothing rang
+    await sync_to_async(_set_request)(dm, "active", users["alice"].id)
+    await alice.send(call("CallInvite", dm))
+    await bob.expect("CallRinging")
+    await close_all(alice, bob)
+
+
+async def test_a_block_either_way_refuses_calls(
+    users: dict[str, TestUser], world: dict[str, str], api: Api
+) -> None:
+    alice, bob = await connect(users, "alice"), await connect(users, "bob")
+    dm = world["dm"]
+    await alice.send(call("CallInvite", dm))
+    await bob.expect("CallRinging")
+    # bob blocks alice while it rings: he cannot pick up, and neither can ring the other.
+    blocked = await sync_to_async(api.as_("bob").post)(f"/api/v1/users/{users['alice'].id}/block")
+    assert blocked.status_code == 200, blocked
+    assert await error_of(bob, call("CallAccept", dm)) == "Cannot call this user"
+    await bob.send(call("CallEnd", dm))  # hanging up always works
+    await alice.expect("CallEnded")
+    await bob.expect("CallEnded")
+    for ws in (alice, bob):
+        assert await error_of(ws, call("CallInvite", dm)) == "Cannot call this user"
+    # Group calls are not one-to-one DMs: a block does not silence them.
+    await alice.send(call("CallInvite", world["group"]))
+    await bob.expect("CallRinging")
+    await close_all(alice, bob)
