@@ -19,11 +19,13 @@ logger = logging.getLogger("haven.chat.hooks")
 class AccessChange:
     """Access inside one server may have shrunk: a member left, was kicked, banned or timed out,
     their roles changed, roles or overwrites changed, a channel or the whole server was deleted.
+    Or, with ``server_id`` None, access to one DM or group channel: someone left a group.
 
     ``user_ids``: the users concerned, or None for anyone in the server. ``channel_id``: only this
-    channel is concerned (deleted). The hook re-checks what it holds against ``chat.access``."""
+    channel is concerned (deleted, or the group left). The hook re-checks what it holds against
+    ``chat.access``."""
 
-    server_id: uuid.UUID
+    server_id: uuid.UUID | None
     user_ids: frozenset[uuid.UUID] | None = None
     channel_id: uuid.UUID | None = None
 
@@ -32,7 +34,7 @@ access_changed: list[Callable[[AccessChange], None]] = []
 
 
 def announce_access_change(
-    server_id: uuid.UUID,
+    server_id: uuid.UUID | None,
     *,
     user_ids: Iterable[uuid.UUID] | None = None,
     channel_id: uuid.UUID | None = None,

@@ -156,6 +156,8 @@ def _seated(change: AccessChange) -> dict[uuid.UUID, list[uuid.UUID]]:
         return by_channel
     if change.channel_id is not None:
         channel_ids = [change.channel_id]
+    elif change.server_id is None:
+        return {}
     else:
         channel_ids = list(
             Channel.objects.filter(

@@ -25,6 +25,7 @@ from chat.actions.sender_keys import drop_sealed_keys_for
 from chat.actions.servers import decode_meta
 from chat.actions.system_messages import post_system_message
 from chat.events import control, publish, to_users
+from chat.hooks import announce_access_change
 from chat.models import Channel, ChannelMember, ChannelType, DmStatus, ReadState, ServerMember
 from chat.storage import delete_message_files_on_commit
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
@@ -219,6 +220,7 @@ def do_leave_group(user: User, channel_id: uuid.UUID) -> None:
             delete_message_files_on_commit(channel=channel)
             channel.delete()
         control("recheck", to_users(user.id), channel_id=str(channel_id))
+        announce_access_change(None, user_ids=[user.id], channel_id=channel_id)
 
 
 def do_answer_dm_request(user: User, channel_id: uuid.UUID, action: str) -> str:

@@ -16,7 +16,7 @@ from django.db import connections
 
 from chat.models import Role
 from chat.permissions import Permission
-from tests.chat.file_factories import add_member, make_channel, make_server
+from tests.chat.file_factories import add_member, make_channel, make_dm, make_server
 from tests.chat.gateway.conftest import Ws
 from tests.helpers import Api, TestUser
 from tests.voice.livekit_fake import FakeLiveKit, configured, running_fake
@@ -233,6 +233,24 @@ async def test_channel_and_server_deletion_take_everyone_out(
     assert left["channel_id"] == str(lounge.id)
     assert removals(livekit) == [(str(lounge.id), users["bob"].id)]
     await bob.close()
+
+
+async def test_leaving_a_group_dm_takes_the_leaver_out_of_its_voice(
+    users: dict[str, TestUser], api: Api, livekit: type[FakeLiveKit]
+) -> None:
+    ids = [uuid.UUID(users[n].id) for n in ("alice", "bob", "carol")]
+    group = str((await sync_to_async(make_dm)(*ids, group=True)).id)
+    alice = await connect(users, "alice", group)
+    await rest(api, "bob", "post", f"/voice/{group}/join")
+    await voice_event(alice, users["bob"].id, joined=True)
+    livekit.recorded.clear()
+    await rest(api, "bob", "delete", f"/channels/{group}/leave")
+    left = await voice_event(alice, users["bob"].id, joined=False)
+    assert left["channel_id"] == group
+    assert removals(livekit) == [(group, users["bob"].id)]
+    roster = await rest(api, "alice", "get", f"/voice/{group}/participants")
+    assert roster.json() == []
+    await alice.close()
 
 
 async def test_changes_that_keep_access_remove_nobody(
