@@ -121,7 +121,11 @@ class HavenConfig:
     var_dir: Path
     database_url: str
     db_max_connections: int
+    db_pool_timeout_secs: int
     redis_url: str
+    redis_max_connections: int
+    redis_pool_timeout_secs: int
+    workers: int
     channel_layer: str
     jwt_secret: str
     jwt_expiry_hours: int
@@ -249,6 +253,15 @@ def load_config() -> HavenConfig:
     explicit_secret_key = reader.text("DJANGO_SECRET_KEY")
     django_secret_key = explicit_secret_key or _derive_django_secret(jwt_secret, storage_key)
 
+    redis_url = reader.text("REDIS_URL")
+    if redis_url:
+        from haven_site.redisconn import parse_redis_url
+
+        try:
+            parse_redis_url(redis_url)
+        except ValueError as error:
+            problems.append(f"REDIS_URL {error}")
+
     default_cors = [f"https://{domain}"] if domain else ["http://localhost:5173"]
     cors_origins = reader.items("CORS_ORIGINS", default_cors)
     if production and reader.flag("LINK_PREVIEW_ALLOW_LOOPBACK", False):
@@ -265,7 +278,11 @@ def load_config() -> HavenConfig:
         var_dir=var_dir,
         database_url=reader.text("DATABASE_URL"),
         db_max_connections=reader.number("DB_MAX_CONNECTIONS", 50, minimum=1),
-        redis_url=reader.text("REDIS_URL"),
+        db_pool_timeout_secs=reader.number("DB_POOL_TIMEOUT_SECS", 30, minimum=1),
+        redis_url=redis_url,
+        redis_max_connections=reader.number("REDIS_MAX_CONNECTIONS", 50, minimum=1),
+        redis_pool_timeout_secs=reader.number("REDIS_POOL_TIMEOUT_SECS", 30, minimum=1),
+        workers=_workers(reader, redis_url),
         channel_layer=reader.choice("HAVEN_CHANNEL_LAYER", ("pubsub", "core"), "pubsub"),
         jwt_secret=jwt_secret,
         jwt_expiry_hours=reader.number("JWT_EXPIRY_HOURS", 24, minimum=1),
@@ -319,6 +336,19 @@ def load_config() -> HavenConfig:
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _workers(reader: _Reader, redis_url: str) -> int:
+    """``HAVEN_WORKERS``: server processes per instance (haven_site.serve), by default one per
+    CPU. Several processes need Redis (their channel layer, replay store and limits are shared
+    there); the embedded default runs one."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    default = (cpus or 1) if redis_url else 1
+    workers = reader.number("HAVEN_WORKERS", default, minimum=1)
+    if workers > 1 and not redis_url:
+        reader.problems.append("HAVEN_WORKERS above 1 needs REDIS_URL (processes share Redis)")
+        return 1
+    return workers
 
 
 def _derive_django_secret(jwt_secret: str, storage_key: bytes) -> str:

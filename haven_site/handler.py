@@ -1,33 +1,96 @@
-"""Django's ASGI handler, running each request's middleware chain and view in ONE worker thread.
+"""Django's ASGI handler, running each request in ONE worker thread: signals, middleware, view,
+and (for ordinary responses) the response's close.
 
-Stock ``ASGIHandler`` builds an async middleware chain. Every Django middleware (sessions,
+Stock ``ASGIHandler`` builds an async middleware chain: every Django middleware (sessions,
 CSRF, CORS, messages...) then hops to a thread and back for its request and response halves,
-and a sync DRF view hops once more: some fifteen thread switches per API request, which cost
-more CPU than the request itself (docs/performance.md). Here the chain is built sync, as under
-WSGI, and the whole of it runs in one call on asgiref's thread pool: one switch per request.
-Async views (the health probes) still work: Django runs them from the sync chain.
+and a sync DRF view hops once more. It also sends ``request_started`` through a fresh
+single-thread executor per request (a thread started and joined per request) and closes the
+response through another hop: some fifteen thread switches per API request, which cost more
+CPU than the request itself (docs/performance.md). Here the body is read on the event loop,
+then one call on asgiref's thread pool does what WSGI would do for the request (signals,
+middleware chain built sync, view, ``response.close()``, which sends ``request_finished``),
+and the response is written from the event loop. Async views (the health probes) still work:
+Django runs them from the sync chain.
 
-Database connections live in those worker threads; each request returns its connection (to
-the PostgreSQL pool) when it ends, as WSGI's request_finished would.
+Streaming responses (downloads) are written as Django writes them, watching for the client to
+go away, and closed afterwards (their iterator may hold a file open until then).
+
+Database connections live in the worker threads; each request returns its connection (to the
+PostgreSQL pool) when it ends, as WSGI's request_finished does.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from typing import Any
+
 from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.db import close_old_connections
-from django.http import HttpRequest, HttpResponseBase
+from django.http import FileResponse, HttpResponseBase
+from django.urls import ResolverMatch, set_script_prefix
+
+from haven_site import epochs
+
+ROUTES_MAX = 10_000
 
 
 class HavenASGIHandler(ASGIHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self._routes: dict[str, ResolverMatch] = {}
+
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
 
-    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
-        return await sync_to_async(self._respond, thread_sensitive=False)(request)
-
-    def _respond(self, request: HttpRequest) -> HttpResponseBase:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}")
         try:
-            return self.get_response(request)
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            response = await sync_to_async(self._serve, thread_sensitive=False)(scope, body_file)
+            if response.streaming:
+                await self._stream(response, receive, send)
+            else:
+                await self.send_response(response, send)
         finally:
+            body_file.close()
+
+    def _serve(self, scope: Any, body_file: Any) -> HttpResponseBase:
+        """The whole request, sync, in the worker thread."""
+        epochs.begin()  # one unit of work: the cache epochs are read once for it
+        try:
+            set_script_prefix(get_script_prefix(scope))
+            signals.request_started.send(sender=self.__class__, scope=scope)
+            request, response = self.create_request(scope, body_file)
+            if request is not None:
+                response = self.get_response(request)
+                response._handler_class = self.__class__  # type: ignore[attr-defined]
+                if isinstance(response, FileResponse):
+                    response.block_size = self.chunk_size
+            assert response is not None
+            if not response.streaming:
+                response.close()  # request_finished: the connection goes back to the pool
+            return response
+        finally:
+            epochs.end()
             close_old_connections()
+
+    async def _stream(self, response: HttpResponseBase, receive: Any, send: Any) -> None:
+        sending = asyncio.ensure_future(self.send_response(response, send))
+        listening = asyncio.ensure_future(self.listen_for_disconnect(receive))
+        try:
+            await asyncio.wait([sending, listening], return_when=asyncio.FIRST_COMPLETED)
+            for task in (listening, sending):
+                if not task.done():
+                    task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, RequestAborted):
+                    await task
+        finally:
+            await sync_to_async(response.close, thread_sensitive=False)()

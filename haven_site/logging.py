@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -66,8 +67,11 @@ class RedactSecrets(logging.Filter):
 
 
 # The client address of the request being logged, resolved through TRUSTED_PROXIES by the Daphne
-# protocols of haven_site.serve (Daphne itself only knows the TCP peer, which is Caddy).
-ACCESS_CLIENT: ContextVar[str | None] = ContextVar("haven_access_client", default=None)
+# protocols of haven_site.serve (Daphne itself only knows the TCP peer, which is Caddy). Either
+# the address or a function that resolves it, called only when the address is logged.
+ACCESS_CLIENT: ContextVar[str | Callable[[], str | None] | None] = ContextVar(
+    "haven_access_client", default=None
+)
 
 _WS_ACTIONS = {
     "connecting": "WSCONNECTING",
@@ -110,7 +114,8 @@ class AccessLog:
         else:
             return
         if _log_client_ips():
-            client = ACCESS_CLIENT.get() or _host(details.get("client"))
+            known = ACCESS_CLIENT.get()
+            client = (known() if callable(known) else known) or _host(details.get("client"))
             if client:
                 fields["client"] = client
         self.logger.info("%s", text, extra=fields)

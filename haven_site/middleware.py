@@ -7,6 +7,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
 from django.http import HttpRequest, HttpResponse
 
 CONTENT_SECURITY_POLICY = (
@@ -60,3 +61,12 @@ class SecurityHeadersMiddleware:
             response[name] = value
         response["Content-Security-Policy"] = content_security_policy()
         return response
+
+
+class BrowserMessageMiddleware(MessageMiddleware):
+    """Django's flash messages (the admin's) for pages only: building their storage costs every
+    API request a few hundred microseconds for nothing (docs/performance.md)."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if not request.path.startswith("/api/"):
+            super().process_request(request)

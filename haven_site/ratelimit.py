@@ -3,6 +3,11 @@
 Semantics of the original (operations.md 4.2): the first request opens a window, every request
 (rejected ones too) counts, and a request is refused once the count exceeds the limit. The window
 is the key's time to live, so it reopens with the first request after it ran out.
+
+On Redis a hit is one atomic script call on the cache's own key (INCR, and EXPIRE when it opened
+the window), from sync code on the sync client and from async code (the edge guard, the gateway)
+on the event loop's client: no thread switch per request. Without Redis the in-process cache is
+used directly (no I/O, so the event loop may call it).
 """
 
 from __future__ import annotations
@@ -10,12 +15,37 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from functools import lru_cache
+from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
+from haven_site import redisconn as redis_client
 from haven_site.keys import derived_key
+
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
+def _script(client: Any) -> Any:
+    script = getattr(client, "_haven_rate_hit", None)
+    if script is None:
+        script = client._haven_rate_hit = client.register_script(_HIT)
+    return script
+
+
+def _cache_hit(cache_key: str, window_seconds: int) -> int:
+    if cache.add(cache_key, 1, timeout=window_seconds):
+        return 1
+    try:
+        return int(cache.incr(cache_key))
+    except ValueError:  # the window ran out between add() and incr()
+        cache.add(cache_key, 1, timeout=window_seconds)
+        return 1
 
 
 def hit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
@@ -23,22 +53,34 @@ def hit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
     if not settings.HAVEN.rate_limits_enabled:
         return True
     cache_key = f"rl:{bucket}:{key}"
-    if cache.add(cache_key, 1, timeout=window_seconds):
-        return limit >= 1
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # the window ran out between add() and incr()
-        cache.add(cache_key, 1, timeout=window_seconds)
-        count = 1
+    if redis_client.enabled():
+        raw = cache.make_key(cache_key)
+        count = int(_script(redis_client.sync_client())(keys=[raw], args=[window_seconds]))
+    else:
+        count = _cache_hit(cache_key, window_seconds)
     return count <= limit
 
 
-ahit = sync_to_async(hit, thread_sensitive=False)
+async def ahit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
+    """``hit`` from async code, without leaving the event loop."""
+    if not settings.HAVEN.rate_limits_enabled:
+        return True
+    if not redis_client.enabled():
+        return hit(bucket, key, limit, window_seconds)
+    raw = cache.make_key(f"rl:{bucket}:{key}")
+    count = await _script(redis_client.async_client())(keys=[raw], args=[window_seconds])
+    return int(count) <= limit
+
+
+@lru_cache(maxsize=4)
+def _ip_hash_key(material: bytes) -> bytes:
+    return derived_key("ratelimit-ip")
 
 
 def ip_key(ip: str) -> str:
     """Limiter keys never hold raw addresses (operations.md 4.2): a keyed hash stands in."""
-    return hmac.new(derived_key("ratelimit-ip"), ip.encode(), hashlib.sha256).hexdigest()[:32]
+    material = settings.HAVEN.jwt_secret.encode() + settings.HAVEN.storage_encryption_key
+    return hmac.new(_ip_hash_key(material), ip.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 # The limits of operations.md section 4; the gateway's are configured (HAVEN.ws_rate_limits).

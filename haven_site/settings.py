@@ -58,7 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "haven_site.middleware.BrowserMessageMiddleware",  # Django's, for pages only
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -93,7 +93,7 @@ if HAVEN.database_url:
         _database.setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
             "max_size": HAVEN.db_max_connections,
-            "timeout": 10,
+            "timeout": HAVEN.db_pool_timeout_secs,  # a request waits this long for a connection
         }
 else:
     HAVEN.var_dir.mkdir(parents=True, exist_ok=True)
@@ -113,12 +113,17 @@ DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, PoW challenges, presence helpers) and channel layer.
+# Every Redis user goes through haven_site.redisconn: direct or Sentinel URLs, bounded pools
+# that wait for a free connection (REDIS_MAX_CONNECTIONS, REDIS_POOL_TIMEOUT_SECS).
 if HAVEN.redis_url:
+    from haven_site.redisconn import channel_layer_host
+
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": HAVEN.redis_url,
+            "LOCATION": [HAVEN.redis_url],  # a list: Django would split a Sentinel URL at commas
             "KEY_PREFIX": "haven",
+            "OPTIONS": {"pool_class": "haven_site.redisconn.CachePool"},
         }
     }
     # The channel layer is the gateway's doorbell (docs/realtime.md): HAVEN_CHANNEL_LAYER=pubsub
@@ -128,14 +133,18 @@ if HAVEN.redis_url:
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [HAVEN.redis_url], "prefix": "haven:asgi", "capacity": 500},
+                "CONFIG": {
+                    "hosts": [channel_layer_host(HAVEN.redis_url)],
+                    "prefix": "haven:asgi",
+                    "capacity": 500,
+                },
             }
         }
     else:
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": [HAVEN.redis_url], "prefix": "haven:asgi"},
+                "CONFIG": {"hosts": [channel_layer_host(HAVEN.redis_url)], "prefix": "haven:asgi"},
             }
         }
 else:

@@ -20,8 +20,9 @@ def resolved_client(client_addr: Any, headers: list[tuple[bytes, bytes]]) -> str
 
 
 def with_client(client: Callable[[], str | None], action: Callable[[], Any]) -> Any:
-    """Runs ``action`` (which may write an access-log record) with the client address known."""
-    token = ACCESS_CLIENT.set(client())
+    """Runs ``action`` (which may write an access-log record) with the client address known
+    (resolved only if the record includes it)."""
+    token = ACCESS_CLIENT.set(client)
     try:
         return action()
     finally:

@@ -1,0 +1,79 @@
+"""One worker-thread call per HTTP request, whatever the middleware (haven_site.handler).
+
+Stock Django under ASGI hops to a thread and back for each middleware half, for the view, for
+the ``request_started`` signal (through a single-thread executor started for the request) and
+for closing the response; the edge guard's rate limit hopped too. Each hop costs more CPU than
+most requests (docs/performance.md), so this is pinned: a request is exactly one
+``run_in_executor`` call, for every route kind (a view, a 404, a sent message whose event is
+published from the worker thread, the probe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import uuid
+from typing import Any
+
+import pytest
+from channels.testing import HttpCommunicator
+
+from haven_site.asgi import application
+from tests.chat.conftest import create_server
+from tests.helpers import Api, haven_settings
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def executor_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    calls: list[Any] = []
+    original = asyncio.BaseEventLoop.run_in_executor
+
+    def counting(self: Any, executor: Any, func: Any, *args: Any) -> Any:
+        calls.append(func)
+        return original(self, executor, func, *args)
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "run_in_executor", counting)
+    return calls
+
+
+async def call(method: str, path: str, token: str, body: Any = None) -> dict[str, Any]:
+    headers = [(b"authorization", f"Bearer {token}".encode()), (b"host", b"127.0.0.1")]
+    raw = b""
+    if body is not None:
+        raw = json.dumps(body).encode()
+        headers.append((b"content-type", b"application/json"))
+    communicator = HttpCommunicator(application, method, path, body=raw, headers=headers)
+    communicator.scope["client"] = ("127.0.0.1", 40000)
+    return await communicator.get_response(timeout=10)
+
+
+@pytest.mark.parametrize("rate_limits", [True, False])
+def test_each_request_is_one_thread_hop(
+    api: Api, executor_calls: list[Any], rate_limits: bool
+) -> None:
+    user = api.register("alice")
+    channel = create_server(api, "alice")["system_channel_id"]
+    message = {
+        "channel_id": channel,
+        "sender_token": base64.b64encode(os.urandom(32)).decode(),
+        "encrypted_body": base64.b64encode(os.urandom(96)).decode(),
+        "has_attachments": False,
+    }
+    requests = [
+        ("GET", "/api/v1/servers", None),
+        ("GET", f"/api/v1/channels/{channel}/messages", None),
+        ("POST", f"/api/v1/channels/{channel}/messages", message),
+        ("GET", f"/api/v1/channels/{uuid.uuid4()}/messages", None),  # 403
+        ("GET", "/api/v1/nothing-here", None),  # 404
+        ("GET", "/health", None),
+    ]
+    with haven_settings(rate_limits_enabled=rate_limits):
+        for method, path, body in requests:
+            executor_calls.clear()
+            response = asyncio.run(call(method, path, user.access_token, body))
+            assert response["status"] in (200, 403, 404), response
+            assert len(executor_calls) == 1, (path, executor_calls)
