@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import uuid
 from typing import Any
 
 from rest_framework.authentication import BaseAuthentication
@@ -10,6 +12,21 @@ from rest_framework.request import Request
 from accounts.models import User
 from accounts.tokens import AccessClaims, decode_access_token
 from haven_site.api.errors import Unauthorized
+from haven_site.epochs import EpochCache
+
+# The user behind a (user, login session) pair, kept per process until the users or
+# device_sessions table changes anywhere (haven_site.epochs): a revoked session is refused at
+# once, on every process. Each caller gets its own copy of the row.
+_live_users = EpochCache("auth", copy=copy.copy)
+
+
+def live_user(user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
+    """The user, if the login session still lives (one query, or none while nothing changed)."""
+
+    def load() -> User | None:
+        return User.objects.filter(id=user_id, device_sessions__id=session_id).first()
+
+    return _live_users.get((user_id, session_id), load)
 
 
 def user_for_token(token: str) -> tuple[User, AccessClaims]:
@@ -19,7 +36,7 @@ def user_for_token(token: str) -> tuple[User, AccessClaims]:
     whose user was deleted is refused as ``Invalid token``.
     """
     claims = decode_access_token(token)
-    user = User.objects.filter(id=claims.user_id, device_sessions__id=claims.session_id).first()
+    user = live_user(claims.user_id, claims.session_id)
     if user is None:
         raise Unauthorized("Invalid token")
     user.session_id = claims.session_id  # type: ignore[attr-defined]

@@ -3,13 +3,20 @@ and event fan-out alike (DESIGN.md 2). Permission rules live in ``chat.permissio
 
 Unlike the original, membership is always required (a non-member never acts with @everyone's
 permissions), and private channels are invisible to members without VIEW_CHANNELS there.
+
+The rows every request reads (the channel with its server, the caller's membership, roles and the
+channel's overwrites) are kept per process while nothing behind them changes anywhere
+(``haven_site.epochs``, epoch "access"): a kick, ban, role or overwrite change is seen by the next
+request on every process.
 """
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Q
 from django.utils import timezone
@@ -35,6 +42,7 @@ from chat.permissions import (
 )
 from chat.permissions import permissions_in_server as _permissions_in_server
 from haven_site.api.errors import Forbidden, NotFound
+from haven_site.epochs import EpochCache
 
 NOT_SERVER_MEMBER = "Not a member of this server"
 NOT_CHANNEL_MEMBER = "Not a member of this channel"
@@ -58,6 +66,29 @@ class ChannelAccess:
 
     def has(self, needed: int) -> bool:
         return has(self.bits, needed)
+
+
+def _copy_channel(channel: Channel | None) -> Channel | None:
+    """Each caller gets its own Channel (and Server): actions may change and save them."""
+    if channel is None:
+        return None
+    mine = copy.copy(channel)
+    if channel.server is not None:
+        mine.server = copy.copy(channel.server)
+    return mine
+
+
+_channels = EpochCache("access", copy=_copy_channel)
+_timeouts = EpochCache("access")
+
+
+def channel_with_server(channel_id: uuid.UUID) -> Channel | None:
+    """The channel and its server (one query, or none while nothing changed)."""
+
+    def load() -> Channel | None:
+        return Channel.objects.select_related("server").filter(id=channel_id).first()
+
+    return _channels.get(channel_id, load)
 
 
 def server_permissions(user_id: uuid.UUID, server: Server) -> ServerPermissions:
@@ -122,7 +153,7 @@ def access_channel(
 
     A missing channel answers ``404 missing_channel`` when given, else ``403 Not a member of this
     channel`` exactly like a channel the user cannot see (ACCESS in api.md 1.10)."""
-    channel = Channel.objects.select_related("server").filter(id=channel_id).first()
+    channel = channel_with_server(channel_id)
     if channel is None:
         if missing_channel is not None:
             raise NotFound(missing_channel)
@@ -163,7 +194,7 @@ def access_server_channel(
     Missing -> ``404 Channel not found``; DM/group -> ``403 direct_message``; not a member of
     its server -> ``403 not_member``; a channel the member cannot see answers exactly like a
     missing one; ``need`` is then checked on the *server* permissions (PERM, api.md 1.10)."""
-    channel = Channel.objects.select_related("server").filter(id=channel_id).first()
+    channel = channel_with_server(channel_id)
     if channel is None:
         raise NotFound(CHANNEL_NOT_FOUND)
     if channel.server is None:
@@ -183,9 +214,16 @@ def is_timed_out(user_id: uuid.UUID, server_id: uuid.UUID | None) -> bool:
     """True while the member's timeout (api.md 2.17) lies in the future."""
     if server_id is None:
         return False
-    return ServerMember.objects.filter(
-        server_id=server_id, user_id=user_id, timed_out_until__gt=timezone.now()
-    ).exists()
+
+    def load() -> datetime | None:
+        return (
+            ServerMember.objects.filter(server_id=server_id, user_id=user_id)
+            .values_list("timed_out_until", flat=True)
+            .first()
+        )
+
+    until = _timeouts.get((server_id, user_id), load)
+    return until is not None and until > timezone.now()
 
 
 def check_not_timed_out(user_id: uuid.UUID, server_id: uuid.UUID | None) -> None:
@@ -236,7 +274,7 @@ def visible_channel_ids(user_id: uuid.UUID) -> set[uuid.UUID]:
 def can_see_channel(user_id: uuid.UUID, channel_id: uuid.UUID) -> bool:
     """Whether the channel exists and the user can see it (``channel_access``), for the gateway's
     silent drops (``Typing``). A fixed number of queries, for this one channel only."""
-    channel = Channel.objects.select_related("server").filter(id=channel_id).first()
+    channel = channel_with_server(channel_id)
     return channel is not None and channel_access(user_id, channel) is not None
 
 

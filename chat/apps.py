@@ -9,3 +9,18 @@ class ChatConfig(AppConfig):
         # The gateway's client messages (websocket.md 3): the connection's own (Ping,
         # Subscribe, ...) and the message operations (SendMessage, ...).
         from chat.gateway import messages, resume, session  # noqa: F401
+        from chat.models import (
+            Channel,
+            ChannelMember,
+            MemberRole,
+            PermissionOverwrite,
+            Role,
+            Server,
+            ServerMember,
+        )
+        from haven_site import epochs
+
+        # Behind the per-process caches of chat.access and chat.permissions.
+        models = (Server, ServerMember, Role, MemberRole, PermissionOverwrite, Channel)
+        epochs.watch("access", *(m._meta.db_table for m in (*models, ChannelMember)))
+        epochs.install()

@@ -2,7 +2,8 @@
 
 Pure functions (``server_bits``, ``channel_bits``) hold the rules and are property-tested; the
 loaders (``permissions_in_server``, ``permissions_in_channel``) fetch what those rules need in a
-fixed number of queries.
+fixed number of queries, and keep it per process while nothing behind it changes anywhere
+(``haven_site.epochs``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,14 @@ from dataclasses import dataclass
 from enum import IntFlag
 from typing import TYPE_CHECKING, Any
 
+from haven_site.epochs import EpochCache
+
 if TYPE_CHECKING:
     from chat.models import Channel, Server
+
+# Per-process caches of the two loaders every request uses (haven_site.epochs, epoch "access").
+_server_cache = EpochCache("access")
+_overwrite_cache = EpochCache("access")
 
 
 class Permission(IntFlag):
@@ -165,13 +172,17 @@ def _role_rows(user_id: uuid.UUID, server_ids: Iterable[uuid.UUID]) -> Any:
 
 
 def permissions_in_server(user_id: uuid.UUID, server: Server) -> ServerPermissions:
-    """Two queries: the membership, and the @everyone role plus the user's assigned roles."""
+    """Two queries (the membership, and the @everyone role plus the user's assigned roles), or
+    none while nothing behind them changed (``haven_site.epochs``)."""
     from chat.models import ServerMember
 
-    is_owner = server.owner_id == user_id
-    is_member = is_owner or ServerMember.objects.filter(server=server, user_id=user_id).exists()
-    rows = [row[1:] for row in _role_rows(user_id, [server.id])]
-    return _server_permissions_from_rows(is_owner=is_owner, is_member=is_member, rows=rows)
+    def load() -> ServerPermissions:
+        is_owner = server.owner_id == user_id
+        is_member = is_owner or ServerMember.objects.filter(server=server, user_id=user_id).exists()
+        rows = [row[1:] for row in _role_rows(user_id, [server.id])]
+        return _server_permissions_from_rows(is_owner=is_owner, is_member=is_member, rows=rows)
+
+    return _server_cache.get((user_id, server.id, server.owner_id), load)
 
 
 def permissions_in_servers(
@@ -227,10 +238,15 @@ def permissions_in_channel(user_id: uuid.UUID, channel: Channel, server: ServerP
 
     if _skips_overwrites(server):
         return _bits_in_channel(user_id, server, ())  # no query: nothing to apply
-    rows = PermissionOverwrite.objects.filter(channel=channel).values_list(
-        "target_type", "target_id", "allow_bits", "deny_bits"
-    )
-    return _bits_in_channel(user_id, server, rows)
+
+    def load() -> tuple[tuple[str, uuid.UUID, int, int], ...]:
+        return tuple(
+            PermissionOverwrite.objects.filter(channel=channel).values_list(
+                "target_type", "target_id", "allow_bits", "deny_bits"
+            )
+        )
+
+    return _bits_in_channel(user_id, server, _overwrite_cache.get(channel.id, load))
 
 
 def permissions_in_channels(

@@ -15,6 +15,7 @@ request state and blocks, and author-only edits of messages still visible to the
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -47,6 +48,7 @@ from chat.models import (
 )
 from chat.permissions import Permission
 from chat.shapes import message_shape
+from chat.shapes.messages import MessageRow
 from chat.storage import delete_message_files_on_commit
 from haven_site.api.encoding import decode_b64
 from haven_site.api.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -164,7 +166,9 @@ def do_send_message(
     body = decode_b64(encrypted_body, "Invalid encrypted_body encoding")
     if len(body) > (MAX_WS_BODY if via_websocket else MAX_REST_BODY):
         raise BadRequest(TOO_LARGE)
-    with transaction.atomic():
+    # Without attachments the insert is the only write: its own transaction suffices, and an
+    # outer one would only add a savepoint round trip (docs/performance.md).
+    with transaction.atomic() if attachments else contextlib.nullcontext():
         try:
             message = insert_message(
                 channel,
@@ -316,9 +320,10 @@ def do_bulk_delete(user: User, channel_id: uuid.UUID, message_ids: Sequence[uuid
 
 def history(
     user: User, channel_id: uuid.UUID, *, before: datetime | None, limit: int
-) -> list[Message]:
+) -> list[MessageRow]:
     """Newest first, ``before`` exclusive (api.md 1.6). Keyset pagination over the unique
-    (channel, timestamp) index: one query per page whatever its position or contents."""
+    (channel, timestamp) index: one query per page whatever its position or contents. Rows,
+    not model instances: a page is read-only, and instances cost more than the query."""
     access_channel(user.id, channel_id, need=Permission.READ_MESSAGE_HISTORY)
     limit = min(limit, HISTORY_MAX)
     if limit <= 0:
@@ -326,7 +331,8 @@ def history(
     page = live_messages().filter(channel_id=channel_id)
     if before is not None:
         page = page.filter(timestamp__lt=before)
-    return list(page.order_by("-timestamp")[:limit])
+    rows = page.order_by("-timestamp").values_list(*MessageRow._fields)[:limit]
+    return [MessageRow(*row) for row in rows]
 
 
 def readable_message(user_id: uuid.UUID, message_id: uuid.UUID) -> tuple[Message, ChannelAccess]:

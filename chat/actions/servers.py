@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from chat.permissions import DEFAULT_EVERYONE, Permission, permissions_in_server
 from chat.storage import delete_message_files_on_commit, delete_server_files_on_commit
 from haven_site.api.encoding import decode_b64
 from haven_site.api.errors import BadRequest, Forbidden
+from haven_site.epochs import EpochCache
 
 MAX_META = 8192  # create: decoded size of encrypted_meta
 MAX_PATCH_META = 4096  # PATCH: 1..4096 bytes
@@ -65,11 +67,24 @@ def do_create_server(owner: User, encrypted_meta: str) -> ServerView:
     return ServerView(access.server, access.perms.bits)
 
 
+def _copies(views: list[ServerView]) -> list[ServerView]:
+    return [ServerView(copy.copy(v.server), v.my_permissions) for v in views]
+
+
+# Per process, while no server, membership or role changes anywhere (haven_site.epochs).
+_servers_of = EpochCache("access", copy=_copies)
+
+
 def servers_of(user: User) -> list[ServerView]:
-    """The caller's servers, newest first, each with ``my_permissions``: three queries."""
-    servers = list(Server.objects.filter(members__user=user).order_by("-created_at", "-id"))
-    perms = permissions_in_servers(user.id, servers)
-    return [ServerView(s, perms[s.id].bits) for s in servers]
+    """The caller's servers, newest first, each with ``my_permissions``: three queries, or none
+    while nothing behind them changed."""
+
+    def load() -> list[ServerView]:
+        servers = list(Server.objects.filter(members__user=user).order_by("-created_at", "-id"))
+        perms = permissions_in_servers(user.id, servers)
+        return [ServerView(s, perms[s.id].bits) for s in servers]
+
+    return _servers_of.get(user.id, load)
 
 
 def server_for_member(user: User, server_id: uuid.UUID) -> ServerView:

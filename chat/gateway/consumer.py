@@ -32,7 +32,7 @@ from chat.gateway import protocol
 from chat.gateway.hub import FRAMES, get_hub
 from chat.gateway.registry import get_registry, refresh_every
 from chat.gateway.store import SessionRecord, get_store, seq_of
-from haven_site import metrics
+from haven_site import epochs, metrics
 from haven_site.api.errors import ApiError, Unauthorized
 from haven_site.asgi_guards import deny, deny_text
 
@@ -61,9 +61,9 @@ class SessionEnded(Unauthorized):
 def _user_of(user_id: uuid.UUID, login_session: uuid.UUID) -> Any:
     """The connection's user, fresh (names change), as long as its login session lives: the same
     one-query check as authenticating a request."""
-    from accounts.models import User
+    from accounts.authentication import live_user
 
-    user = User.objects.filter(id=user_id, device_sessions__id=login_session).first()
+    user = live_user(user_id, login_session)
     if user is None:
         raise SessionEnded
     return user
@@ -80,7 +80,11 @@ def _run_as(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> Any:
-    return action(_user_of(user_id, login_session), *args, **kwargs)
+    epochs.begin()  # one unit of work: the cache epochs are read once for it
+    try:
+        return action(_user_of(user_id, login_session), *args, **kwargs)
+    finally:
+        epochs.end()
 
 
 def _query_token(scope: dict[str, Any]) -> str | None:

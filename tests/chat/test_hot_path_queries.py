@@ -1,0 +1,115 @@
+"""What makes the send and history paths cheap (docs/performance.md), pinned as query counts.
+
+The rows every request reads (the session, the channel and its server, the membership, roles and
+overwrites) are kept per process while nothing behind them changes (haven_site.epochs): a warm
+REST send is one INSERT, a history page one SELECT, ``GET /servers`` no query at all. A change
+anywhere (here: a role change, a kick, a new session) makes the next request read them again.
+
+These tests commit (transaction=True): the caches are bypassed inside a transaction, where
+uncommitted rows may be behind them, and pytest-django's ordinary tests run in one.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from chat.permissions import Permission
+from tests.chat.conftest import P, create_server, join
+from tests.helpers import Api, Response
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def body() -> dict[str, object]:
+    return {
+        "channel_id": str(uuid.uuid4()),
+        "sender_token": base64.b64encode(os.urandom(32)).decode(),
+        "encrypted_body": base64.b64encode(os.urandom(96)).decode(),
+        "has_attachments": False,
+    }
+
+
+def statements(call: Callable[[], Response]) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = call()
+    assert response.status_code == 200, response
+    control = ("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT")
+    return [q["sql"] for q in queries if not q["sql"].startswith(control)]
+
+
+def overwrite(api: Api, server_id: str, channel: str, deny: int) -> None:
+    everyone = api.as_("alice").get(f"{P}/servers/{server_id}/roles").json()[0]["id"]
+    body = {"target_type": "role", "target_id": everyone, "allow_bits": "0", "deny_bits": str(deny)}
+    response = api.as_("alice").put(f"{P}/channels/{channel}/overwrites", body)
+    assert response.status_code == 200, response
+
+
+@pytest.fixture
+def world(api: Api) -> tuple[Api, str, str]:
+    api.register("alice")
+    api.register("bob")
+    server = create_server(api, "alice")
+    join(api, "alice", server["id"], "bob")  # a plain member: roles and overwrites apply
+    channel = server["system_channel_id"]
+    # An overwrite on the channel, so that its rows are read (owners skip them).
+    overwrite(api, server["id"], channel, int(Permission.MENTION_EVERYONE))
+    return api.as_("bob"), server["id"], channel
+
+
+def test_a_warm_send_is_one_insert(world: tuple[Api, str, str]) -> None:
+    bob, _, channel = world
+    send = lambda: bob.post(f"{P}/channels/{channel}/messages", body())  # noqa: E731
+    cold = statements(send)
+    # The channel with its server, membership, roles, overwrites, timeout, insert (the
+    # session was read by the requests before, and no session changed since).
+    assert len(cold) == 6, "\n".join(cold)
+    warm = statements(send)
+    assert len(warm) == 1, warm
+    assert warm[0].startswith("INSERT INTO"), warm
+
+
+def test_a_warm_history_page_is_one_select(world: tuple[Api, str, str]) -> None:
+    bob, _, channel = world
+    for _ in range(3):
+        bob.post(f"{P}/channels/{channel}/messages", body())
+    page = lambda: bob.get(f"{P}/channels/{channel}/messages?limit=50")  # noqa: E731
+    assert len(statements(page)) == 1
+    assert len(page().json()) == 4  # and the "bob joined" system message
+
+
+def test_a_warm_server_list_reads_nothing(world: tuple[Api, str, str]) -> None:
+    bob, _, _ = world
+    servers = lambda: bob.get(f"{P}/servers")  # noqa: E731
+    statements(servers)
+    assert statements(servers) == []
+
+
+def test_a_change_anywhere_is_read_again(world: tuple[Api, str, str], api: Api) -> None:
+    """A role change, then a kick: each takes effect on the very next request."""
+    bob, server_id, channel = world
+    send = lambda: bob.post(f"{P}/channels/{channel}/messages", body())  # noqa: E731
+    statements(send)
+    overwrite(api, server_id, channel, int(Permission.SEND_MESSAGES))
+    assert send().status_code == 403
+    overwrite(api, server_id, channel, 0)
+    assert send().status_code == 200
+    kick = api.as_("alice").delete(f"{P}/servers/{server_id}/members/{api.users['bob'].id}")
+    assert kick.status_code == 200, kick
+    assert send().status_code == 403
+    assert bob.get(f"{P}/channels/{channel}/messages").status_code == 403
+
+
+def test_a_revoked_session_is_refused_at_once(world: tuple[Api, str, str], api: Api) -> None:
+    bob, _, _ = world
+    assert bob.get(f"{P}/servers").status_code == 200  # warm
+    assert bob.post(f"{P}/auth/logout", {}).status_code == 200
+    refused = bob.get(f"{P}/servers")
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "Invalid token"
