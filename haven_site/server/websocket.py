@@ -126,6 +126,11 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
 
     def handle_reply(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
+        if kind == "websocket.send" and self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            # The peer is going (its close frame crossed this event): nothing more can be sent,
+            # and that is not an error. Autobahn would raise Disconnected into the sender (the
+            # gateway's hub, which logged "Gateway delivery failed" with a traceback).
+            return
         prepared = message.get("haven.prepared")
         if kind == "websocket.send" and prepared is not None and self.state == self.STATE_OPEN:
             # A frame built once for every local socket that receives this event.
