@@ -19,6 +19,9 @@ JSON in production, paths without query strings, client addresses only with
 ``LOG_CLIENT_IPS``), and starts the Prometheus exporter on ``METRICS_PORT`` when that is set
 (``haven_site.metrics``).
 
+``HAVEN_WORKERS`` above 1 (by default one per CPU when Redis is configured) runs that many of
+these processes behind the one port, under a small supervisor (haven_site.server.workers).
+
 Everything else is Daphne's own command line (``-b``, ``-p``, ``-v``, ...); the application
 defaults to ``haven_site.asgi:application``. Daphne's proxy-header options are not needed: the
 client address comes from ``TRUSTED_PROXIES`` (haven_site.clientip).
@@ -27,12 +30,16 @@ client address comes from ``TRUSTED_PROXIES`` (haven_site.clientip).
 from __future__ import annotations
 
 import os
+import socket
 import sys
+from typing import Any
 
 from daphne import cli, http_protocol, server, ws_protocol
+from twisted.internet import endpoints
 
 from haven_site import asgi_guards, shutdown
 from haven_site.logging import AccessLog
+from haven_site.server import workers
 from haven_site.server.access import HavenWebRequest
 from haven_site.server.streaming import HavenServer
 from haven_site.server.websocket import HavenWebSocketFactory, HavenWebSocketProtocol
@@ -50,7 +57,35 @@ def _start_metrics() -> None:
         metrics.start_exporter(settings.HAVEN.metrics_port, settings.HAVEN.metrics_bind)
 
 
+def _server_from_string(reactor: Any, description: str) -> Any:
+    """Twisted's endpoint parser, plus the ``fd:fileno=N[:domain=INET6]`` endpoints that
+    Daphne's ``--fd`` and the workers' inherited sockets use (Twisted has no ``fd`` parser)."""
+    kind, _, rest = description.partition(":")
+    if kind != "fd":
+        return endpoints.serverFromString(reactor, description)
+    options = dict(item.partition("=")[::2] for item in rest.split(":") if item)
+    family = getattr(socket, "AF_" + options.get("domain", "INET"))
+    return endpoints.AdoptedStreamServerEndpoint(reactor, int(options["fileno"]), family)
+
+
+def _workers() -> tuple[int, object]:
+    from haven_site.config import ConfigError, load_config
+
+    try:
+        config = load_config()
+    except ConfigError as error:
+        print(error, file=sys.stderr)  # noqa: T201 - the operator reads this first
+        raise SystemExit(2) from None
+    return config.workers, config
+
+
 def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if os.environ.get(workers.WORKER_ENV) is None:
+        count, config = _workers()
+        if count > 1:
+            raise SystemExit(workers.supervise(args, count, config))
+    server.serverFromString = _server_from_string
     ws_protocol.WebSocketFactory.protocol = HavenWebSocketProtocol
     server.WebSocketFactory = HavenWebSocketFactory  # limits and no compression
     http_protocol.WebRequest = HavenWebRequest  # HTTPFactory builds these
@@ -59,7 +94,6 @@ def main(argv: list[str] | None = None) -> None:
     asgi_guards.WS_DENIAL_SUPPORTED = True
     shutdown.install()
     _start_metrics()
-    args = list(sys.argv[1:] if argv is None else argv)
     if not any(":" in arg and not arg.startswith("-") for arg in args):
         args.append(APPLICATION)  # Daphne requires the application argument
     cli.CommandLineInterface().run(args)
