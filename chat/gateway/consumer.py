@@ -215,9 +215,12 @@ class GatewayConsumer(AsyncConsumer):
         await self.send_event(
             "Hello", {"session_id": self.session_id, "heartbeat_interval_ms": heartbeat_ms}
         )
-        await get_registry().aset_status(self.uid, "online")
+        previous = await get_registry().aset_status(self.uid, "online")
         await self.checkpoint()
-        await self.broadcast_presence("online")
+        if previous != "online":
+            # Another connection of the user already announced "online": saying it again to
+            # every watcher would make a reconnect storm quadratic (docs/realtime.md).
+            await self.broadcast_presence("online")
         self.ticker = asyncio.create_task(self.tick())
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:

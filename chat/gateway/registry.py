@@ -146,10 +146,12 @@ class RedisRegistry:
         members = redis_client.sync_client().zrangebyscore(CONNS, time.time(), "+inf")
         return len({str(m).partition("|")[0] for m in members})
 
-    async def aset_status(self, user_id: str, status: str) -> None:
-        await redis_client.async_client().set(
-            presence_key(user_id), status, ex=int(entry_ttl()) + 1
+    async def aset_status(self, user_id: str, status: str) -> str | None:
+        """Store the status; the one it replaced (None if there was none)."""
+        previous = await redis_client.async_client().set(
+            presence_key(user_id), status, ex=int(entry_ttl()) + 1, get=True
         )
+        return str(previous) if previous is not None else None
 
     async def adelete_status(self, user_id: str) -> None:
         await redis_client.async_client().delete(presence_key(user_id))
@@ -233,9 +235,12 @@ class MemoryRegistry:
         with self.lock:
             return sum(1 for user_id in self.conns if self._live(user_id, now) > 0)
 
-    async def aset_status(self, user_id: str, status: str) -> None:
+    async def aset_status(self, user_id: str, status: str) -> str | None:
+        now = time.time()
         with self.lock:
-            self.status[user_id] = (status, time.time() + entry_ttl() + 1)
+            found = self.status.get(user_id)
+            self.status[user_id] = (status, now + entry_ttl() + 1)
+        return found[0] if found and found[1] >= now else None
 
     async def adelete_status(self, user_id: str) -> None:
         self.delete_status(user_id)

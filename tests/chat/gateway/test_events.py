@@ -173,9 +173,9 @@ async def test_offline_only_when_the_last_connection_closes(
     await bob.subscribe(server["first"])
     first, second = Ws(users["alice"].access_token), Ws(users["alice"].access_token)
     await first.open()
+    assert (await bob.expect("PresenceUpdate"))["payload"]["status"] == "online"
     await second.open()
-    for _ in range(2):
-        assert (await bob.expect("PresenceUpdate"))["payload"]["status"] == "online"
+    await bob.silent()  # alice was online already: no second "online" (docs/realtime.md)
     assert (await sync_to_async(statuses)([alice_id]))[alice_id] == "online"
     await first.close()
     await bob.silent()
@@ -184,6 +184,26 @@ async def test_offline_only_when_the_last_connection_closes(
     assert offline["payload"] == {"user_id": str(alice_id), "status": "offline"}
     assert (await sync_to_async(statuses)([alice_id]))[alice_id] == "offline"
     await bob.close()
+
+
+async def test_a_new_connection_announces_online_when_the_status_changes(
+    users: dict[str, TestUser], server: dict
+) -> None:
+    """Connecting sets "online" over any chosen status (websocket.md 1.4): announced when it
+    changes the status (here from dnd), not when the user was online already."""
+    bob = Ws(users["bob"].access_token)
+    await bob.open()
+    await bob.subscribe(server["first"])
+    first = Ws(users["alice"].access_token)
+    await first.open()
+    assert (await bob.expect("PresenceUpdate"))["payload"]["status"] == "online"
+    await first.send({"type": "SetStatus", "payload": {"status": "dnd"}})
+    assert (await bob.expect("PresenceUpdate"))["payload"]["status"] == "dnd"
+    second = Ws(users["alice"].access_token)
+    await second.open()
+    assert (await bob.expect("PresenceUpdate"))["payload"]["status"] == "online"
+    for ws in (first, second, bob):
+        await ws.close()
 
 
 async def test_recheck_drops_subscriptions_that_lost_access(
