@@ -3,6 +3,8 @@
 * The ASGI "WebSocket Denial Response" extension: the spec answers a refused WebSocket handshake
   with a real HTTP status and JSON body (401 bad token, 400 connection limit, 429 rate limit),
   where stock Daphne can only answer 403.
+* Reconnect storms: a 2048-connection listen queue and 30 s to finish a WebSocket handshake
+  (Daphne's 5 s dropped the clients at the back of a restart's queue).
 * A graceful stop: on SIGTERM every open WebSocket is told to save its resume state and close with
   1001 (going away) before the process exits, so that clients resume on the next instance.
 * WebSocket limits and fan-out costs (haven_site.server.websocket): no compression, 1 MiB messages,
@@ -45,6 +47,10 @@ from haven_site.server.streaming import HavenServer
 from haven_site.server.websocket import HavenWebSocketFactory, HavenWebSocketProtocol
 
 APPLICATION = "haven_site.asgi:application"
+# After a restart every client reconnects at once; those at the back of the queue must not be
+# dropped for a slow handshake (Daphne's default: 5 s) or a full listen queue (Twisted's: 50).
+HANDSHAKE_TIMEOUT_SECS = 30
+BACKLOG = 2048
 
 
 def _start_metrics() -> None:
@@ -61,6 +67,8 @@ def _server_from_string(reactor: Any, description: str) -> Any:
     """Twisted's endpoint parser, plus the ``fd:fileno=N[:domain=INET6]`` endpoints that
     Daphne's ``--fd`` and the workers' inherited sockets use (Twisted has no ``fd`` parser)."""
     kind, _, rest = description.partition(":")
+    if kind == "tcp" and "backlog=" not in rest:
+        description += f":backlog={BACKLOG}"  # Twisted's default, 50, drops a storm's SYNs
     if kind != "fd":
         return endpoints.serverFromString(reactor, description)
     options = dict(item.partition("=")[::2] for item in rest.split(":") if item)
@@ -94,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     asgi_guards.WS_DENIAL_SUPPORTED = True
     shutdown.install()
     _start_metrics()
+    if not any(arg.startswith("--websocket_connect_timeout") for arg in args):
+        args += ["--websocket_connect_timeout", str(HANDSHAKE_TIMEOUT_SECS)]
     if not any(":" in arg and not arg.startswith("-") for arg in args):
         args.append(APPLICATION)  # Daphne requires the application argument
     cli.CommandLineInterface().run(args)

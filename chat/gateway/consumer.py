@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from autobahn.websocket.protocol import PreparedMessage
-from channels.consumer import AsyncConsumer
+from channels.consumer import AsyncConsumer, get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from django.conf import settings
@@ -126,6 +126,53 @@ async def maybe_sweep() -> None:
         await user_went_offline(uuid.UUID(user))
 
 
+def tick_every() -> float:
+    return min(1.0, settings.HAVEN.ws_heartbeat_timeout_secs / 3)
+
+
+async def tick_all(connections: list[GatewayConsumer]) -> None:
+    """The timers of every connection of the process, once per ``tick_every()`` (the hub calls
+    this): idle timeouts, then one Redis round trip for all due checkpoints and one for all
+    due registry refreshes. One task per process instead of one sleeping task per socket."""
+    now = time.monotonic()
+    timeout = settings.HAVEN.ws_heartbeat_timeout_secs
+    saves: dict[str, tuple[GatewayConsumer, SessionRecord, tuple[Any, ...]]] = {}
+    refreshes: list[GatewayConsumer] = []
+    for conn in connections:
+        if conn.closing:
+            continue
+        if now - conn.last_inbound > timeout:
+            await conn.close(1000, "abnormal")
+            continue
+        due = conn.due_checkpoint()
+        if due is not None:
+            saves[conn.session_id] = (conn, *due)
+        if now - conn.last_refresh >= refresh_every():
+            conn.last_refresh = now
+            refreshes.append(conn)
+    hub = get_hub()
+    if saves:
+        async with hub.tick_lock:
+            live = {sid: v for sid, v in saves.items() if not v[0].cleaned}
+            await get_store().save_sessions({sid: v[1] for sid, v in live.items()})
+        for conn, _, state in saves.values():
+            conn.saved = state
+    if refreshes:
+        await get_registry().refresh_many([(c.uid, c.conn_id) for c in refreshes])
+        await maybe_sweep()
+
+
+@protocol.process_task
+async def run_timers() -> None:
+    hub = get_hub()
+    while True:
+        await asyncio.sleep(tick_every())
+        try:
+            await tick_all(list(hub.connections))
+        except Exception:
+            logger.exception("Gateway timer failed")
+
+
 class GatewayConsumer(AsyncConsumer):
     # Connections receive through the process's hub, not a channel of their own.
     channel_layer_alias = "__gateway_hub_only__"
@@ -134,7 +181,6 @@ class GatewayConsumer(AsyncConsumer):
     cleaned = False
     close_kind: str | None = None
     announce_offline = True  # False when whoever closed the socket announced "offline" already
-    ticker: asyncio.Task[None] | None = None
 
     # --- handshake and lifecycle (websocket.md 1) -------------------------------------------
 
@@ -153,9 +199,8 @@ class GatewayConsumer(AsyncConsumer):
                 # (as for a crashed process), and its session stays as last checkpointed.
                 self.cleaned = self.closing = True
                 metrics.socket_closed()
-                if self.ticker is not None:
-                    self.ticker.cancel()
                 hub = get_hub()
+                hub.connections.discard(self)
                 for group in list(self.cursors):
                     members = hub.members.get(group)
                     if members is not None:
@@ -221,7 +266,7 @@ class GatewayConsumer(AsyncConsumer):
             # Another connection of the user already announced "online": saying it again to
             # every watcher would make a reconnect storm quadratic (docs/realtime.md).
             await self.broadcast_presence("online")
-        self.ticker = asyncio.create_task(self.tick())
+        get_hub().connections.add(self)  # timers: the hub ticks every connection (tick_all)
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
         if not self.accepted:
@@ -284,15 +329,16 @@ class GatewayConsumer(AsyncConsumer):
         self.cleaned = True
         self.closing = True
         metrics.socket_closed()
-        if self.ticker is not None and self.ticker is not asyncio.current_task():
-            self.ticker.cancel()
+        hub = get_hub()
+        hub.connections.discard(self)
         store = get_store()
         try:
-            if kind in ("overflow", "lost", "revoked"):
-                await store.delete_session(self.session_id)
-            else:
-                await store.save_session(self.session_id, self.record(exact=kind != "abnormal"))
-            hub = get_hub()
+            async with hub.tick_lock:  # a checkpoint of this connection may be on its way
+                if kind in ("overflow", "lost", "revoked"):
+                    await store.delete_session(self.session_id)
+                else:
+                    record = self.record(exact=kind != "abnormal")
+                    await store.save_session(self.session_id, record)
             for group in list(self.cursors):
                 await hub.leave(group, self)
         except Exception:
@@ -326,34 +372,19 @@ class GatewayConsumer(AsyncConsumer):
             cursors = {g: self.safe.get(g, self.join_cursors[g]) for g in self.cursors}
         return SessionRecord(self.uid, self.last_active, cursors, saved_at=time.time())
 
-    async def checkpoint(self) -> None:
+    def due_checkpoint(self) -> tuple[SessionRecord, tuple[Any, ...]] | None:
+        """The session record to save, if it changed since the last save. Saved again (a fresh
+        saved_at) whenever the cursors or the activity moved: a session only counts as "away"
+        from an access change made after its last save."""
         record = self.record(exact=False)
-        # Saved again (a fresh saved_at) whenever the cursors or the activity moved: a session
-        # only counts as "away" from an access change made after its last save.
         state = (record.last_active, tuple(sorted(record.cursors.items())))
-        if state != self.saved:
-            await get_store().save_session(self.session_id, record)
-            self.saved = state
+        return None if state == self.saved else (record, state)
 
-    async def tick(self) -> None:
-        timeout = settings.HAVEN.ws_heartbeat_timeout_secs
-        interval = min(1.0, timeout / 3)
-        while not self.closing:
-            await asyncio.sleep(interval)
-            if self.closing:
-                return
-            now = time.monotonic()
-            if now - self.last_inbound > timeout:
-                await self.close(1000, "abnormal")
-                return
-            try:
-                await self.checkpoint()
-                if now - self.last_refresh >= refresh_every():
-                    self.last_refresh = now
-                    await get_registry().refresh(self.uid, self.conn_id)
-                    await maybe_sweep()
-            except Exception:
-                logger.exception("Gateway timer failed")
+    async def checkpoint(self) -> None:
+        due = self.due_checkpoint()
+        if due is not None:
+            await get_store().save_session(self.session_id, due[0])
+            self.saved = due[1]
 
     # --- groups -----------------------------------------------------------------------------
 
@@ -487,8 +518,14 @@ class GatewayConsumer(AsyncConsumer):
     # --- inbound from the hub: doorbells and controls, in order with everything else --------
 
     async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, without its ``aclose_old_connections()``: a thread hop per
+        message for nothing, since every database call here already runs through
+        ``database_sync_to_async``, which closes old connections in its own thread."""
         async with self.lock:
-            await super().dispatch(message)
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is None:
+                raise ValueError(f"No handler for message type {message['type']}")
+            await handler(message)
             await self.drain()
         FRAMES.flush()
 

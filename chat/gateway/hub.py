@@ -59,6 +59,11 @@ class Hub:
         self.tasks: list[asyncio.Task[None]] = []  # protocol.process_task coroutines
         self.lock = asyncio.Lock()
         self.regrouped = time.monotonic()
+        # Every accepted connection of this process, for the per-process timers
+        # (chat.gateway.consumer.run_timers), and the lock that orders a batch of checkpoints
+        # with a closing connection's own save.
+        self.connections: set[Any] = set()
+        self.tick_lock = asyncio.Lock()
 
     async def start(self) -> None:
         if self.channel_name is None:

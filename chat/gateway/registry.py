@@ -115,12 +115,17 @@ class RedisRegistry:
         return int(count) > 0
 
     async def refresh(self, user_id: str, conn_id: str) -> None:
+        await self.refresh_many([(user_id, conn_id)])
+
+    async def refresh_many(self, connections: list[tuple[str, str]]) -> None:
+        """Refresh the entries of (user, connection) pairs in one round trip."""
         expiry = time.time() + entry_ttl()
         async with redis_client.async_client().pipeline(transaction=False) as pipe:
-            pipe.zadd(user_key(user_id), {conn_id: expiry})
-            pipe.zadd(CONNS, {f"{user_id}|{conn_id}": expiry})
-            pipe.expire(user_key(user_id), 86_400)
-            pipe.expire(presence_key(user_id), int(entry_ttl()) + 1)
+            for user_id, conn_id in connections:
+                pipe.zadd(user_key(user_id), {conn_id: expiry})
+                pipe.zadd(CONNS, {f"{user_id}|{conn_id}": expiry})
+                pipe.expire(user_key(user_id), 86_400)
+                pipe.expire(presence_key(user_id), int(entry_ttl()) + 1)
             await pipe.execute()
 
     async def unregister(self, user_id: str, conn_id: str, *, grace: float = 0) -> bool:
@@ -189,6 +194,10 @@ class MemoryRegistry:
                 return False
             self.conns.setdefault(user_id, {})[conn_id] = now + entry_ttl()
             return True
+
+    async def refresh_many(self, connections: list[tuple[str, str]]) -> None:
+        for user_id, conn_id in connections:
+            await self.refresh(user_id, conn_id)
 
     async def refresh(self, user_id: str, conn_id: str) -> None:
         now = time.time()

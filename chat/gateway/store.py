@@ -126,6 +126,10 @@ class ReplayStore(Protocol):
 
     async def save_session(self, session_id: str, record: SessionRecord) -> None: ...
 
+    async def save_sessions(self, records: dict[str, SessionRecord]) -> None:
+        """Save several sessions at once (the per-process checkpoint timer)."""
+        ...
+
     async def load_session(self, session_id: str) -> SessionRecord | None: ...
 
     async def delete_session(self, session_id: str) -> None: ...
@@ -267,9 +271,15 @@ class RedisReplayStore:
         return entries
 
     async def save_session(self, session_id: str, record: SessionRecord) -> None:
-        await redis_client.async_client().set(
-            session_key(session_id), record.encode(), ex=_session_ttl(record)
-        )
+        await self.save_sessions({session_id: record})
+
+    async def save_sessions(self, records: dict[str, SessionRecord]) -> None:
+        if not records:
+            return
+        async with redis_client.async_client().pipeline(transaction=False) as pipe:
+            for session_id, record in records.items():
+                pipe.set(session_key(session_id), record.encode(), ex=_session_ttl(record))
+            await pipe.execute()
 
     async def load_session(self, session_id: str) -> SessionRecord | None:
         text = await redis_client.async_client().get(session_key(session_id))
@@ -363,6 +373,10 @@ class MemoryReplayStore:
     async def save_session(self, session_id: str, record: SessionRecord) -> None:
         with self.lock:
             self.sessions[session_id] = (time.time() + _session_ttl(record), record.encode())
+
+    async def save_sessions(self, records: dict[str, SessionRecord]) -> None:
+        for session_id, record in records.items():
+            await self.save_session(session_id, record)
 
     async def load_session(self, session_id: str) -> SessionRecord | None:
         with self.lock:

@@ -14,13 +14,34 @@ limits the gateway relies on:
 
 from __future__ import annotations
 
+from pprint import pformat
 from typing import Any
 
+from autobahn.websocket import protocol as autobahn_protocol
 from daphne import ws_protocol
 from twisted.internet import tcp
 
 from haven_site import shutdown
 from haven_site.server.access import resolved_client, with_client
+
+
+class _LazyFormat:
+    """Autobahn formats its whole configuration with ``pformat`` for a debug log line on every
+    connection, logged or not: a twentieth of a reconnect storm's CPU. Formatted only if
+    the line is written."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return pformat(self.value)
+
+    __repr__ = __str__
+
+
+autobahn_protocol.pformat = _LazyFormat  # type: ignore[assignment]
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests"}
 MAX_MESSAGE_BYTES = 1024 * 1024

@@ -32,7 +32,6 @@ from typing import Any
 logger = logging.getLogger("haven.workers")
 
 WORKER_ENV = "HAVEN_WORKER"  # set in each worker: its index
-BACKLOG = 2048
 MAX_PAUSE_SECS = 30.0
 
 
@@ -59,7 +58,7 @@ def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
         if reuse_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sock.listen(BACKLOG)
+        sock.listen(2048)  # as haven_site.serve's own (BACKLOG)
         sock.set_inheritable(True)
         sockets.append(sock)
     return sockets
