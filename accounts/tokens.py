@@ -1,8 +1,10 @@
 """Access tokens: HS256 JWTs with the original's claims (sub, exp, iat, jti) plus ``sid``, the
 login session they belong to, so that ending a session ends its access tokens too.
 
-Encoding and verification go through djangorestframework-simplejwt's token backend (PyJWT with
-the configured key, algorithm and 60 s leeway).
+Encoded and verified with PyJWT as djangorestframework-simplejwt's token backend does, with its
+settings (``SIMPLE_JWT``: key, HS256, lifetime, 60 s leeway); simplejwt itself is not imported
+here, because its settings module imports ``django.test`` (and with it unittest, some 10 MB in
+every process).
 """
 
 from __future__ import annotations
@@ -10,12 +12,11 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, cast
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
-from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.state import token_backend
+import jwt
+from django.conf import settings
 
 from haven_site.api.errors import Unauthorized
 from haven_site.api.fields import parse_uuid
@@ -27,9 +28,18 @@ class AccessClaims:
     session_id: uuid.UUID
 
 
+def _config(name: str) -> Any:
+    return settings.SIMPLE_JWT[name]
+
+
+def _leeway() -> float:
+    leeway = _config("LEEWAY") or 0
+    return leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway)
+
+
 def issue_access_token(user_id: uuid.UUID, session_id: uuid.UUID) -> str:
     now = int(datetime.now(UTC).timestamp())
-    lifetime = int(api_settings.ACCESS_TOKEN_LIFETIME.total_seconds())
+    lifetime = int(_config("ACCESS_TOKEN_LIFETIME").total_seconds())
     payload = {
         "sub": str(user_id),
         "iat": now,
@@ -37,7 +47,7 @@ def issue_access_token(user_id: uuid.UUID, session_id: uuid.UUID) -> str:
         "jti": str(uuid.uuid4()),
         "sid": str(session_id),
     }
-    return token_backend.encode(payload)
+    return jwt.encode(payload, _config("SIGNING_KEY"), algorithm=_config("ALGORITHM"))
 
 
 # Tokens already verified by this process, with their expiry: a client presents the same token
@@ -52,7 +62,7 @@ def decode_access_token(token: str) -> AccessClaims:
     found = _verified.get(token)
     if found is not None:
         claims, expires = found
-        if expires <= time.time() - token_backend.get_leeway().total_seconds():
+        if expires <= time.time() - _leeway():
             raise Unauthorized("Token expired")
         return claims
     claims, expires = _verify(token)
@@ -64,10 +74,16 @@ def decode_access_token(token: str) -> AccessClaims:
 
 def _verify(token: str) -> tuple[AccessClaims, int]:
     try:
-        payload = token_backend.decode(cast(Any, token), verify=True)
-    except TokenBackendExpiredToken:
+        payload = jwt.decode(
+            token,
+            _config("SIGNING_KEY"),
+            algorithms=[_config("ALGORITHM")],
+            leeway=_leeway(),
+            options={"verify_aud": False},
+        )
+    except jwt.ExpiredSignatureError:
         raise Unauthorized("Token expired") from None
-    except TokenBackendError:
+    except jwt.InvalidTokenError:
         raise Unauthorized("Invalid token") from None
     user_id = parse_uuid(str(payload.get("sub", "")))
     session_id = parse_uuid(str(payload.get("sid", "")))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import httpx
 from django.conf import settings
 
 logger = logging.getLogger("haven.turnstile")
@@ -16,6 +15,8 @@ class TurnstileUnavailable(Exception):
 
 
 def verify(token: str) -> bool:
+    import httpx  # on first use: most processes never verify (docs/performance.md, memory)
+
     try:
         response = httpx.post(
             settings.HAVEN.turnstile_verify_url,

@@ -15,8 +15,6 @@ import struct
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
-
 PNG, JPEG, GIF, WEBP = "png", "jpeg", "gif", "webp"
 CONTENT_TYPES = {PNG: "image/png", JPEG: "image/jpeg", GIF: "image/gif", WEBP: "image/webp"}
 _PILLOW_FORMATS = {PNG: "PNG", JPEG: "JPEG", GIF: "GIF", WEBP: "WEBP"}
@@ -62,6 +60,8 @@ def inspect(data: bytes, allowed: tuple[str, ...]) -> ImageInfo:
     Raises InvalidImage when the magic bytes name another format, when Pillow cannot parse it as
     the format the magic bytes claim, when its structure is broken, or when its dimensions are
     zero or beyond the limits."""
+    from PIL import Image, UnidentifiedImageError  # on first use (docs/performance.md)
+
     kind = sniff(data)
     if kind is None or kind not in allowed:
         raise InvalidImage("unsupported format")

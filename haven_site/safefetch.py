@@ -26,9 +26,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -231,6 +233,8 @@ def fetch(
     raw: str, *, max_bytes: int, timeout: float = 5.0, accept: str = "text/html,*/*;q=0.8"
 ) -> Fetched:
     """GET a user-named URL under the guard, following at most 5 redirects."""
+    import httpx  # on first use (docs/performance.md, memory)
+
     deadline = time.monotonic() + timeout
     target = vet(raw)
     with httpx.Client(trust_env=False, follow_redirects=False, verify=True) as client:
@@ -276,6 +280,8 @@ def fetch(
 
 
 def _read_limited(response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
+    import httpx
+
     parts: list[bytes] = []
     size = 0
     try:

@@ -4,6 +4,7 @@ and take out participants whose access ended.
 One LiveKit room per Haven channel, named by the channel id (operations.md 6.2). Tokens are minted
 with the livekit-api SDK; the RoomService is reached over its Twirp API with a short timeout, and
 failures there are logged, never shown to the moderator (the state and events already changed).
+The SDK is imported on first use: with protobuf and aiohttp it adds some 40 MB to a process.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import aiohttp
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from livekit import api
 
 from accounts.models import User
+
+if TYPE_CHECKING:
+    from livekit import api
 
 logger = logging.getLogger("haven.voice.livekit")
 
@@ -32,6 +35,8 @@ def mint_token(
     participant it removed can rejoin with it until it expires; the client renews it while it
     stays allowed). A server-muted user gets ``canPublish: false``, a server-deafened one
     ``canSubscribe: false``, so LiveKit itself enforces both from the first packet."""
+    from livekit import api
+
     config = settings.HAVEN
     grants = api.VideoGrants(
         room_join=True,
@@ -51,10 +56,15 @@ def mint_token(
 
 
 def _not_found(error: api.ServerError) -> bool:
+    from livekit import api
+
     return error.status == 404 or error.code == api.ServerErrorCode.NOT_FOUND
 
 
 def _client() -> api.LiveKitAPI:
+    import aiohttp
+    from livekit import api
+
     config = settings.HAVEN
     return api.LiveKitAPI(
         config.livekit_url,
@@ -66,6 +76,8 @@ def _client() -> api.LiveKitAPI:
 
 
 async def _enforce(room: str, identity: str, *, muted: bool, deafened: bool) -> None:
+    from livekit import api
+
     async with _client() as livekit:
         try:
             if muted:
@@ -113,6 +125,8 @@ def enforce_moderation(
 async def _remove(participants: list[tuple[str, str]]) -> int:
     """How many LiveKit confirmed; one refusal does not stop the others (a transport failure
     does: the rest would only wait for the same timeout)."""
+    from livekit import api
+
     confirmed = 0
     async with _client() as livekit:
         for room, identity in participants:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
 from django.conf import settings
 
 from haven_site.api.errors import ApiError, BadRequest
@@ -42,6 +41,8 @@ def _gif(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _call(endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
+    import httpx  # on first use (docs/performance.md, memory)
+
     config = settings.HAVEN
     if not config.giphy_api_key:
         raise BadRequest("GIF search not configured")
