@@ -8,6 +8,11 @@ the entry too. The frame is the event's one serialisation; receivers forward it 
 doorbell may be lost (the layer is at-most-once): receivers notice the hole from ``prev`` and read
 it back from the store. Non-replayable events (``Error``, ``CallRinging``) carry no ``sid``.
 
+On the Redis pub/sub layer the append script publishes the doorbells itself (msgpack, the
+layer's serialisation), in the same atomic step: events appended by several processes at once
+reach every receiver in append order, so concurrent senders cause no holes (each hole costs
+every local receiver of the group a read of the store), and an event costs one round trip.
+
 A ``recheck`` control (access changed) also stamps the change in the store, so that sessions
 saved before it cannot be resumed as if nothing happened (``chat.gateway.store``).
 """
@@ -93,9 +98,23 @@ def pubsub_prefix() -> str | None:
     config: dict[str, Any] = settings.CHANNEL_LAYERS.get("default", {})
     if config.get("BACKEND") != "channels_redis.pubsub.RedisPubSubChannelLayer":
         return None
-    if len(config.get("CONFIG", {}).get("hosts", ())) != 1:
+    options = config.get("CONFIG", {})
+    if len(options.get("hosts", ())) != 1:
         return None  # sharded: the layer picks the shard
-    return str(config.get("CONFIG", {}).get("prefix", "asgi"))
+    if (
+        options.get("symmetric_encryption_keys")
+        or options.get("serializer_format", "msgpack") != "msgpack"
+    ):
+        return None  # the doorbell must be the layer's own plain msgpack
+    return str(options.get("prefix", "asgi"))
+
+
+def _publisher() -> str:
+    """The layer prefix to hand the replay store's append, so that it rings the doorbells in
+    the same atomic step (order across processes = append order, one round trip); "" when the
+    bus must ring them itself (another layer, or the in-memory store)."""
+    prefix = pubsub_prefix()
+    return prefix if prefix is not None and get_store().publishes else ""
 
 
 async def adeliver(event: Event) -> None:
@@ -105,7 +124,11 @@ async def adeliver(event: Event) -> None:
     sid: str | None = None
     prevs: list[str] | None = None
     if event.replayable:
-        sid, prevs = await get_store().aappend(groups, event.id, event.frame, _hidden(event))
+        publish = _publisher()
+        store = get_store()
+        sid, prevs = await store.aappend(groups, event.id, event.frame, _hidden(event), publish)
+        if publish:
+            return
     await _ring(_messages(event, groups, sid, prevs))
 
 
@@ -119,7 +142,11 @@ def deliver(event: Event) -> None:
         sid: str | None = None
         prevs: list[str] | None = None
         if event.replayable:
-            sid, prevs = get_store().append(groups, event.id, event.frame, _hidden(event))
+            publish = _publisher()
+            store = get_store()
+            sid, prevs = store.append(groups, event.id, event.frame, _hidden(event), publish)
+            if publish:
+                return
         _ring_sync(_messages(event, groups, sid, prevs))
     except Exception:
         # A lost doorbell must not fail the request that already committed its change.

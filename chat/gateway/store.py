@@ -108,14 +108,16 @@ def continuous(entries: list[Entry], after: str, last: str) -> bool:
 
 
 class ReplayStore(Protocol):
+    publishes: bool  # whether append(..., publish=prefix) also rings the doorbells
+
     def append(
-        self, groups: list[str], event_id: str, frame: str, hidden: str = ""
+        self, groups: list[str], event_id: str, frame: str, hidden: str = "", publish: str = ""
     ) -> tuple[str, list[str]]:
         """Append one event to each group's log; its id and each group's previous id."""
         ...
 
     async def aappend(
-        self, groups: list[str], event_id: str, frame: str, hidden: str = ""
+        self, groups: list[str], event_id: str, frame: str, hidden: str = "", publish: str = ""
     ) -> tuple[str, list[str]]: ...
 
     async def last_ids(self, groups: list[str]) -> list[str]: ...
@@ -156,6 +158,12 @@ redis.call('HSET', KEYS[1], 'ms', now, 'seq', seq)
 local id = string.format('%d-%d', now, seq)
 local minid = string.format('%d', now - tonumber(ARGV[4]))
 local prevs = {}
+local prefix = ARGV[8]
+local hidden = nil
+if prefix ~= '' and ARGV[7] ~= '' then
+  hidden = {}
+  for user in string.gmatch(ARGV[7], '[^,]+') do hidden[#hidden + 1] = user end
+end
 for i = 2, #KEYS, 2 do
   local prev = redis.call('GET', KEYS[i + 1]) or '0-0'
   if ARGV[7] == '' then
@@ -169,6 +177,13 @@ for i = 2, #KEYS, 2 do
   redis.call('EXPIRE', KEYS[i], ARGV[5])
   redis.call('SET', KEYS[i + 1], id, 'EX', ARGV[6])
   prevs[#prevs + 1] = prev
+  if prefix ~= '' then
+    local group = string.sub(KEYS[i], 10)
+    local doorbell = {type = 'gateway.event', g = group, id = ARGV[1], frame = ARGV[2],
+                      sid = id, prev = prev}
+    if hidden then doorbell.x = hidden end
+    redis.call('PUBLISH', prefix .. '__group__' .. group, cmsgpack.pack(doorbell))
+  end
 end
 return {id, prevs}
 """
@@ -177,7 +192,7 @@ CLOCK_KEY = "haven:ev:clock"
 
 
 def stream_key(group: str) -> str:
-    return f"haven:ev:{group}"
+    return f"haven:ev:{group}"  # the append script strips these 9 characters to publish
 
 
 def last_key(group: str) -> str:
@@ -215,14 +230,14 @@ def channel_scopes(user_id: object, channel_id: object, server_id: object | None
 
 
 def _append_args(
-    groups: list[str], event_id: str, frame: str, hidden: str
+    groups: list[str], event_id: str, frame: str, hidden: str, publish: str
 ) -> tuple[list[str], list[Any]]:
     keys = [CLOCK_KEY]
     for group in groups:
         keys += [stream_key(group), last_key(group)]
     retention = retention_secs()
     args: list[Any] = [event_id, frame, max_events(), retention * 1000, retention]
-    args += [LAST_ID_TTL_SECS, hidden]
+    args += [LAST_ID_TTL_SECS, hidden, publish]
     return keys, args
 
 
@@ -239,17 +254,22 @@ def _session_ttl(record: SessionRecord) -> int:
 
 
 class RedisReplayStore:
+    # The append script can also ring the doorbells itself (``publish``: the pub/sub channel
+    # layer's prefix): published inside the script, they leave Redis in exactly the order the
+    # events were appended, whichever processes appended them (chat.gateway.bus).
+    publishes = True
+
     def append(
-        self, groups: list[str], event_id: str, frame: str, hidden: str = ""
+        self, groups: list[str], event_id: str, frame: str, hidden: str = "", publish: str = ""
     ) -> tuple[str, list[str]]:
-        keys, args = _append_args(groups, event_id, frame, hidden)
+        keys, args = _append_args(groups, event_id, frame, hidden, publish)
         sid, prevs = _script(redis_client.sync_client())(keys=keys, args=args)
         return str(sid), [str(p) for p in prevs]
 
     async def aappend(
-        self, groups: list[str], event_id: str, frame: str, hidden: str = ""
+        self, groups: list[str], event_id: str, frame: str, hidden: str = "", publish: str = ""
     ) -> tuple[str, list[str]]:
-        keys, args = _append_args(groups, event_id, frame, hidden)
+        keys, args = _append_args(groups, event_id, frame, hidden, publish)
         sid, prevs = await _script(redis_client.async_client())(keys=keys, args=args)
         return str(sid), [str(p) for p in prevs]
 
@@ -332,8 +352,10 @@ class MemoryReplayStore:
             self.sessions.clear()
             self.stamps.clear()
 
+    publishes = False
+
     def append(
-        self, groups: list[str], event_id: str, frame: str, hidden: str = ""
+        self, groups: list[str], event_id: str, frame: str, hidden: str = "", publish: str = ""
     ) -> tuple[str, list[str]]:
         now = time.time()
         horizon = now - retention_secs()
@@ -353,7 +375,7 @@ class MemoryReplayStore:
         return sid, prevs
 
     async def aappend(
-        self, groups: list[str], event_id: str, frame: str, hidden: str = ""
+        self, groups: list[str], event_id: str, frame: str, hidden: str = "", publish: str = ""
     ) -> tuple[str, list[str]]:
         return self.append(groups, event_id, frame, hidden)
 
