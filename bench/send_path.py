@@ -22,11 +22,11 @@ CPU-second where CPU = user+system time of the server process(es), of PostgreSQL
 serving this run's database, and of the Redis server (from /proc, over the measured window),
 the server's CPU per send, and the server processes' RSS. ``--processes N`` runs N server
 processes (``HAVEN_WORKERS``) behind one port; receivers and senders are spread over them by the
-kernel.
+kernel; ``--processes 1,2`` runs everything once per count, in one table.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/haven_bench \\
     REDIS_URL=redis://127.0.0.1:6379/14 \\
-        .venv/bin/python bench/send_path.py [--processes 1] \\
+        .venv/bin/python bench/send_path.py [--processes 1,2] \\
         [--scenarios rest-100,ws-100,rest-500,ws-500,burst-100,cost] [--json]
 
 It uses the database ``<DATABASE_URL name>_live`` and the Redis DB eight away from REDIS_URL's
@@ -645,7 +645,7 @@ def table(results: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--processes", default="1", help="comma-separated: one run per count")
     parser.add_argument("--scenarios", default="rest-100,ws-100,rest-500,ws-500,burst-100,cost")
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--messages", type=int, default=200)
@@ -661,23 +661,29 @@ def main() -> None:
         asyncio.run(receiver_main())
         return
     args.scenarios = args.scenarios.split(",")
-    cluster = Cluster(args)
     results: list[dict[str, Any]] = []
-    try:
-        print(f"server RSS at rest (migrated, no users): {cluster.rest_mib} MiB", flush=True)
-        for scenario in args.scenarios:
-            if scenario == "cost":
-                found = cost(args, cluster)
-            else:
-                mode, _, k = scenario.partition("-")
-                found = [fan_out(args, cluster, mode, int(k))]
-            for result in found:
-                if args.json:
-                    print(json.dumps(result), flush=True)
-            results += found
-    finally:
-        cluster.stop()
-    print(table(results))
+    for count in [int(p) for p in str(args.processes).split(",")]:
+        args.processes = count
+        cluster = Cluster(args)
+        try:
+            print(
+                f"{count} process(es): server RSS at rest (migrated, no users): "
+                f"{cluster.rest_mib} MiB",
+                flush=True,
+            )
+            for scenario in args.scenarios:
+                if scenario == "cost":
+                    found = cost(args, cluster)
+                else:
+                    mode, _, k = scenario.partition("-")
+                    found = [fan_out(args, cluster, mode, int(k))]
+                for result in found:
+                    if args.json:
+                        print(json.dumps(result), flush=True)
+                results += found
+        finally:
+            cluster.stop()
+    print(table(sorted(results, key=lambda r: r["scenario"].startswith("cost-"))))
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ Redis) that moves whenever any of the tables behind the cache is written, by any
 * Inside a transaction (``atomic``) the cache is neither read nor filled: the transaction may
   have written rows behind it that are not committed yet.
 * Epoch values never repeat: a missing key (a fresh or flushed Redis) starts at a random value,
-  so entries tagged before Redis lost its data cannot match again. A value that cannot be read
-  (Redis down) bypasses the cache; entries also expire after ``MAX_AGE_SECS``.
+  so entries tagged before Redis lost its data cannot match again; and an epoch is read with the
+  master's replication id, so after a failover (to a replica that may have missed the last
+  bumps) nothing cached before matches either. A value that cannot be read (Redis down)
+  bypasses the cache; entries also expire after ``MAX_AGE_SECS``.
 
 Writes that do not go through Django (psql by hand) are not seen until the next watched write or
 ``MAX_AGE_SECS``; docs/performance.md says so.
@@ -51,6 +53,8 @@ _memory: dict[str, int] = {}  # epochs without Redis
 _memory_lock = threading.Lock()
 
 _READ = """
+local info = redis.call('INFO', 'replication')
+local replid = string.match(info, 'master_replid:(%w+)') or ''
 local out = {}
 for i, key in ipairs(KEYS) do
   local value = redis.call('GET', key)
@@ -58,7 +62,7 @@ for i, key in ipairs(KEYS) do
     redis.call('INCRBY', key, ARGV[1])
     value = redis.call('GET', key)
   end
-  out[i] = value
+  out[i] = value .. '@' .. replid
 end
 return out
 """
