@@ -30,7 +30,7 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.db import close_old_connections
-from django.http import FileResponse, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponseBase
 from django.urls import ResolverMatch, set_script_prefix
 
 from haven_site import epochs
@@ -81,6 +81,22 @@ class HavenASGIHandler(ASGIHandler):
         finally:
             epochs.end()
             close_old_connections()
+
+    def resolve_request(self, request: HttpRequest) -> ResolverMatch:
+        """Django's URL resolution, remembered per path: a request walks dozens of patterns
+        (and builds the list of those it tried) before it finds its view."""
+        if hasattr(request, "urlconf"):
+            return super().resolve_request(request)  # a per-request URL map
+        found = self._routes.get(request.path_info)
+        if found is None:
+            found = super().resolve_request(request)
+            if len(self._routes) >= ROUTES_MAX:
+                self._routes.clear()
+            self._routes[request.path_info] = found
+        match = object.__new__(ResolverMatch)  # its own copy (ResolverMatch refuses copy())
+        match.__dict__.update(found.__dict__, kwargs=dict(found.kwargs))
+        request.resolver_match = match
+        return match
 
     async def _stream(self, response: HttpResponseBase, receive: Any, send: Any) -> None:
         sending = asyncio.ensure_future(self.send_response(response, send))

@@ -77,3 +77,29 @@ def test_each_request_is_one_thread_hop(
             response = asyncio.run(call(method, path, user.access_token, body))
             assert response["status"] in (200, 403, 404), response
             assert len(executor_calls) == 1, (path, executor_calls)
+
+
+def test_url_resolution_is_remembered_per_path(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A path resolves once per process; each request still gets its own match (and a path
+    that matches nothing is not remembered)."""
+    from django.urls.resolvers import URLResolver
+
+    user = api.register("alice")
+    channel = create_server(api, "alice")["system_channel_id"]
+    resolved: list[str] = []
+    original = URLResolver.resolve
+
+    def counting(self: URLResolver, path: str) -> Any:
+        if self.pattern.describe() == "'^/'":  # the root resolver, once per resolution
+            resolved.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(URLResolver, "resolve", counting)
+    path = f"/api/v1/channels/{channel}/messages"
+    for _ in range(3):
+        response = asyncio.run(call("GET", path, user.access_token))
+        assert response["status"] == 200
+    other = f"/api/v1/channels/{uuid.uuid4()}/messages"
+    assert asyncio.run(call("GET", other, user.access_token))["status"] == 403
+    assert resolved.count(path) == 1
+    assert resolved.count(other) == 1
