@@ -307,8 +307,15 @@ async def test_logout_closes_sockets_leaves_voice_and_ends_calls(cluster: Cluste
     frames = []
     while not frames or frames[-1]["type"] != "CallEnded":
         frames.append(await watcher.recv())
+    # A second "offline" for alice may come from the closing socket when its next operation found
+    # the session gone before the close command arrived (both say the same; clients apply it
+    # idempotently): it is allowed, anything else is not.
+    offline = {"type": "PresenceUpdate", "payload": {"user_id": alice["id"], "status": "offline"}}
+    frames = [f for i, f in enumerate(frames) if f != offline or offline not in frames[:i]]
     kinds = [f["type"] for f in frames]
-    assert kinds == ["PresenceUpdate", "VoiceStateUpdate", "NewMessage", "CallEnded"], frames
+    assert kinds == ["PresenceUpdate", "VoiceStateUpdate", "NewMessage", "CallEnded"], json.dumps(
+        frames
+    )
     assert frames[0]["payload"] == {"user_id": alice["id"], "status": "offline"}
     assert frames[1]["payload"]["joined"] is False
     assert frames[1]["payload"]["channel_id"] == voice
