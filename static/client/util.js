@@ -67,6 +67,9 @@ export function encodeMeta(meta) {
   return toB64(utf8(JSON.stringify(meta)));
 }
 
+/** base64 of UTF-8 JSON (system messages, meta) -> the value; throws when it is not that. */
+export const decodeJsonB64 = (b64) => JSON.parse(fromUtf8(fromB64(b64)));
+
 /** Reads a meta blob; the server's default channel carries the plain bytes `welcome`. */
 export function decodeMeta(b64, fallbackName = "unnamed") {
   try {
