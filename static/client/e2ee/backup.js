@@ -25,8 +25,10 @@ export function seal(plaintextJson, phrase, rng) {
  * Opens a backup (GET /keys/backup) with a phrase, trimmed as the original does on restore.
  * Returns the plaintext JSON text; throws "Wrong security phrase" when it does not open.
  */
-export function open(backup, phrase) {
-  const key = deriveKey(phrase.trim(), unb64(backup.salt, 16));
+export const open = (backup, phrase) => openWithKey(backup, deriveKey(phrase.trim(), unb64(backup.salt, 16)));
+
+/** Opens a backup with an already derived key (throws "Wrong security phrase"). */
+export function openWithKey(backup, key) {
   let plaintext;
   try {
     plaintext = secretboxOpen(unb64(backup.encrypted_data), unb64(backup.nonce, 24), key);

@@ -14,6 +14,7 @@ import { encodeMeta } from "../util.js";
 import { avatar, initials } from "../media.js";
 import { renderCallLayer } from "./call.js";
 import { renderVoiceBar } from "./voice.js";
+import { renderKeyGate, replacedNotice } from "./keys.js";
 
 let shell = null; // {root, rail, sidebar, content, members, panel, cleanup}
 
@@ -21,7 +22,23 @@ export async function renderShell(root, route) {
   if (!shell || shell.root !== root || !root.contains(shell.rail)) {
     mount(root, h("p", { class: "loading", role: "status" }, "Loading Haven…"));
     try {
-      if (!store.started) await store.start();
+      const status = store.running ? "ready" : await store.start();
+      if (status === "keys") {
+        // No keys for this account in this browser: restore them or make new ones first.
+        await renderKeyGate(root, store.crypto, {
+          onReady: async () => {
+            await store.run();
+            build(root);
+            show(route);
+          },
+          onCancel: async () => {
+            await api("POST", "/auth/logout").catch(() => {});
+            session.clear();
+            navigate("#/login");
+          },
+        });
+        return undefined;
+      }
     } catch (failure) {
       if (!session.load()) return navigate("#/login");
       mount(
@@ -50,8 +67,9 @@ function build(root) {
   const members = h("aside", { class: "members", "aria-label": "Members" });
   const voiceBar = h("div", { class: "voice-bar", id: "voice-bar", "aria-label": "Voice", hidden: true });
   const callLayer = h("div", { class: "call-layer", id: "call-layer", "aria-live": "polite", hidden: true });
-  mount(root, h("div", { class: "shell" }, rail, h("aside", { class: "sidebar" }, sidebar, voiceBar, panel), content, members), callLayer);
-  shell = { root, rail, sidebar, content, members, panel, cleanup: [], route: null };
+  const keysNotice = h("div", { class: "keys-notice", id: "keys-notice" });
+  mount(root, keysNotice, h("div", { class: "shell" }, rail, h("aside", { class: "sidebar" }, sidebar, voiceBar, panel), content, members), callLayer);
+  shell = { root, rail, sidebar, content, members, panel, keysNotice, cleanup: [], route: null };
   shell.cleanup.push(renderVoiceBar(voiceBar), renderCallLayer(callLayer));
   shell.cleanup.push(store.on("images", () => {
     renderRail();
@@ -59,7 +77,11 @@ function build(root) {
   }));
   const rerenderRail = () => renderRail();
   shell.cleanup.push(store.on("servers", rerenderRail), store.on("readstates", rerenderRail), store.on("dms", rerenderRail));
-  shell.cleanup.push(store.on("link", () => renderPanel()));
+  shell.cleanup.push(store.on("link", () => {
+    renderPanel();
+    renderKeysNotice();
+  }));
+  renderKeysNotice();
   shell.cleanup.push(store.on("servers", () => {
     // Kicked, banned or the server was deleted: leave its view.
     const route = shell?.route;
@@ -67,6 +89,14 @@ function build(root) {
   }));
   renderRail();
   renderPanel();
+}
+
+/** A browser whose keys another browser replaced says so (and offers the way back). */
+function renderKeysNotice() {
+  if (!shell) return;
+  const replaced = store.crypto?.status === "replaced";
+  if (replaced) mount(shell.keysNotice, replacedNotice(store.crypto, () => location.reload()));
+  else shell.keysNotice.replaceChildren();
 }
 
 function show(route) {
@@ -162,13 +192,16 @@ function renderPanel() {
   );
   select.addEventListener("change", () => store.setStatus(select.value));
   const live = store.realtime?.live;
+  const replaced = store.crypto?.status === "replaced";
   mount(
     shell.panel,
     h("span", { class: "me-avatar" }, avatar({ userId: me.id, name: me.display_name || me.username, url: me.avatar_url, size: 32 }),
       h("span", { class: `presence-dot ${store.status}`, "aria-hidden": "true" })),
     h("div", { class: "who" }, h("strong", { id: "me-name" }, me.display_name || me.username), h("span", { class: "muted small" }, `@${me.username}`)),
     select,
-    h("span", { class: `link-state ${live ? "live" : "polling"}`, title: live ? "Live updates" : "Live updates unavailable; refreshing every few seconds", id: "link-state" }, live ? "live" : "polling"),
+    replaced
+      ? h("span", { class: "link-state keys-replaced", title: "This browser's encryption keys were replaced in another browser", id: "link-state" }, "keys replaced")
+      : h("span", { class: `link-state ${live ? "live" : "polling"}`, title: live ? "Live updates" : "Live updates unavailable; refreshing every few seconds", id: "link-state" }, live ? "live" : "polling"),
     h("a", { href: "#/settings", class: "icon-button", title: "Settings", "aria-label": "Settings", id: "settings-link" }, "⚙"),
   );
 }
