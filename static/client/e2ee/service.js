@@ -335,7 +335,7 @@ export class E2ee extends EventTarget {
     const peer = this.peerOf(channelId);
     const sealed = peer ? await this.encryptDm(channelId, peer, payload) : await this.encryptGroup(channelId, payload);
     const result = { status: "ok", senderId: this.me, content: payloads.decode(utf8(JSON.stringify(payload))).payload, signed: true, own: true };
-    this.sent.set(sealed.body, { result, ref: sealed.ref });
+    this.sent.set(sealed.body, { result });
     return { sender_token: b64(token), encrypted_body: sealed.body, delivered: sealed.delivered };
   }
 
@@ -367,7 +367,7 @@ export class E2ee extends EventTarget {
         this.save();
       }
     };
-    return { body, ref: `${channelId}|${ref}`, delivered };
+    return { body, delivered };
   }
 
   /**
@@ -427,7 +427,7 @@ export class E2ee extends EventTarget {
     this.state.mySenderKeys[channelId] = out.key;
     this.state.senderMeta[channelId].sent += 1;
     this.save();
-    return { body: b64(out.body), ref: `${channelId}|${ref}`, delivered: () => {} };
+    return { body: b64(out.body), delivered: () => {} };
   }
 
   // ---- receiving ------------------------------------------------------------------------------------
@@ -448,23 +448,18 @@ export class E2ee extends EventTarget {
     const hash = b64(sha256(utf8(message.encrypted_body)));
     const cached = await this.cache.get("messages", message.id);
     if (cached?.hash === hash && cached.result.status !== "missing") return cached.result;
-    let result;
-    let ref = null;
-    const own = this.sent.get(message.encrypted_body);
-    if (own) {
-      ({ result, ref } = own);
-    } else {
-      let parsed;
-      try {
-        parsed = envelope.parse(unb64(message.encrypted_body));
-      } catch (failure) {
-        return { status: "invalid", reason: failure.message };
-      }
-      ref = this.refOf(message.channel_id, parsed);
-      const first = ref && (await this.cache.get("refs", ref));
-      if (first && first !== message.id) return { status: "replay", originalId: first };
-      result = await this.open(message, parsed);
+    let parsed;
+    try {
+      parsed = envelope.parse(unb64(message.encrypted_body));
+    } catch (failure) {
+      return { status: "invalid", reason: failure.message };
     }
+    // A chain position already seen under another message id is a replay, whoever posted it.
+    const ref = this.refOf(message.channel_id, parsed);
+    const first = ref && (await this.cache.get("refs", ref));
+    if (first && first !== message.id) return { status: "replay", originalId: first };
+    const own = this.sent.get(message.encrypted_body);
+    const result = own ? own.result : await this.open(message, parsed);
     if (result.status === "ok" || result.status === "plaintext") {
       if (ref) await this.cache.put("refs", ref, message.id);
       await this.cache.put("messages", message.id, { hash, result });

@@ -4,6 +4,7 @@
 // voice panel of voice channels.
 
 import { api } from "../api.js";
+import { navigate } from "../app.js";
 import { attachmentsOf, formatSize, isPreviewable, MAX_FILES, previewUrl, resolvedPreview, saveAttachment, uploadFile } from "../attachments.js";
 import { calls } from "../calls.js";
 import { h, mount } from "../dom.js";
@@ -199,6 +200,13 @@ class ChatView {
           this.flash(failure.message, true);
         }
       } }, "📞 Call"));
+    }
+    if (this.channel.channel_type === "group") {
+      head.append(h("button", { type: "button", class: "small secondary", id: "leave-group", onclick: () => confirmModal("Leave group", "Leave this group? You will no longer read what is sent here (the others' clients re-key without you).", "Leave", async () => {
+        await api("DELETE", `/channels/${this.channelId}/leave`);
+        await store.loadDms();
+        navigate("#/channels/@me");
+      }) }, "Leave group"));
     }
     const voice = this.channel.channel_type === "voice" ? h("div", { class: "voice-panel", id: "voice-panel" }) : null;
     if (voice) this.cleanup.push(renderVoicePanel(voice, this.channel, this.server));
