@@ -342,7 +342,11 @@ export class E2ee extends EventTarget {
   async encryptDm(channelId, peer, payload) {
     let session = this.state.sessions[peer];
     let pending = this.state.pending[peer] || null;
-    const renew = this.state.renew?.[peer];
+    // A new session after a restore or a takeover, or when the directory now has another
+    // identity key for the peer than the one our session was made with (they made new keys).
+    const known = this.identities.get(peer);
+    const peerKey = session && (equal(session.ad.slice(0, 32), this.state.identity.publicKey) ? session.ad.slice(32) : session.ad.slice(0, 32));
+    const renew = this.state.renew?.[peer] || (known && peerKey && b64(peerKey) !== known);
     if (!session || renew) {
       const bundle = await api("GET", `/users/${peer}/keys`);
       this.learn(peer, bundle.identity_key);

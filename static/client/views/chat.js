@@ -45,6 +45,12 @@ function tsKey(iso) {
   return match ? `${match[1]}.${(match[2] || "").padEnd(9, "0")}` : iso;
 }
 
+/** Closes the open conversation (sign-out): no more requests from it. */
+export function closeChat() {
+  view?.destroy();
+  view = null;
+}
+
 export function renderChat(container, { channelId, serverId }) {
   view?.destroy();
   view = new ChatView(container, channelId, serverId);

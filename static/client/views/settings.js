@@ -129,6 +129,7 @@ export async function renderSettings(root) {
     ], "Sign out", async () => {
       try {
         await store.crypto?.stop({ removeKeys: remove.checked });
+        signedOut(); // nothing may call the API once the session is revoked
         await api("POST", "/auth/logout");
       } finally {
         session.clear();

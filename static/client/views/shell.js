@@ -7,7 +7,7 @@ import { navigate } from "../app.js";
 import { store } from "../store.js";
 import { field, formModal } from "./modal.js";
 import { renderServerSidebar, renderDmSidebar } from "./sidebar.js";
-import { renderChat } from "./chat.js";
+import { closeChat, renderChat } from "./chat.js";
 import { renderFriends } from "./friends.js";
 import { renderMembers } from "./members.js";
 import { encodeMeta } from "../util.js";
@@ -54,6 +54,7 @@ export async function renderShell(root, route) {
 }
 
 export function resetShell() {
+  closeChat();
   shell?.cleanup.forEach((fn) => fn());
   shell = null;
 }
