@@ -33,6 +33,7 @@ class Store {
     this.running = false;
     this.realtime?.stop();
     this.realtime = null;
+    if (this.onVisible) document.removeEventListener("visibilitychange", this.onVisible);
     if (voice.session) voice.leave();
     voice.stop();
     calls.stop();
@@ -80,6 +81,9 @@ class Store {
     if (this.running) return;
     this.running = true;
     this.crypto.addEventListener("status", () => this.emit("link"));
+    // Back to this tab: were this browser's keys replaced elsewhere meanwhile? (At most every 2 min.)
+    this.onVisible = () => !document.hidden && this.crypto?.checkIdentity().catch(() => {});
+    document.addEventListener("visibilitychange", this.onVisible);
     this.crypto.addEventListener("keychange", (e) => this.bus.dispatchEvent(new CustomEvent("keychange", { detail: e.detail })));
     this.realtime = new Realtime({ token: () => session.load()?.access_token });
     voice.me = this.me.id;
