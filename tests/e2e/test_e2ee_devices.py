@@ -145,6 +145,8 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     message(alice, "yes, new laptop").wait_for()
 
     # Signing out with "remove keys" leaves this browser without them (the gate comes back).
+    # (Signing out ends every session of the account, so Alice's first browser is closed first.)
+    alice.context.close()
     alice2.click("#settings-link")
     alice2.click("#sign-out")
     alice2.check("#remove-keys")

@@ -1,6 +1,6 @@
 // Settings: your account, invite codes to share, signed-in devices, two-factor authentication.
 
-import { api, session } from "../api.js";
+import { api, session, settled } from "../api.js";
 import { h, mount } from "../dom.js";
 import { navigate, signedOut } from "../app.js";
 import { store } from "../store.js";
@@ -129,7 +129,8 @@ export async function renderSettings(root) {
     ], "Sign out", async () => {
       try {
         await store.crypto?.stop({ removeKeys: remove.checked });
-        signedOut(); // nothing may call the API once the session is revoked
+        signedOut(); // nothing may call the API once the session is revoked...
+        await settled(); // ...nor still be on its way
         await api("POST", "/auth/logout");
       } finally {
         session.clear();
