@@ -40,8 +40,8 @@ def test_restore_on_a_second_browser_and_key_changes(haven: HavenProcess, browse
 
 
 def sign_in(browser: Any, console: Console, pages: dict[str, Any], base: str, name: str,
-            key: str) -> Any:  # fmt: skip
-    page = console.attach(browser.new_context().new_page())
+            key: str, **context: Any) -> Any:  # fmt: skip
+    page = console.attach(browser.new_context(**context).new_page())
     page.set_default_timeout(TIMEOUT_MS)
     pages[key] = page
     page.goto(f"{base}/#/login")
@@ -71,7 +71,12 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     message(bob, "alice before the restore").wait_for()
 
     # A second browser: no keys, a backup exists. A wrong phrase is refused; the right one works.
-    alice2 = sign_in(browser, console, pages, haven.url, "alice", "alice2")
+    # (This one is a phone-sized window: the gate and the conversation work at 390 x 844.)
+    phone = {"viewport": {"width": 390, "height": 844}}
+    alice2 = sign_in(browser, console, pages, haven.url, "alice", "alice2", **phone)
+    box = alice2.locator("#restore-form button[type=submit]").bounding_box()
+    assert box is not None
+    assert 0 <= box["x"] <= box["x"] + box["width"] <= 390
     alice2.fill("#restore-form input[name=phrase]", "not the phrase")
     alice2.click("#restore-form button[type=submit]")
     alice2.wait_for_selector("#restore-form .error:text('Wrong security phrase')", timeout=30_000)
@@ -147,6 +152,7 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     # Signing out with "remove keys" leaves this browser without them (the gate comes back).
     # (Signing out ends every session of the account, so Alice's first browser is closed first.)
     alice.context.close()
+    alice2.click("#nav-toggle")  # on a phone the user panel is in the channel list overlay
     alice2.click("#settings-link")
     alice2.click("#sign-out")
     alice2.check("#remove-keys")

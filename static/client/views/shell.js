@@ -102,6 +102,7 @@ function renderKeysNotice() {
 
 function show(route) {
   shell.route = route;
+  shell.root.querySelector(".shell")?.classList.remove("nav-open");
   renderRail();
   const { serverId, channelId } = route;
   if (serverId === "@me") {
@@ -146,6 +147,13 @@ function renderRail() {
   const current = shell.route?.serverId;
   const dmUnread = store.dms.some((c) => store.unread(c.id) > 0);
   const items = [
+    // Phones: the channel list is an overlay opened from here (app.css, max-width 600px).
+    h("button", { type: "button", class: "rail-item nav-toggle", id: "nav-toggle", "aria-label": "Channels and conversations",
+      "aria-expanded": String(shell.root.querySelector(".shell")?.classList.contains("nav-open") || false),
+      onclick: () => {
+        shell.root.querySelector(".shell").classList.toggle("nav-open");
+        renderRail();
+      } }, "☰"),
     railButton({ label: "Direct messages", href: "#/channels/@me", active: current === "@me", text: "✉", unread: dmUnread }),
     h("hr", { class: "rail-sep" }),
     ...store.servers.map((server) => {
