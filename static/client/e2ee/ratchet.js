@@ -118,6 +118,7 @@ export function decrypt(session, bytes, rng, now = Date.now()) {
   const message = parseMessage(bytes);
   const next = clone(session);
   const s = next.state;
+  prune(s, now); // an expired skipped key opens nothing
   const ad = concat(next.ad, message.head);
   const header = { dh: message.dh, pn: message.pn, n: message.n };
   const stored = s.skippedKeys.findIndex((k) => k.n === message.n && equal(k.dhPub, message.dh));
