@@ -124,6 +124,15 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
         page.keyboard.press("Escape")
     assert numbers[0] == numbers[1]
     assert len(numbers[0].split()) == 12
+    # Settings lists the contact, verified, with the same safety number.
+    alice.click("#settings-link")
+    contact = alice.locator("#contact-keys li.friend", has_text="bob")
+    contact.locator(".ok", has_text="verified").wait_for()
+    contact.locator("[data-action=safety-number]").click()
+    alice.wait_for_selector("#safety-digits code")
+    assert alice.inner_text("#safety-digits") == numbers[0]
+    alice.keyboard.press("Escape")
+    alice.goto(dm_url)
 
     # Bob makes new keys in another browser. His first browser notices its keys were replaced.
     bob2 = sign_in(browser, console, pages, haven.url, "bob", "bob2")

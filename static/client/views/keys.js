@@ -6,7 +6,9 @@ import { h, mount } from "../dom.js";
 import { recoveryKey, MIN_PHRASE } from "../e2ee/backup.js";
 import { systemRandom } from "../e2ee/sodium.js";
 import { ROTATION_DEFAULTS, rotationPolicy, setRotationPolicy } from "../e2ee/service.js";
+import { api } from "../api.js";
 import { confirmModal, openModal } from "./modal.js";
+import { showSafetyNumber } from "./profile.js";
 
 const NEW_KEYS_WARNING =
   "New keys make everything sent to your current keys unreadable in this browser (your earlier " +
@@ -144,10 +146,26 @@ export function encryptionSettings(e2ee) {
         button.disabled = false;
       }
     });
-    mount(section, h("h2", {}, "Encryption"), state, form, rotationForm());
+    mount(section, h("h2", {}, "Encryption"), state, form, contactsList(e2ee), rotationForm());
   };
   draw();
   return section;
+}
+
+/** Friends with their safety numbers and verified marks (the profile card shows the same). */
+function contactsList(e2ee) {
+  const list = h("ul", { class: "contacts", id: "contact-keys" }, h("li", { class: "muted small" }, "Loading…"));
+  const fill = () => api("GET", "/friends?limit=100").then((friends) => {
+    const accepted = friends.filter((f) => f.status === "accepted");
+    mount(list, accepted.length ? accepted.map((f) => h("li", { class: "friend", dataset: { userId: f.user_id } },
+      h("span", { class: "grow" }, f.display_name || f.username),
+      e2ee.trust.changes(f.user_id).length ? h("span", { class: "warn small" }, "⚠ key changed ") : null,
+      e2ee.trust.verified(f.user_id) ? h("span", { class: "ok small" }, "✓ verified ") : null,
+      h("button", { type: "button", class: "small secondary", dataset: { action: "safety-number" }, onclick: () => showSafetyNumber(f.user_id, fill) }, "Safety number")))
+      : h("li", { class: "muted small" }, "Your friends appear here with their safety numbers."));
+  }, () => mount(list, h("li", { class: "muted small" }, "Could not load your friends.")));
+  fill();
+  return h("div", {}, h("h3", {}, "Safety numbers"), h("p", { class: "muted small" }, "Compare a safety number with your contact (in person or on a call) to be sure your messages reach them and nobody else; then mark them verified."), list);
 }
 
 function rotationForm() {
