@@ -42,7 +42,7 @@ export function emptyState(identity, signedPrekey, oneTimePrekeys = []) {
     distributedChannels: new Set(),
     channelPeers: {},
     renew: {}, // peer -> true: start a new session on the next send (after a restore, or taken over)
-    sessionSince: {}, // peer -> ISO time the current session began (old 0x01 in history do not replace it)
+    lastSeen: {}, // DM channel -> server time of the newest message processed (older 0x01s are history)
     backupKey: null, // {key, salt}
     backupDirty: false,
   };
@@ -61,7 +61,7 @@ export function loadState(me) {
     }
     state.senderMeta = local.senderMeta || {};
     state.renew = local.renew || {};
-    state.sessionSince = local.sessionSince || {};
+    state.lastSeen = local.lastSeen || {};
     for (const [peer, entry] of Object.entries(local.skipTimes || {})) {
       const session = state.sessions[peer];
       if (session) session.state.skippedKeys.forEach((k, i) => { k.at = entry[i] ?? k.at; });
@@ -90,7 +90,7 @@ export function saveState(me, state) {
       pending,
       senderMeta: state.senderMeta,
       renew: state.renew,
-      sessionSince: state.sessionSince,
+      lastSeen: state.lastSeen,
       skipTimes,
       backupKey: state.backupKey ? { key: b64(state.backupKey.key), salt: b64(state.backupKey.salt) } : null,
       backupDirty: state.backupDirty,

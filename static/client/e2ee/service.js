@@ -211,6 +211,8 @@ export class E2ee extends EventTarget {
       receivedSenderKeys: restored.receivedSenderKeys,
       channelPeers: restored.channelPeers,
       renew: Object.fromEntries(Object.keys(restored.sessions).map((peer) => [peer, true])),
+      // The backup's sessions are as of its upload: a 0x01 older than that is history.
+      lastSeen: Object.fromEntries(Object.keys(restored.channelPeers).map((channel) => [channel, stored.updated_at])),
       backupKey: { key, salt: unb64(stored.salt, 16) },
     };
     this.opened.clear();
@@ -362,7 +364,6 @@ export class E2ee extends EventTarget {
     if (pending) this.state.pending[peer] = pending;
     if (this.state.renew) delete this.state.renew[peer];
     this.state.channelPeers[channelId] = peer;
-    this.state.sessionSince = { ...this.state.sessionSince, [peer]: new Date().toISOString() };
     this.save();
     this.scheduleBackup();
     const delivered = () => {
@@ -465,10 +466,26 @@ export class E2ee extends EventTarget {
     const own = this.sent.get(message.encrypted_body);
     const result = own ? own.result : await this.open(message, parsed);
     if (result.status === "ok" || result.status === "plaintext") {
+      if (parsed.type === envelope.INITIAL || parsed.type === envelope.FOLLOW_UP) this.noteSeen(message);
       if (ref) await this.cache.put("refs", ref, message.id);
       await this.cache.put("messages", message.id, { hash, result });
     }
     return result;
+  }
+
+  /** A DM message was processed: later 0x01s are newer than this (server time, never our clock). */
+  noteSeen(message) {
+    const seen = this.state.lastSeen[message.channel_id];
+    if (!seen || Date.parse(message.timestamp) > Date.parse(seen)) {
+      this.state.lastSeen[message.channel_id] = message.timestamp;
+      this.save();
+    }
+  }
+
+  /** Is this message newer than everything processed in its DM channel (so live, not history)? */
+  isNewest(message) {
+    const seen = this.state.lastSeen[message.channel_id];
+    return !seen || Date.parse(message.timestamp) > Date.parse(seen);
   }
 
   /** The chain position a message claims ("channel|g:dist:i" or "channel|d:dh:n"): the replay key. */
@@ -598,10 +615,13 @@ export class E2ee extends EventTarget {
   async openInitial(message, parsed) {
     const channelId = message.channel_id;
     if (equal(parsed.identityKey, this.state.identity.publicKey)) {
-      // Our own identity started this session: another browser of this account took the DM over.
+      // Our own identity started this session: another browser of this account took the DM over
+      // (unless it is older than our session: history being re-read).
       const peer = this.peerOf(channelId);
-      if (peer) this.state.renew = { ...this.state.renew, [peer]: true };
-      this.save();
+      if (peer && this.isNewest(message)) {
+        this.state.renew = { ...this.state.renew, [peer]: true };
+        this.save();
+      }
       return { status: "other-device", own: true };
     }
     const readers = await this.readers(channelId);
@@ -629,13 +649,12 @@ export class E2ee extends EventTarget {
     const peer = member.user_id;
     const header = out.header;
     const result = await this.finish(message, out.plaintext, { senderId: peer, identityKey: parsed.identityKey, ref: payloads.dmRef(header.dh, header.n) });
-    // Adopt the new session unless it is older than the one we hold (history being re-read).
-    const since = this.state.sessionSince?.[peer];
-    if (!since || !this.state.sessions[peer] || message.timestamp > since) {
+    // Adopt the new session unless the message is older than what this channel already showed
+    // (history being re-read must not replace the live session).
+    if (!this.state.sessions[peer] || this.isNewest(message)) {
       this.state.sessions[peer] = out.session;
       delete this.state.pending[peer];
       if (this.state.renew) delete this.state.renew[peer];
-      this.state.sessionSince = { ...this.state.sessionSince, [peer]: message.timestamp };
       this.state.channelPeers[channelId] = peer;
     }
     if (parsed.oneTimePrekey) this.dropPrekey(parsed.oneTimePrekey); // single use
