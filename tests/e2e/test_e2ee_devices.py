@@ -134,6 +134,26 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     alice.keyboard.press("Escape")
     alice.goto(dm_url)
 
+    # A DM follows the account's browser that last sent (one Double Ratchet session per pair of
+    # accounts): the second browser takes it over with a new session; the first one says which
+    # messages belong to the other browser, then takes the DM back by sending.
+    alice2.goto(dm_url)
+    alice2.reload()
+    # The DM's earlier messages belong to the first browser's session: marked, not readable here.
+    alice2.locator(".message[data-status=other-device]").nth(1).wait_for()
+    assert message(alice2, "hello back").count() == 0
+    send(alice2, "dm from the second browser")
+    message(bob, "dm from the second browser").wait_for()
+    send(bob, "reply to the second browser")
+    message(alice2, "reply to the second browser").wait_for()
+    other = alice.locator(".message[data-status=other-device]")
+    other.nth(1).wait_for()  # Alice 2's first message and Bob's reply to it
+    send(alice, "back on the first browser")
+    message(bob, "back on the first browser").wait_for()
+    send(bob, "reply to the first browser")
+    message(alice, "reply to the first browser").wait_for()
+    alice2.locator(".message[data-status=other-device]").nth(3).wait_for()  # and now those two
+
     # Bob makes new keys in another browser. His first browser notices its keys were replaced.
     bob2 = sign_in(browser, console, pages, haven.url, "bob", "bob2")
     bob2.click("#key-gate #make-new-keys")
