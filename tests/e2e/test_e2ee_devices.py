@@ -20,6 +20,7 @@ from tests.e2e.chat_helpers import (
     send,
     server_pair,
     snapshot,
+    stored_bodies,
 )
 from tests.e2e.test_e2ee_conversations import befriend
 from tests.processes import HavenProcess
@@ -132,7 +133,21 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     alice.wait_for_selector("#safety-digits code")
     assert alice.inner_text("#safety-digits") == numbers[0]
     alice.keyboard.press("Escape")
+
+    # Scheduled re-keying, set in Settings: a new sender key after every 2 messages.
+    alice.fill("#rotate-messages", "2")
+    alice.click("#rotation-form button[type=submit]")
+    alice.goto(channel_url)
+    bob.goto(channel_url)
+    for text in ("rotation one", "rotation two", "rotation three"):
+        send(alice, text)
+        message(bob, text).wait_for()
+    newest = stored_bodies(api_login(haven.url, "bob"), channel_id)[:4]
+    keys = [body[1:17] for body in newest]  # distribution ids, newest first
+    assert keys[1] == keys[2] != keys[0]  # two messages on one key, then a new one
+    assert keys[3] != keys[2]  # and that key was itself new (her earlier key had 2 messages)
     alice.goto(dm_url)
+    bob.goto(dm_url)
 
     # A DM follows the account's browser that last sent (one Double Ratchet session per pair of
     # accounts): the second browser takes it over with a new session; the first one says which
