@@ -1,6 +1,7 @@
 """Instance moderation on the socket (docs/moderation.md): a suspension ends the user's sockets
 at once (every connection closes with 1008, the people who see the user learn they went offline,
-the tokens are refused at the handshake; the two-instance version is in test_processes.py)."""
+the tokens are refused at the handshake; the two-instance version is in test_processes.py), and
+a reporter's connections hear ``ReportResolved`` when an admin decides their report."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from django.utils import timezone
 from accounts.actions.admin import do_suspend
 from accounts.actions.instance_audit import Actor
 from accounts.models import User
+from chat.actions.report_decisions import Decision, do_decide
+from chat.actions.reports import do_report
+from chat.models import Channel, Message
+from tests.chat.factories import post
 from tests.chat.gateway.conftest import Ws
 from tests.helpers import PASSWORD, Api, TestUser
 
@@ -76,3 +81,34 @@ async def test_a_socket_whose_session_outlived_the_suspension_is_closed_on_its_n
     await bob.send({"type": "Ping"})
     assert await bob.recv_raw(2) == {"type": "websocket.close", "code": 1008}
     await bob.close(1008)
+
+
+def _report_and_ban(server: dict[str, Any]) -> str:
+    """carol's message in alice's server, reported by bob; alice (the instance admin) bans
+    carol for it from the report."""
+    from chat.models import ServerMember
+
+    alice, bob, carol = (User.objects.get(username=n) for n in ("alice", "bob", "carol"))
+    channel = Channel.objects.get(id=server["first"])
+    ServerMember.objects.create(server_id=server["id"], user=carol)
+    message: Message = post(channel, carol, b"abuse")
+    report = do_report(bob, message.id, channel.id, "abusive message", content="abuse")
+    do_decide(Actor.admin(alice), report.id, Decision("ban_author", reason="abuse"))
+    return str(report.id)
+
+
+async def test_the_reporter_hears_the_decision_on_every_connection(
+    users: dict[str, TestUser], server: dict[str, Any]
+) -> None:
+    bob = Ws(users["bob"].access_token)
+    await bob.open()
+    report_id = await sync_to_async(_report_and_ban)(server)
+    frame = await bob.recv()
+    while frame["type"] != "ReportResolved":  # system message, presence: not subscribed here
+        frame = await bob.recv()
+    assert frame["payload"]["report_id"] == report_id
+    assert (frame["payload"]["status"], frame["payload"]["outcome"]) == (
+        "resolved",
+        "author_banned",
+    )
+    await bob.close()
