@@ -21,15 +21,10 @@ from django.utils import timezone
 
 from accounts.actions import admin as actions
 from accounts.actions.instance_audit import Actor
-from accounts.admin_login import TotpAdminAuthenticationForm
 from accounts.models import DeviceSession, InstanceAuditEntry, User, not_suspended
 from haven_site.api.errors import ApiError
 
 MAX_SUSPENSION_DAYS = 3650
-
-admin.site.login_form = TotpAdminAuthenticationForm
-admin.site.site_header = "Haven administration"
-admin.site.site_title = "Haven admin"
 
 
 def _actor(request: HttpRequest) -> Actor:
