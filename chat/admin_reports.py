@@ -54,14 +54,14 @@ class DecisionForm(forms.Form):
 class ReportAdmin(admin.ModelAdmin):
     list_display = (
         "created_at",
-        "status",
-        "outcome",
         "reason",
         "reporter",
         "reported_user",
         "server_name",
         "channel_name",
         "shared_content",
+        "status",
+        "outcome",
     )
     list_filter = ("status", "outcome")
     list_select_related = ("reporter", "reported_user")
@@ -106,6 +106,12 @@ class ReportAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(f"{url}?status__exact={ReportStatus.PENDING}")
         return super().changelist_view(request, extra_context)
 
+    def get_list_display(self, request: HttpRequest) -> Any:
+        """The pending queue leaves out the columns that are the same on every row."""
+        if request.GET.get("status__exact") == ReportStatus.PENDING:
+            return self.list_display[:-2]
+        return self.list_display
+
     @admin.display(description="server")
     def server_name(self, report: Report) -> str:
         server_id = getattr(report, "_server_id", None)
@@ -118,7 +124,7 @@ class ReportAdmin(admin.ModelAdmin):
     def channel_name(self, report: Report) -> str:
         return label(getattr(report, "_channel_meta", None), report.channel_id)
 
-    @admin.display(boolean=True, description="content shared")
+    @admin.display(boolean=True, description="shared")
     def shared_content(self, report: Report) -> bool:
         return bool(report.reporter_content or report.reporter_attachment_names)
 

@@ -85,3 +85,7 @@ class Report(models.Model):
 
     class Meta:
         db_table = "reports"
+
+    def __str__(self) -> str:
+        reason = self.reason if len(self.reason) <= 60 else self.reason[:59] + "…"
+        return f"Report: {reason}"
