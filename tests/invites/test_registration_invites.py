@@ -298,8 +298,7 @@ def test_every_door_records_issued_and_revoked_codes(api: Api) -> None:
         {"action": "revoke_unused", "_selected_action": [created[1]["id"]]},
     )
     rows = [
-        (e.action, e.via, e.target_label)
-        for e in InstanceAuditEntry.objects.order_by("created_at")
+        (e.action, e.via, e.target_label) for e in InstanceAuditEntry.objects.order_by("created_at")
     ]
     assert rows == [
         ("invites_issue", "api", "2 registration invite(s)"),
