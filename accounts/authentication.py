@@ -15,11 +15,11 @@ from haven_site.api.errors import Unauthorized
 def user_for_token(token: str) -> tuple[User, AccessClaims]:
     """The live user behind an access token, in one query that also checks its session.
 
-    A token whose session was ended (logout, password change, revocation, token reuse) or
-    whose user was deleted is refused as ``Invalid token``.
+    A token whose session was ended (logout, password change, revocation, token reuse), whose
+    user was deleted, or whose user is suspended is refused as ``Invalid token``.
     """
     claims = decode_access_token(token)
-    user = User.objects.filter(id=claims.user_id, device_sessions__id=claims.session_id).first()
+    user = User.objects.signed_in(claims.user_id, claims.session_id)
     if user is None:
         raise Unauthorized("Invalid token")
     user.session_id = claims.session_id  # type: ignore[attr-defined]

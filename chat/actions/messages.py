@@ -248,17 +248,28 @@ def do_delete_message(user: User, message_id: uuid.UUID) -> Message:
             raise NotFound(MESSAGE_NOT_FOUND)  # a channel the user cannot see: reveal nothing
         if channel.server_id is None or not access.has(Permission.MANAGE_MESSAGES):
             raise Forbidden(CANNOT_DELETE)
+    remove_message(message, moderator_id=user.id if moderated else None)
+    return message
+
+
+def remove_message(
+    message: Message, *, moderator_id: uuid.UUID | None, keep_reports: bool = False
+) -> None:
+    """Delete a message once authorised (``do_delete_message``, or an instance admin's report
+    decision, which keeps the reports it resolves): attachments, reactions and pin go with it;
+    a moderator's deletion in a server channel leaves an audit entry ``message_delete``."""
+    channel = message.channel
     with transaction.atomic():
-        Report.objects.filter(message_id=message.id).delete()
+        if not keep_reports:
+            Report.objects.filter(message_id=message.id).delete()
         delete_message_files_on_commit(id=message.id)
         _, per_model = Message.objects.filter(id=message.id).delete()
         if not per_model.get(Message._meta.label):
             raise NotFound(MESSAGE_NOT_FOUND)  # a concurrent delete won
-        if moderated:
-            assert channel.server_id is not None
+        if moderator_id is not None and channel.server_id is not None:
             record_audit(
                 channel.server_id,
-                user.id,
+                moderator_id,
                 "message_delete",
                 "message",
                 message.id,
@@ -269,7 +280,6 @@ def do_delete_message(user: User, message_id: uuid.UUID) -> Message:
             {"message_id": str(message.id), "channel_id": str(channel.id)},
             to_channels(channel.id),
         )
-    return message
 
 
 def do_bulk_delete(user: User, channel_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> int:

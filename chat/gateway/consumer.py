@@ -63,7 +63,7 @@ def _user_of(user_id: uuid.UUID, login_session: uuid.UUID) -> Any:
     one-query check as authenticating a request."""
     from accounts.models import User
 
-    user = User.objects.filter(id=user_id, device_sessions__id=login_session).first()
+    user = User.objects.signed_in(user_id, login_session)
     if user is None:
         raise SessionEnded
     return user
