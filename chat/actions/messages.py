@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -44,6 +45,7 @@ from chat.models import (
     DmStatus,
     Message,
     Report,
+    ReportStatus,
 )
 from chat.permissions import Permission
 from chat.shapes import message_shape
@@ -252,6 +254,13 @@ def do_delete_message(user: User, message_id: uuid.UUID) -> Message:
     return message
 
 
+def drop_settled_reports(message_ids: Any) -> None:
+    """Reports of deleted messages go with them (api.md 2.9), except pending ones: an author
+    deleting a reported message must not make the report disappear before an instance admin
+    saw it (docs/moderation.md). ``message_ids``: ids or a subquery of them."""
+    Report.objects.filter(message_id__in=message_ids).exclude(status=ReportStatus.PENDING).delete()
+
+
 def remove_message(
     message: Message, *, moderator_id: uuid.UUID | None, keep_reports: bool = False
 ) -> None:
@@ -261,7 +270,7 @@ def remove_message(
     channel = message.channel
     with transaction.atomic():
         if not keep_reports:
-            Report.objects.filter(message_id=message.id).delete()
+            drop_settled_reports([message.id])
         delete_message_files_on_commit(id=message.id)
         _, per_model = Message.objects.filter(id=message.id).delete()
         if not per_model.get(Message._meta.label):
@@ -304,7 +313,7 @@ def do_bulk_delete(user: User, channel_id: uuid.UUID, message_ids: Sequence[uuid
             .order_by("timestamp")
             .values_list("id", flat=True)
         )
-        Report.objects.filter(message_id__in=doomed).delete()
+        drop_settled_reports(doomed)
         delete_message_files_on_commit(id__in=doomed)
         Message.objects.filter(id__in=doomed).delete()
         assert channel.server_id is not None
@@ -352,13 +361,13 @@ def readable_message(user_id: uuid.UUID, message_id: uuid.UUID) -> tuple[Message
 
 
 def purge_expired_messages() -> int:
-    """Delete disappearing messages whose time has passed, with their reports and attachment
-    files (attachment rows, reactions and pins cascade). No event, as in the original
+    """Delete disappearing messages whose time has passed, with their settled reports and
+    attachment files (attachment rows, reactions and pins cascade). No event, as in the original
     (operations.md 1.7); run by ``manage.py maintenance``."""
     with transaction.atomic():
         now = timezone.now()
         expired = Message.objects.filter(expires_at__lte=now)
-        Report.objects.filter(message_id__in=expired.values("id")).delete()
+        drop_settled_reports(expired.values("id"))
         delete_message_files_on_commit(expires_at__lte=now)
         _, per_model = expired.delete()
     return per_model.get(Message._meta.label, 0)
