@@ -8,9 +8,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
-SYSTEM_PACKAGES := caddy chromium shellcheck docker-compose
+SYSTEM_PACKAGES := caddy chromium shellcheck docker-compose nodejs
 
-.PHONY: run test lint typecheck setup setup-dev system-deps bench bench-rest format clean
+.PHONY: run test test-client lint typecheck setup setup-dev system-deps bench bench-rest format clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,8 @@ run: setup
 	$(BIN)/python -m haven_site.serve -b $(HOST) -p $(PORT)
 
 # Debian packages the tests drive for real: Caddy (proxy), Chromium (browser), ShellCheck,
-# docker-compose (v1: validates the Compose file where the v2 plugin is absent).
+# docker-compose (v1: validates the Compose file where the v2 plugin is absent), Node.js (runs the
+# browser client's crypto modules against the protocol's known-answer vectors, tests/client/).
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -59,7 +60,11 @@ format: setup-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: setup-dev system-deps lint typecheck
+# The browser client's modules under Node's own test runner (no npm install: nothing to fetch).
+test-client: system-deps
+	node --test tests/client/
+
+test: setup-dev system-deps lint typecheck test-client
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Benchmarks (not tests): docs/performance.md. They need PostgreSQL and Redis, and use the

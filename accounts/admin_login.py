@@ -24,6 +24,18 @@ class TotpAdminAuthenticationForm(AdminAuthenticationForm):
         help_text="Only if two-factor authentication is on for your account.",
     )
 
+    def confirm_login_allowed(self, user: Any) -> None:
+        """After the password: a suspended account, or one that must first choose a new
+        password in the app, does not get in (docs/moderation.md)."""
+        if user.is_suspended:
+            raise forms.ValidationError("This account is suspended.", code="suspended")
+        if user.password_change_required:
+            raise forms.ValidationError(
+                "Choose a new password in the app first, then sign in here.",
+                code="password_change_required",
+            )
+        super().confirm_login_allowed(user)
+
     def clean(self) -> dict[str, Any]:
         # Before the password is checked: over the limit, no answer says whether it was right.
         address = self.request.META.get("REMOTE_ADDR") if self.request is not None else None

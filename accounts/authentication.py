@@ -21,19 +21,22 @@ _live_users = EpochCache("auth", copy=copy.copy)
 
 
 def live_user(user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
-    """The user, if the login session still lives (one query, or none while nothing changed)."""
+    """``User.objects.signed_in``: the user, if the login session still lives and the user is
+    not suspended. The row is read in one query, or none while nothing changed; the suspension
+    is judged at every use, since it may run out while the row stays the same."""
 
     def load() -> User | None:
         return User.objects.filter(id=user_id, device_sessions__id=session_id).first()
 
-    return _live_users.get((user_id, session_id), load)
+    user = _live_users.get((user_id, session_id), load)
+    return None if user is None or user.is_suspended else user
 
 
 def user_for_token(token: str) -> tuple[User, AccessClaims]:
     """The live user behind an access token, in one query that also checks its session.
 
-    A token whose session was ended (logout, password change, revocation, token reuse) or
-    whose user was deleted is refused as ``Invalid token``.
+    A token whose session was ended (logout, password change, revocation, token reuse), whose
+    user was deleted, or whose user is suspended is refused as ``Invalid token``.
     """
     claims = decode_access_token(token)
     user = live_user(claims.user_id, claims.session_id)

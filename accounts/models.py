@@ -11,7 +11,9 @@ from typing import ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class DmPrivacy(models.TextChoices):
@@ -20,9 +22,19 @@ class DmPrivacy(models.TextChoices):
     SERVER_MEMBERS = "server_members"
 
 
+def not_suspended() -> Q:
+    """Users who may sign in now: never suspended, or their suspension has ended."""
+    return Q(suspended_at__isnull=True) | Q(suspended_until__lte=timezone.now())
+
+
 class UserManager(BaseUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> User:
         return self.get(username__iexact=username)
+
+    def signed_in(self, user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
+        """The user behind a login session, in one query: the session lives and the user is
+        not suspended (a token of a suspended user fails even if a session survived)."""
+        return self.filter(not_suspended(), id=user_id, device_sessions__id=session_id).first()
 
 
 class User(AbstractBaseUser):
@@ -48,6 +60,13 @@ class User(AbstractBaseUser):
         max_length=16, choices=DmPrivacy.choices, default=DmPrivacy.FRIENDS_ONLY
     )
     is_instance_admin = models.BooleanField(default=False)
+    # Instance moderation (docs/moderation.md): suspended from ``suspended_at`` until
+    # ``suspended_until`` (forever when null) or until an admin lifts it.
+    suspended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    suspended_until = models.DateTimeField(null=True, blank=True, editable=False)
+    suspension_reason = models.TextField(null=True, blank=True, editable=False)
+    # Set by an admin: the next sign-in must choose a new password (login's ``new_password``).
+    password_change_required = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -95,6 +114,17 @@ class User(AbstractBaseUser):
 
     def has_module_perms(self, app_label: str) -> bool:
         return self.is_instance_admin
+
+    @property
+    def is_suspended(self) -> bool:
+        if self.suspended_at is None:
+            return False
+        return self.suspended_until is None or self.suspended_until > timezone.now()
+
+    # Django's admin and its sign-in form refuse inactive users: a suspension ends admin access.
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return not self.is_suspended
 
     @property
     def totp_enabled(self) -> bool:
@@ -194,3 +224,41 @@ class ProfileKeyDistribution(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["from_user", "to_user"], name="profile_keys_unique")
         ]
+
+
+class AuditVia(models.TextChoices):
+    ADMIN = "admin", "Django admin"
+    API = "api", "admin API"
+    COMMAND = "command", "management command"
+
+
+class InstanceAuditEntry(models.Model):
+    """One thing an instance admin did (docs/moderation.md): who, what, when, why, to what.
+
+    Written by every instance-admin action, whether from the Django admin, the admin API or a
+    management command, and never changed afterwards. Servers keep their own audit logs
+    (``chat.AuditLogEntry``); this one is the instance's. Targets are kept by id and by a label
+    taken at the time, so the entry still reads well after the target is deleted.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150)
+    via = models.CharField(max_length=8, choices=AuditVia.choices)
+    action = models.CharField(max_length=40, db_index=True)
+    target_type = models.CharField(max_length=16)
+    target_id = models.UUIDField(null=True, blank=True)
+    target_label = models.CharField(max_length=200, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    details = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        db_table = "instance_audit_log"
+        verbose_name = "instance audit entry"
+        verbose_name_plural = "instance audit log"
+
+    def __str__(self) -> str:
+        return f"{self.actor_name}: {self.action} {self.target_label}".strip()

@@ -165,6 +165,7 @@ class HavenConfig:
     log_client_ips: bool
     metrics_port: int
     metrics_bind: str
+    admin_url: str  # the Django admin's path prefix, e.g. "admin/" (no leading slash)
 
     @property
     def voice_enabled(self) -> bool:
@@ -332,6 +333,9 @@ def load_config() -> HavenConfig:
         log_client_ips=reader.flag("LOG_CLIENT_IPS", False),
         metrics_port=reader.number("METRICS_PORT", 0, minimum=0),
         metrics_bind=reader.text("METRICS_BIND", "127.0.0.1"),
+        admin_url=_admin_url(
+            reader.text("ADMIN_URL"), production, jwt_secret.encode() + storage_key, problems
+        ),
     )
     if problems:
         raise ConfigError(problems)
@@ -349,6 +353,34 @@ def _workers(reader: _Reader, redis_url: str) -> int:
         reader.problems.append("HAVEN_WORKERS above 1 needs REDIS_URL (processes share Redis)")
         return 1
     return workers
+
+
+# Top-level paths the application serves itself; the admin cannot live under them.
+_RESERVED_PATHS = ("api", "static", "health", "media")
+_ADMIN_PATH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*")
+
+
+def _admin_url(value: str, production: bool, secret: bytes, problems: list[str]) -> str:
+    """ADMIN_URL as a path prefix with one trailing slash. Unset: ``admin/`` on the embedded
+    default; in production a path derived from the secrets (stable, not guessable), so that
+    the admin is not where every scanner looks (``manage.py admin_url`` prints it)."""
+    path = value.strip().strip("/")
+    if not path:
+        if not production:
+            return "admin/"
+        from haven_site.keys import hkdf
+
+        return f"admin-{hkdf(secret, b'haven/admin-url/v1', 8).hex()}/"
+    if len(path) > 100 or not _ADMIN_PATH.fullmatch(path):
+        problems.append(
+            "ADMIN_URL must be a path of letters, digits, '.', '_', '~', '-' and '/', "
+            f"at most 100 characters (got {value!r})"
+        )
+        return "admin/"
+    if path.split("/", 1)[0].lower() in _RESERVED_PATHS:
+        problems.append(f"ADMIN_URL cannot start with {path.split('/', 1)[0]!r} (Haven uses it)")
+        return "admin/"
+    return f"{path}/"
 
 
 def _derive_django_secret(jwt_secret: str, storage_key: bytes) -> str:

@@ -29,7 +29,7 @@ if HAVEN.production:
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "ops.admin_config.HavenAdminConfig",  # django.contrib.admin with Haven's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

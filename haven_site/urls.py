@@ -1,7 +1,9 @@
-"""URL map: the REST API under /api/v1, the probes, Django admin, and the browser client."""
+"""URL map: the REST API under /api/v1, the probes, Django admin (at ADMIN_URL), and the browser
+client."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
@@ -12,7 +14,7 @@ from haven_site.web import api_not_found, client_app
 urlpatterns = [
     path("health", health.health),
     path("health/ready", health.ready),
-    path("admin/", admin.site.urls),
+    path(settings.HAVEN.admin_url, admin.site.urls),  # ADMIN_URL (docs/configuration.md)
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("invites.urls")),
     path("api/v1/", include("chat.urls")),

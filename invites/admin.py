@@ -9,6 +9,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.actions.instance_audit import Actor
+from invites.actions.registration import do_issue_invites, do_revoke_invites
 from invites.models import RegistrationInvite, ServerInvite
 
 
@@ -25,19 +27,29 @@ class RegistrationInviteAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: RegistrationInvite, form: Any, change: bool
     ) -> None:
-        if not obj.code:
-            from invites.actions.registration import new_code
-
-            obj.code = new_code()
-        super().save_model(request, obj, form, change)
+        """A new code is issued through the action (recorded); an edit changes its expiry."""
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        [issued] = do_issue_invites(
+            Actor.admin(request.user), 1, owner=obj.created_by, expires_at=obj.expires_at
+        )
+        obj.pk, obj.code, obj.created_at = issued.pk, issued.code, issued.created_at
 
     @admin.action(description="Revoke selected unused invites")
     def revoke_unused(self, request: HttpRequest, queryset: QuerySet[RegistrationInvite]) -> None:
-        deleted, _ = queryset.filter(used_at__isnull=True).delete()
-        skipped = queryset.count()
+        chosen = list(queryset.values_list("id", flat=True))
+        deleted = do_revoke_invites(Actor.admin(request.user), chosen)
         self.message_user(request, f"Revoked {deleted} invite(s).", messages.SUCCESS)
-        if skipped:
-            self.message_user(request, f"{skipped} used invite(s) kept.", messages.WARNING)
+        if len(chosen) > deleted:
+            kept = len(chosen) - deleted
+            self.message_user(request, f"{kept} used invite(s) kept.", messages.WARNING)
+
+    def delete_model(self, request: HttpRequest, obj: RegistrationInvite) -> None:
+        do_revoke_invites(Actor.admin(request.user), [obj.id])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RegistrationInvite]) -> None:
+        do_revoke_invites(Actor.admin(request.user), list(queryset.values_list("id", flat=True)))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None or obj.used_at is None

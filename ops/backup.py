@@ -6,6 +6,9 @@ An archive holds, in this order:
   the applied migrations per app, a fingerprint of the schema, and checksums/counts;
 * ``database/haven.pgdump`` (``pg_dump -Fc`` of PostgreSQL) or ``database/haven.sqlite3`` (SQLite's
   online backup API, consistent while the server runs);
+* ``audit/instance-audit-log.jsonl``: the instance audit log (what instance admins did, docs/
+  moderation.md), one JSON object per line, oldest first: a copy readable without restoring
+  anything (the database dump holds the same rows, and the restore brings them back from there);
 * ``media/...``: every file under ``STORAGE_DIR`` (attachments, avatars, icons, emojis), as stored
   (still encrypted with ``STORAGE_ENCRYPTION_KEY``, which is *not* in the archive).
 
@@ -38,6 +41,7 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
+from accounts.models import InstanceAuditEntry
 from haven_site.version import haven_version
 
 FORMAT_VERSION = 1
@@ -47,6 +51,7 @@ MANIFEST = "manifest.json"
 PG_MEMBER = "database/haven.pgdump"
 SQLITE_MEMBER = "database/haven.sqlite3"
 MEDIA_PREFIX = "media/"
+AUDIT_MEMBER = "audit/instance-audit-log.jsonl"
 CHUNK = 1024 * 1024
 
 Progress = Callable[[str], None]
@@ -185,6 +190,33 @@ def _restore_database(dump: Path) -> None:
         source.close()
 
 
+def instance_audit_log() -> bytes:
+    """The instance audit log as JSON lines, oldest first."""
+    lines = []
+    for entry in InstanceAuditEntry.objects.order_by("created_at", "id").iterator():
+        record = {
+            "id": str(entry.id),
+            "created_at": entry.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "actor_id": str(entry.actor_id) if entry.actor_id else None,
+            "actor_name": entry.actor_name,
+            "via": entry.via,
+            "action": entry.action,
+            "target_type": entry.target_type,
+            "target_id": str(entry.target_id) if entry.target_id else None,
+            "target_label": entry.target_label,
+            "reason": entry.reason,
+            "details": entry.details,
+        }
+        lines.append(json.dumps(record, ensure_ascii=False, sort_keys=True))
+    return "".join(f"{line}\n" for line in lines).encode()
+
+
+def instance_audit_rows() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM instance_audit_log")
+        return int(cursor.fetchone()[0])
+
+
 # --- media ----------------------------------------------------------------------------------
 
 
@@ -249,6 +281,9 @@ def create_backup(
         progress(f"Database: {describe_database()} ({vendor()} {database_version()})")
         member = _dump_database(dump)
         progress(f"  dumped {_size(dump.stat().st_size)}")
+        audit = instance_audit_log()
+        audit_entries = audit.count(b"\n")
+        progress(f"Instance audit log: {audit_entries} entries")
         files = _media_files(media_root)
         media_bytes = sum(f.stat().st_size for f in files)
         progress(f"Media: {len(files)} file(s), {_size(media_bytes)} from {media_root}")
@@ -266,12 +301,19 @@ def create_backup(
             "migrations": applied_migrations(),
             "schema_fingerprint": schema_fingerprint(),
             "media": {"files": len(files), "bytes": media_bytes},
+            "instance_audit_log": {
+                "member": AUDIT_MEMBER,
+                "entries": audit_entries,
+                "sha256": hashlib.sha256(audit).hexdigest(),
+            },
         }
         manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode()
 
         if stream is not None:
             with tarfile.open(fileobj=stream, mode="w|gz") as tar:
-                _write_members(tar, manifest_bytes, dump, member, media_root, files, progress)
+                _write_members(
+                    tar, manifest_bytes, dump, member, audit, media_root, files, progress
+                )
             progress("Backup written to standard output")
             return BackupResult(path=None, manifest=manifest, pruned=[])
 
@@ -282,7 +324,9 @@ def create_backup(
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             with os.fdopen(fd, "wb") as handle, tarfile.open(fileobj=handle, mode="w:gz") as tar:
-                _write_members(tar, manifest_bytes, dump, member, media_root, files, progress)
+                _write_members(
+                    tar, manifest_bytes, dump, member, audit, media_root, files, progress
+                )
             partial.replace(final)
         except BaseException:
             partial.unlink(missing_ok=True)
@@ -299,12 +343,14 @@ def _write_members(
     manifest: bytes,
     dump: Path,
     member: str,
+    audit: bytes,
     media_root: Path,
     files: list[Path],
     progress: Progress,
 ) -> None:
     _add_bytes(tar, MANIFEST, manifest)
     tar.add(dump, arcname=member, recursive=False)
+    _add_bytes(tar, AUDIT_MEMBER, audit)
     step = max(1, len(files) // 10)
     for index, path in enumerate(files, 1):
         relative = path.relative_to(media_root).as_posix()
@@ -430,6 +476,15 @@ def restore_backup(plan: RestorePlan, *, progress: Progress = _quiet) -> dict[st
                     "is damaged. Nothing was restored."
                 )
             _restore_database(dump)
+            audit = manifest.get("instance_audit_log")  # absent in archives made before it
+            if audit is not None:
+                restored = instance_audit_rows()
+                progress(f"Instance audit log: {restored} entries restored")
+                if restored != audit["entries"]:
+                    progress(
+                        f"WARNING: the archive lists {audit['entries']} instance audit entries "
+                        f"but the restored database holds {restored}."
+                    )
             if schema_fingerprint() != manifest["schema_fingerprint"]:
                 progress(
                     "WARNING: the restored schema differs from the one recorded in the archive; "

@@ -23,11 +23,13 @@ from django.utils import timezone
 from accounts.devices import device_name, mask_ip
 from accounts.models import DeviceSession, RefreshToken, User
 from accounts.tokens import issue_access_token
-from haven_site.api.errors import NotFound, Unauthorized
+from haven_site.api.encoding import ts
+from haven_site.api.errors import Forbidden, NotFound, Unauthorized
 
 logger = logging.getLogger("haven.auth")
 
 REUSE_MESSAGE = "Token reuse detected — all sessions revoked for security. Please log in again."
+SUSPENDED_CODE = "account_suspended"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,19 @@ def _new_refresh_token(session: DeviceSession) -> str:
         expires_at=timezone.now() + timedelta(days=settings.HAVEN.refresh_token_expiry_days),
     )
     return token
+
+
+def check_not_suspended(user: User) -> None:
+    """403 while an admin's suspension lasts, with its reason and end (docs/moderation.md)."""
+    if not user.is_suspended:
+        return
+    until = ts(user.suspended_until)
+    reason = user.suspension_reason or ""
+    message = f"Account suspended until {until}" if until else "Account suspended"
+    raise Forbidden(
+        f"{message}: {reason}" if reason else message,
+        extra={"code": SUSPENDED_CODE, "reason": reason, "suspended_until": until},
+    )
 
 
 def do_start_session(user: User, *, user_agent: str | None, ip: str | None) -> Tokens:
@@ -75,6 +90,7 @@ def do_refresh(presented: str) -> tuple[User, Tokens]:
             raise Unauthorized("Invalid or expired refresh token")
         session = row.session
         user = session.user
+        check_not_suspended(user)  # sessions end at suspension; this guards a racing sign-in
         if not row.revoked:
             row.revoked = True
             row.save(update_fields=["revoked"])

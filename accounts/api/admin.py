@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.actions import admin
+from accounts.actions.instance_audit import Actor
 from accounts.api.schemas import SetAdminBody
 from accounts.shapes import avatar_url
 from haven_site.api.encoding import ts
@@ -57,11 +58,11 @@ class AdminUsersView(AdminView):
 class AdminUserAdminFlagView(AdminView):
     def put(self, request: Request, user_id: uuid.UUID) -> Response:
         body = parse_body(request, SetAdminBody)
-        target = admin.do_set_admin(self.user, user_id, body["is_admin"])
+        target = admin.do_set_admin(Actor.api(self.user), user_id, body["is_admin"])
         return Response({"user_id": str(target.id), "is_instance_admin": target.is_instance_admin})
 
 
 class AdminUserView(AdminView):
     def delete(self, request: Request, user_id: uuid.UUID) -> Response:
-        admin.do_admin_delete_user(self.user, user_id)
+        admin.do_admin_delete_user(Actor.api(self.user), user_id)
         return Response({"deleted": True, "user_id": str(user_id)})

@@ -52,7 +52,11 @@ class LoginView(AuthRateLimitedView):
     def post(self, request: Request) -> Response:
         body = parse_body(request, LoginBody)
         result = auth.do_login(
-            body["username"], body["password"], body["totp_code"], _client(request)
+            body["username"],
+            body["password"],
+            body["totp_code"],
+            _client(request),
+            new_password=body["new_password"],
         )
         if result.totp_required or result.user is None or result.tokens is None:
             return Response({"totp_required": True})

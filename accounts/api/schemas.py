@@ -26,6 +26,8 @@ class LoginBody(serializers.Serializer):
     username = Str()
     password = Str()
     totp_code = Str(required=False, allow_null=True)
+    # A port addition: the new password when an admin required a change (docs/moderation.md).
+    new_password = Str(required=False, allow_null=True)
 
 
 class RefreshBody(serializers.Serializer):

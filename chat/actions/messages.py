@@ -19,6 +19,7 @@ import contextlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -45,6 +46,7 @@ from chat.models import (
     DmStatus,
     Message,
     Report,
+    ReportStatus,
 )
 from chat.permissions import Permission
 from chat.shapes import message_shape
@@ -252,17 +254,35 @@ def do_delete_message(user: User, message_id: uuid.UUID) -> Message:
             raise NotFound(MESSAGE_NOT_FOUND)  # a channel the user cannot see: reveal nothing
         if channel.server_id is None or not access.has(Permission.MANAGE_MESSAGES):
             raise Forbidden(CANNOT_DELETE)
+    remove_message(message, moderator_id=user.id if moderated else None)
+    return message
+
+
+def drop_settled_reports(message_ids: Any) -> None:
+    """Reports of deleted messages go with them (api.md 2.9), except pending ones: an author
+    deleting a reported message must not make the report disappear before an instance admin
+    saw it (docs/moderation.md). ``message_ids``: ids or a subquery of them."""
+    Report.objects.filter(message_id__in=message_ids).exclude(status=ReportStatus.PENDING).delete()
+
+
+def remove_message(
+    message: Message, *, moderator_id: uuid.UUID | None, keep_reports: bool = False
+) -> None:
+    """Delete a message once authorised (``do_delete_message``, or an instance admin's report
+    decision, which keeps the reports it resolves): attachments, reactions and pin go with it;
+    a moderator's deletion in a server channel leaves an audit entry ``message_delete``."""
+    channel = message.channel
     with transaction.atomic():
-        Report.objects.filter(message_id=message.id).delete()
+        if not keep_reports:
+            drop_settled_reports([message.id])
         delete_message_files_on_commit(id=message.id)
         _, per_model = Message.objects.filter(id=message.id).delete()
         if not per_model.get(Message._meta.label):
             raise NotFound(MESSAGE_NOT_FOUND)  # a concurrent delete won
-        if moderated:
-            assert channel.server_id is not None
+        if moderator_id is not None and channel.server_id is not None:
             record_audit(
                 channel.server_id,
-                user.id,
+                moderator_id,
                 "message_delete",
                 "message",
                 message.id,
@@ -273,7 +293,6 @@ def do_delete_message(user: User, message_id: uuid.UUID) -> Message:
             {"message_id": str(message.id), "channel_id": str(channel.id)},
             to_channels(channel.id),
         )
-    return message
 
 
 def do_bulk_delete(user: User, channel_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> int:
@@ -298,7 +317,7 @@ def do_bulk_delete(user: User, channel_id: uuid.UUID, message_ids: Sequence[uuid
             .order_by("timestamp")
             .values_list("id", flat=True)
         )
-        Report.objects.filter(message_id__in=doomed).delete()
+        drop_settled_reports(doomed)
         delete_message_files_on_commit(id__in=doomed)
         Message.objects.filter(id__in=doomed).delete()
         assert channel.server_id is not None
@@ -348,13 +367,13 @@ def readable_message(user_id: uuid.UUID, message_id: uuid.UUID) -> tuple[Message
 
 
 def purge_expired_messages() -> int:
-    """Delete disappearing messages whose time has passed, with their reports and attachment
-    files (attachment rows, reactions and pins cascade). No event, as in the original
+    """Delete disappearing messages whose time has passed, with their settled reports and
+    attachment files (attachment rows, reactions and pins cascade). No event, as in the original
     (operations.md 1.7); run by ``manage.py maintenance``."""
     with transaction.atomic():
         now = timezone.now()
         expired = Message.objects.filter(expires_at__lte=now)
-        Report.objects.filter(message_id__in=expired.values("id")).delete()
+        drop_settled_reports(expired.values("id"))
         delete_message_files_on_commit(expires_at__lte=now)
         _, per_model = expired.delete()
     return per_model.get(Message._meta.label, 0)

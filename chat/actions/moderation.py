@@ -20,7 +20,7 @@ from chat.actions.audit import record_audit
 from chat.actions.members import first_channel, lock_membership, remove_membership
 from chat.actions.notify import notify_member_removed, notify_member_unbanned, notify_timed_out
 from chat.actions.system_messages import post_system_message
-from chat.models import Ban, ServerMember
+from chat.models import Ban, Server, ServerMember
 from chat.permissions import Permission, outranks_position, top_positions
 from haven_site.api.errors import BadRequest, Conflict, Forbidden, NotFound
 
@@ -79,30 +79,28 @@ def do_ban(user: User, server_id: uuid.UUID, target_id: uuid.UUID, reason: str |
     _check_can_act(access, target_id, "ban")
     if Ban.objects.filter(server=access.server, user_id=target_id).exists():
         raise Conflict("User is already banned from this server")
+    return ban_member(access.server, target, by=user, reason=reason)
+
+
+def ban_member(server: Server, target: User, *, by: User, reason: str | None) -> Ban:
+    """The ban itself, once authorised (``do_ban``, or an instance admin's report decision):
+    the ban row, the membership gone, a ``member_banned`` system message, the audit entry."""
     username = target.shown_name
     with transaction.atomic():
-        lock_membership(access.server.id)
+        lock_membership(server.id)
         try:
             with transaction.atomic():
-                ban = Ban.objects.create(
-                    server=access.server, user=target, reason=reason, banned_by=user
-                )
+                ban = Ban.objects.create(server=server, user=target, reason=reason, banned_by=by)
         except IntegrityError:
             raise Conflict("User is already banned from this server") from None
-        if remove_membership(access.server, target_id):
-            channel = first_channel(access.server)
+        if remove_membership(server, target.id):
+            channel = first_channel(server)
             if channel is not None:
-                post_system_message(channel, "member_banned", user_id=target_id, username=username)
+                post_system_message(channel, "member_banned", user_id=target.id, username=username)
         record_audit(
-            access.server.id,
-            user.id,
-            "member_ban",
-            "member",
-            target_id,
-            {"username": username},
-            reason,
+            server.id, by.id, "member_ban", "member", target.id, {"username": username}, reason
         )
-        notify_member_removed(access.server.id, target_id, banned=True)
+        notify_member_removed(server.id, target.id, banned=True)
     return ban
 
 
@@ -146,24 +144,35 @@ def do_timeout(
     if not ServerMember.objects.filter(server=access.server, user_id=target_id).exists():
         raise NotFound("Member not found")
     _check_can_act(access, target_id, "timeout")
+    return time_out_member(
+        access.server, target_id, by=user, duration_seconds=duration_seconds, reason=reason
+    )
+
+
+def time_out_member(
+    server: Server,
+    target_id: uuid.UUID,
+    *,
+    by: User,
+    duration_seconds: int,
+    reason: str | None,
+) -> datetime | None:
+    """The timeout itself, once authorised (``do_timeout``, or an instance admin's report
+    decision): until now + min(duration, 28 days), or lifted when ``duration_seconds <= 0``."""
     until = None
     if duration_seconds > 0:
         until = timezone.now() + timedelta(seconds=min(duration_seconds, MAX_TIMEOUT_SECONDS))
     with transaction.atomic():
-        ServerMember.objects.filter(server=access.server, user_id=target_id).update(
-            timed_out_until=until
-        )
+        ServerMember.objects.filter(server=server, user_id=target_id).update(timed_out_until=until)
         record_audit(
-            access.server.id,
-            user.id,
+            server.id,
+            by.id,
             "member_timeout",
             "member",
             target_id,
             {"duration_seconds": duration_seconds},
             reason,
         )
-        members = ServerMember.objects.filter(server=access.server).values_list(
-            "user_id", flat=True
-        )
-        notify_timed_out(access.server.id, target_id, until, list(members))
+        members = ServerMember.objects.filter(server=server).values_list("user_id", flat=True)
+        notify_timed_out(server.id, target_id, until, list(members))
     return until

@@ -1,4 +1,5 @@
-"""Reports (api.md 2.24), and their review by instance admins (an addition)."""
+"""Reports (api.md 2.24), the reporter's own list, and their review by instance admins (both
+additions; docs/moderation.md)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.admin import AdminView
-from chat.actions import reports
+from chat.actions import report_decisions, reports
 from chat.shapes import admin_report_shape, report_shape
-from haven_site.api.fields import Str, Uuid
+from chat.shapes.reports import my_report_shape
+from haven_site.api.fields import ListOf, Str, Uuid
 from haven_site.api.parsing import offset_page, parse_body, query_str
 from haven_site.api.views import ApiView
 
@@ -20,6 +22,9 @@ class ReportBody(serializers.Serializer):
     message_id = Uuid()
     channel_id = Uuid()
     reason = Str()
+    # Port additions, both optional: what the reporter's client decrypted, shared by choice.
+    content = Str(required=False, allow_null=True)
+    attachment_names = ListOf(child=Str(), required=False, allow_null=True)
 
 
 class ReviewBody(serializers.Serializer):
@@ -27,10 +32,19 @@ class ReviewBody(serializers.Serializer):
 
 
 class ReportsView(ApiView):
+    def get(self, request: Request) -> Response:
+        limit, offset = offset_page(request.query_params)
+        return Response([my_report_shape(r) for r in reports.reports_of(self.user, limit, offset)])
+
     def post(self, request: Request) -> Response:
         body = parse_body(request, ReportBody)
         report = reports.do_report(
-            self.user, body["message_id"], body["channel_id"], body["reason"]
+            self.user,
+            body["message_id"],
+            body["channel_id"],
+            body["reason"],
+            content=body["content"],
+            attachment_names=body["attachment_names"],
         )
         return Response(report_shape(report))
 
@@ -46,5 +60,5 @@ class AdminReportsView(AdminView):
 class AdminReportView(AdminView):
     def put(self, request: Request, report_id: uuid.UUID) -> Response:
         body = parse_body(request, ReviewBody)
-        report, server = reports.do_review(self.user, report_id, body["status"])
-        return Response(admin_report_shape(report, server))
+        report = report_decisions.do_review(self.user, report_id, body["status"])
+        return Response(admin_report_shape(report, reports.server_of(report)))

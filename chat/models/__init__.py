@@ -11,7 +11,7 @@ from chat.models.messages import (
     ReadState,
     SenderKeyDistribution,
 )
-from chat.models.moderation import AuditLogEntry, Ban, Report, ReportStatus
+from chat.models.moderation import AuditLogEntry, Ban, Report, ReportOutcome, ReportStatus
 from chat.models.permissions import MemberRole, PermissionOverwrite, Role, TargetType
 from chat.models.servers import Server, ServerMember
 from chat.models.social import Friendship, FriendshipStatus
@@ -36,6 +36,7 @@ __all__ = [
     "Reaction",
     "ReadState",
     "Report",
+    "ReportOutcome",
     "ReportStatus",
     "Role",
     "SenderKeyDistribution",

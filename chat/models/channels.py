@@ -5,6 +5,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from chat.meta import label
+
 
 class ChannelType(models.TextChoices):
     TEXT = "text"
@@ -28,6 +30,7 @@ class ChannelCategory(models.Model):
 
     class Meta:
         db_table = "channel_categories"
+        verbose_name_plural = "channel categories"
 
     def __str__(self) -> str:
         return self.name
@@ -58,7 +61,7 @@ class Channel(models.Model):
         indexes = [models.Index(fields=["server", "position"], name="channels_by_position")]
 
     def __str__(self) -> str:
-        return f"{self.channel_type} channel {self.id}"
+        return label(self.encrypted_meta, self.id)
 
     @property
     def is_direct(self) -> bool:

@@ -5,6 +5,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from chat.meta import label
+
 
 class Server(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -22,7 +24,7 @@ class Server(models.Model):
         db_table = "servers"
 
     def __str__(self) -> str:
-        return f"server {self.id}"
+        return label(self.encrypted_meta, self.id)
 
 
 class ServerMember(models.Model):

@@ -24,10 +24,15 @@ class ApiError(drf.APIException):
 
     status_code = 400
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, *, extra: dict[str, Any] | None = None
+    ) -> None:
         if status is not None:
             self.status_code = status
         self.message = message
+        # Fields added to the envelope after ``error`` and ``status`` (port additions that let a
+        # client act on the error, e.g. a suspension's end date; docs/moderation.md).
+        self.extra = extra or {}
         super().__init__(message)
 
 
@@ -83,7 +88,8 @@ def error_body(message: str, status: int) -> dict[str, Any]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF hook: translate any exception into the JSON error envelope."""
     message, status = _describe(exc)
-    response = Response(error_body(message, status), status=status)
+    extra = exc.extra if isinstance(exc, ApiError) else {}
+    response = Response({**error_body(message, status), **extra}, status=status)
     if isinstance(exc, drf.MethodNotAllowed) and context.get("view") is not None:
         response["Allow"] = ", ".join(context["view"].allowed_methods)
     return response

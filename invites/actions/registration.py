@@ -15,7 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actions.instance_audit import Action, Actor, record
 from accounts.models import User
+from haven_site.api.encoding import ts
 from haven_site.api.errors import BadRequest, NotFound
 from invites.models import RegistrationInvite
 
@@ -76,17 +78,59 @@ def all_invites(limit: int, offset: int) -> list[RegistrationInvite]:
     return list(RegistrationInvite.objects.order_by("-created_at", "-id")[offset : offset + limit])
 
 
-@transaction.atomic
+def do_issue_invites(
+    actor: Actor, count: int, *, owner: User | None, expires_at: datetime | None = None
+) -> list[RegistrationInvite]:
+    """Codes issued by an instance admin or an operator, recorded in the instance audit log."""
+    with transaction.atomic():
+        invites = do_grant_invites(count, created_by=owner, expires_at=expires_at)
+        if invites:
+            record(
+                actor,
+                Action.INVITES_ISSUE,
+                target_type="invites",
+                target_id=None,
+                target_label=f"{len(invites)} registration invite(s)",
+                details={
+                    "count": len(invites),
+                    "for": owner.username if owner else None,
+                    "expires_at": ts(invites[0].expires_at),
+                },
+            )
+    return invites
+
+
 def do_admin_create_invites(
-    admin: User, count: int, expires_in_days: int | None = None
+    actor: Actor, count: int, expires_in_days: int | None = None
 ) -> list[RegistrationInvite]:
     if expires_in_days is not None and expires_in_days > MAX_EXPIRY_DAYS:
         raise BadRequest("expires_in_days is too large")
     expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
-    return do_grant_invites(min(count, MAX_ADMIN_BATCH), created_by=admin, expires_at=expires_at)
+    return do_issue_invites(
+        actor, min(count, MAX_ADMIN_BATCH), owner=actor.user, expires_at=expires_at
+    )
 
 
-def do_revoke_invite(invite_id: uuid.UUID) -> None:
-    deleted, _ = RegistrationInvite.objects.filter(id=invite_id, used_at__isnull=True).delete()
-    if not deleted:
+def do_revoke_invites(actor: Actor, invite_ids: list[uuid.UUID]) -> int:
+    """Delete the unused ones among ``invite_ids``; one entry per revoked code."""
+    with transaction.atomic():
+        doomed = list(
+            RegistrationInvite.objects.select_for_update().filter(
+                id__in=invite_ids, used_at__isnull=True
+            )
+        )
+        RegistrationInvite.objects.filter(id__in=[i.id for i in doomed]).delete()
+        for invite in doomed:
+            record(
+                actor,
+                Action.INVITES_REVOKE,
+                target_type="invite",
+                target_id=invite.id,
+                target_label=invite.code,
+            )
+    return len(doomed)
+
+
+def do_revoke_invite(actor: Actor, invite_id: uuid.UUID) -> None:
+    if not do_revoke_invites(actor, [invite_id]):
         raise NotFound("Invite not found or already used")

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.actions.instance_audit import Actor
 from accounts.api.admin import AdminView
 from accounts.api.limits import AuthRateLimitedView
 from haven_site.api.errors import Unprocessable
@@ -52,11 +53,11 @@ class AdminInvitesView(AdminView):
                 "Failed to deserialize the JSON body into the target type: "
                 "invalid value: expected a non-negative integer"
             )
-        invites = registration.do_admin_create_invites(self.user, count, days or None)
+        invites = registration.do_admin_create_invites(Actor.api(self.user), count, days or None)
         return Response([registration_invite(i) for i in invites])
 
 
 class AdminInviteView(AdminView):
     def delete(self, request: Request, invite_id: uuid.UUID) -> Response:
-        registration.do_revoke_invite(invite_id)
+        registration.do_revoke_invite(Actor.api(self.user), invite_id)
         return Response({"deleted": True})

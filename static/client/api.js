@@ -58,8 +58,20 @@ async function refresh() {
   return refreshing;
 }
 
+const inflight = new Set();
+
+/** Resolves once every authenticated request started so far has finished (sign-out waits for it). */
+export const settled = () => Promise.allSettled([...inflight]);
+
 /** An authenticated request; refreshes the access token once on 401. */
-export async function api(method, path, body) {
+export function api(method, path, body) {
+  const request = authenticated(method, path, body);
+  inflight.add(request);
+  request.then(() => inflight.delete(request), () => inflight.delete(request));
+  return request;
+}
+
+async function authenticated(method, path, body) {
   const current = session.load();
   if (!current) throw new ApiError(401, "Not signed in");
   try {

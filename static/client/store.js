@@ -4,7 +4,7 @@
 // "keys:<channelId>" changes. Realtime events and the polling fallback both land here.
 
 import { api, session } from "./api.js";
-import { ChannelCrypto } from "./e2ee/channel.js";
+import { E2ee } from "./e2ee/service.js";
 import { calls } from "./calls.js";
 import { Realtime } from "./realtime.js";
 import { decodeMeta } from "./util.js";
@@ -30,8 +30,10 @@ class Store {
     this.features = new Set((document.querySelector("meta[name=haven-features]")?.content || "").split(/\s+/).filter(Boolean));
     this.openChannelId = null;
     this.crypto = null;
+    this.running = false;
     this.realtime?.stop();
     this.realtime = null;
+    if (this.onVisible) document.removeEventListener("visibilitychange", this.onVisible);
     if (voice.session) voice.leave();
     voice.stop();
     calls.stop();
@@ -52,11 +54,37 @@ class Store {
     return this.me !== null;
   }
 
+  /**
+   * Signs the app in: loads this browser's keys first. Returns "keys" when it has none for the
+   * account (the caller offers restore or new keys, then calls run()), else starts everything.
+   */
   async start() {
-    const current = session.load();
-    this.me = current.user;
-    this.crypto = new ChannelCrypto(this.me.id);
-    await this.crypto.ready(); // a new device publishes its keys before anything else
+    await this.ensureCrypto();
+    if (this.crypto.status === "missing") return "keys";
+    await this.run();
+    return "ready";
+  }
+
+  /** The signed-in user's encryption service, its keys loaded (also used by Settings alone). */
+  async ensureCrypto() {
+    if (!this.crypto) {
+      this.me = session.load().user;
+      const crypto = new E2ee(this.me);
+      this.crypto = crypto;
+      this.cryptoLoading = crypto.load();
+    }
+    await this.cryptoLoading;
+    return this.crypto;
+  }
+
+  async run() {
+    if (this.running) return;
+    this.running = true;
+    this.crypto.addEventListener("status", () => this.emit("link"));
+    // Back to this tab: were this browser's keys replaced elsewhere meanwhile? (At most every 2 min.)
+    this.onVisible = () => !document.hidden && this.crypto?.checkIdentity().catch(() => {});
+    document.addEventListener("visibilitychange", this.onVisible);
+    this.crypto.addEventListener("keychange", (e) => this.bus.dispatchEvent(new CustomEvent("keychange", { detail: e.detail })));
     this.realtime = new Realtime({ token: () => session.load()?.access_token });
     voice.me = this.me.id;
     this.wireRealtime();
@@ -101,6 +129,7 @@ class Store {
     ]);
     this.channels.set(serverId, channels);
     this.categories.set(serverId, categories);
+    this.crypto?.remember(channels);
     this.realtime?.watch(channels.map((c) => c.id));
     this.crypto?.invalidate();
     this.emit(`channels:${serverId}`);
@@ -109,6 +138,7 @@ class Store {
 
   async loadDms() {
     this.dms = await api("GET", "/dm");
+    this.crypto?.remember(this.dms);
     this.realtime?.watch(this.dms.map((c) => c.id));
     await Promise.all(
       this.dms
@@ -238,7 +268,7 @@ class Store {
       });
     }
     on("SenderKeysUpdated", ({ channel_id: channelId }) => {
-      this.crypto.fetchKeys(channelId).then(() => this.emit(`keys:${channelId}`), () => {});
+      this.crypto.fetchSenderKeys(channelId).then(() => this.emit(`keys:${channelId}`), () => {});
     });
     for (const type of ["FriendRequestReceived", "FriendRequestAccepted", "FriendRemoved"]) {
       on(type, () => this.emit("friends"));

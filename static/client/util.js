@@ -67,6 +67,26 @@ export function encodeMeta(meta) {
   return toB64(utf8(JSON.stringify(meta)));
 }
 
+/**
+ * The meta of a new DM, exactly as the original writes it (e2ee.md 8.1): original clients route a
+ * `dm` channel to the Double Ratchet only with `type` "dm" and both participants listed.
+ */
+export function dmMeta(me, peer) {
+  return encodeMeta({ type: "dm", participants: [me.id, peer.id], names: { [me.id]: me.username, [peer.id]: peer.username } });
+}
+
+/** A group DM's meta (8.1): optional name, creator first, display names (else usernames). */
+export function groupMeta(me, name, members) {
+  const meta = { type: "group" };
+  if (name) meta.name = name;
+  meta.participants = [me.id, ...members.map((m) => m.id)];
+  meta.names = Object.fromEntries([[me.id, me.display_name || me.username], ...members.map((m) => [m.id, m.name])]);
+  return encodeMeta(meta);
+}
+
+/** base64 of UTF-8 JSON (system messages, meta) -> the value; throws when it is not that. */
+export const decodeJsonB64 = (b64) => JSON.parse(fromUtf8(fromB64(b64)));
+
 /** Reads a meta blob; the server's default channel carries the plain bytes `welcome`. */
 export function decodeMeta(b64, fallbackName = "unnamed") {
   try {

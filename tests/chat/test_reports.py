@@ -107,6 +107,11 @@ def test_admin_lists_and_reviews_reports(api: Api) -> None:
         "reporter_username": "bob",
         "resolved_by": None,
         "resolved_at": None,
+        "reported_user_id": str(admin.id),
+        "reported_username": "admin",
+        "content": None,
+        "attachment_names": None,
+        "outcome": None,
     }
     assert listed[1]["server_id"] == str(fx.server.id)
     reviewed = api.as_("admin").put(f"/api/v1/admin/reports/{first['id']}", {"status": "resolved"})
@@ -153,7 +158,8 @@ def test_django_admin_report_page(api: Api) -> None:
     report(api, "bob", post(dm, admin).id, dm.id)
     client = Client()
     client.force_login(User.objects.get(id=admin.id))
-    page = client.get("/admin/chat/report/")
+    assert client.get("/admin/chat/report/")["Location"].endswith("?status__exact=pending")
+    page = client.get("/admin/chat/report/?status__exact=pending")
     assert page.status_code == 200
     assert REASON in page.content.decode()
     stored = Report.objects.get()

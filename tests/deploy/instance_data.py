@@ -1,5 +1,6 @@
 """The instance that the backup tests back up and restore: two registered users, a server, a
-channel, messages with arbitrary bytes and media files. Importable without pytest so that a
+channel, messages with arbitrary bytes, media files, and an instance audit entry (bob made admin
+by a management command). Importable without pytest so that a
 ``manage.py shell`` subprocess can fill an embedded (SQLite) instance with the same data."""
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from accounts.actions.admin import do_set_admin
 from accounts.actions.auth import Client, do_register
+from accounts.actions.instance_audit import Actor
 from chat.actions.message_store import insert_message
 from chat.models import Channel, Server, ServerMember
 from tests.helpers import PASSWORD, key_material
@@ -41,6 +44,7 @@ def populate(register: Callable[[str], Any], media: Path) -> dict[str, Any]:
     for name, data in files.items():
         (media / name).parent.mkdir(parents=True, exist_ok=True)
         (media / name).write_bytes(data)
+    do_set_admin(Actor.command("promote_admin"), bob.id, True, reason="trusted moderator")
     return {"bodies": bodies, "files": files, "users": set(USERNAMES)}
 
 

@@ -20,7 +20,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
-from ops.backup import MANIFEST, prune_archives, read_manifest
+from ops.backup import AUDIT_MEMBER, MANIFEST, prune_archives, read_manifest
 from tests.deploy.instance_data import populate, read_report
 from tests.helpers import Api, haven_settings
 from tests.processes import ROOT, embedded_env, manage
@@ -65,8 +65,21 @@ def check_archive(archive: Path, vendor: str) -> dict[str, Any]:
     assert manifest["media"]["files"] == 3
     with tarfile.open(archive) as tar:
         names = tar.getnames()
+        audit = tar.extractfile(AUDIT_MEMBER)
+        assert audit is not None
+        entries = [json.loads(line) for line in audit.read().decode().splitlines()]
     assert names[0] == MANIFEST
     assert {"media/ab/cdef0123", "media/ab/cdef4567", "media/ff/00aa"} <= set(names)
+    # The instance audit log, readable without a restore (and in the dump, restored from there).
+    assert manifest["instance_audit_log"]["entries"] == 1
+    [entry] = entries
+    assert (entry["action"], entry["target_label"], entry["via"]) == (
+        "admin_grant",
+        "bob",
+        "command",
+    )
+    assert entry["reason"] == "trusted moderator"
+    assert entry["actor_name"].startswith("manage.py promote_admin (")
     return manifest
 
 
@@ -83,6 +96,8 @@ def assert_same_instance(
         data["bodies"]
     )
     assert [r for r in after if r["model"] == "chat.server"]
+    audit = [r for r in after if r["model"] == "accounts.instanceauditentry"]
+    assert [r["fields"]["action"] for r in audit] == ["admin_grant"]
     for name, content in data["files"].items():
         assert (restored / name).read_bytes() == content
     assert len([p for p in restored.rglob("*") if p.is_file()]) == len(data["files"])
@@ -112,6 +127,7 @@ def test_round_trip_on_postgresql(api: Api, media: Path, tmp_path: Path) -> None
         result = manage("restore", str(archive), "--yes", env=env, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "Restored the database and 3 media file(s)" in result.stdout
+        assert "Instance audit log: 1 entries restored" in result.stdout
         after = dump(manage("dumpdata", env=env).stdout)
         assert_same_instance(before, after, data, restored)
 
@@ -152,6 +168,7 @@ def test_round_trip_on_sqlite(tmp_path: Path) -> None:
     result = manage("restore", str(archive), "--yes", env=env, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Restored the database and 3 media file(s)" in result.stdout
+    assert "Instance audit log: 1 entries restored" in result.stdout
     after = dump(manage("dumpdata", env=env).stdout)
     assert_same_instance(before, after, data, restored)
 

@@ -54,8 +54,12 @@ def test_sign_out_and_back_in(haven: HavenProcess, browser: Any) -> None:
     page.fill("#login-form input[name=username]", "admin")
     page.fill("#login-form input[name=password]", "correct horse battery staple")
     page.click("#login-form button[type=submit]")
-    page.wait_for_selector(".shell")  # signing in opens the app; settings are one click away
+    # A browser without the account's keys (and no key backup) asks before making new ones.
+    page.click("#key-gate #make-new-keys")
+    page.click("dialog button[type=submit]")
+    page.wait_for_selector(".shell")  # then the app opens; settings are one click away
     page.click("#settings-link")
     page.wait_for_selector("#invite-codes")
-    page.click("text=Sign out")
+    page.click("#sign-out")
+    page.click("dialog button[type=submit]")
     page.wait_for_selector("#login-form")

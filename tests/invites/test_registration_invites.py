@@ -271,3 +271,39 @@ class TestIssueInvitesCommand:
     def test_bad_arguments(self, args: list[str]) -> None:
         with pytest.raises(CommandError):
             call_command("issue_invites", *args, stdout=StringIO())
+
+
+def test_every_door_records_issued_and_revoked_codes(api: Api) -> None:
+    """Invites issued or revoked by admins or operators are admin actions (docs/moderation.md);
+    the codes users receive at registration are not."""
+    from django.test import Client
+
+    from accounts.models import InstanceAuditEntry
+
+    with haven_settings(registration_invite_only=True):
+        api.register("admin")
+    assert not InstanceAuditEntry.objects.exists()
+    admin = api.as_("admin")
+    created = admin.post("/api/v1/admin/registration-invites", {"count": 2}).json()
+    admin.delete(f"/api/v1/admin/registration-invites/{created[0]['id']}")
+    call_command("issue_invites", "--count", "1", stdout=StringIO(), stderr=StringIO())
+    browser = Client()
+    browser.force_login(User.objects.get(username="admin"))
+    added = browser.post(
+        "/admin/invites/registrationinvite/add/", {"created_by": "", "expires_at_0": ""}
+    )
+    assert added.status_code == 302, added.content[:500]
+    browser.post(
+        "/admin/invites/registrationinvite/",
+        {"action": "revoke_unused", "_selected_action": [created[1]["id"]]},
+    )
+    rows = [
+        (e.action, e.via, e.target_label) for e in InstanceAuditEntry.objects.order_by("created_at")
+    ]
+    assert rows == [
+        ("invites_issue", "api", "2 registration invite(s)"),
+        ("invites_revoke", "api", created[0]["code"]),
+        ("invites_issue", "command", "1 registration invite(s)"),
+        ("invites_issue", "admin", "1 registration invite(s)"),
+        ("invites_revoke", "admin", created[1]["code"]),
+    ]

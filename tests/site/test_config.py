@@ -19,7 +19,7 @@ HAVEN_VARS = [
     "CORS_ORIGINS", "DJANGO_SECRET_KEY", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "POW_DIFFICULTY",
     "REGISTRATION_INVITE_ONLY", "MAX_WS_CONNECTIONS_PER_USER", "WS_RATE_LIMIT_SEND",
     "WS_RATE_LIMIT_TYPING", "WS_RATE_LIMIT_PIN", "WS_RATE_LIMIT_REACTION", "WS_RATE_LIMIT_EDIT",
-    "WS_RATE_LIMIT_DELETE",
+    "WS_RATE_LIMIT_DELETE", "ADMIN_URL",
     "LIVEKIT_TOKEN_TTL_SECS",
 ]  # fmt: skip
 
@@ -188,3 +188,27 @@ def test_malformed_gateway_rate_limits_stop_start_up(env: pytest.MonkeyPatch, va
         f"(got {value!r})",
         "WS_RATE_LIMIT_EDIT must be count/seconds with both at least 1, e.g. 30/10 (got 'x')",
     ]
+
+
+def test_admin_url(env: pytest.MonkeyPatch) -> None:
+    """docs/configuration.md: /admin/ on the embedded default; in production a path derived
+    from the secrets unless ADMIN_URL names one."""
+    assert load_config().admin_url == "admin/"
+    env.setenv("HAVEN_DOMAIN", "chat.example.org")
+    env.setenv("JWT_SECRET", GOOD_JWT)
+    env.setenv("STORAGE_ENCRYPTION_KEY", GOOD_KEY)
+    derived = load_config().admin_url
+    assert derived != "admin/"
+    assert len(derived) == len("admin-") + 16 + 1
+    assert derived.startswith("admin-")
+    assert derived.endswith("/")
+    assert load_config().admin_url == derived  # stable across restarts
+    env.setenv("JWT_SECRET", GOOD_JWT[::-1])
+    assert load_config().admin_url != derived  # not guessable from another instance's
+    env.setenv("ADMIN_URL", "/staff/desk/")
+    assert load_config().admin_url == "staff/desk/"
+    for bad in ("a b", "../x", "api/admin", "static", "x" * 101, "desk?x=1"):
+        env.setenv("ADMIN_URL", bad)
+        with pytest.raises(ConfigError) as refused:
+            load_config()
+        assert any(p.startswith("ADMIN_URL") for p in refused.value.problems), bad

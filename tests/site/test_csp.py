@@ -36,3 +36,12 @@ def test_unusable_livekit_urls_change_nothing(client: Client) -> None:
     for url in ("", "livekit:7880", "ftp://x/", "wss://"):
         with haven_settings(**VOICE, livekit_client_url=url):
             assert csp(client) == CONTENT_SECURITY_POLICY
+
+
+def test_scripts_may_compile_webassembly_and_nothing_else() -> None:
+    # The client's libsodium is WebAssembly (docs/security.md): 'wasm-unsafe-eval' lets the page
+    # compile it; no 'unsafe-eval' (eval, new Function) and no other script origin.
+    script_src = next(
+        part.strip() for part in CONTENT_SECURITY_POLICY.split(";") if "script-src" in part
+    )
+    assert script_src == "script-src 'self' 'wasm-unsafe-eval'"

@@ -8,8 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from accounts.actions.instance_audit import Actor
 from accounts.models import User
-from invites.actions.registration import do_grant_invites
+from invites.actions.registration import do_issue_invites
 
 
 class Command(BaseCommand):
@@ -38,7 +39,8 @@ class Command(BaseCommand):
             if created_by is None:
                 raise CommandError(f"No user named {owner!r}")
         expires_at = timezone.now() + timedelta(days=expires_in) if expires_in else None
-        invites = do_grant_invites(count, created_by=created_by, expires_at=expires_at)
+        actor = Actor.command("issue_invites")
+        invites = do_issue_invites(actor, count, owner=created_by, expires_at=expires_at)
         for invite in invites:
             self.stdout.write(invite.code)
         if expires_at is not None:

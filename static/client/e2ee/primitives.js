@@ -1,54 +1,80 @@
-// Thin wrappers over WebCrypto for the primitives the scheme uses: HKDF-SHA256, AES-256-GCM,
-// X25519 and Ed25519. Keys cross module boundaries as raw bytes (Uint8Array) or CryptoKeys.
+// The protocol's primitives (e2ee.md 1.2, 1.4) over libsodium: HKDF and the two ratchet KDFs,
+// identity keys and their X25519 forms, X25519, the message AEAD, sealed boxes, secretbox.
 
-import { utf8 } from "../util.js";
+import { concat, utf8 } from "./bytes.js";
+import { sodium } from "./sodium.js";
 
-export async function hkdf(ikm, salt, info, length = 32) {
-  const key = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits(
-    { name: "HKDF", hash: "SHA-256", salt, info: typeof info === "string" ? utf8(info) : info },
-    key,
-    length * 8,
-  );
-  return new Uint8Array(bits);
+// ---- KDFs (1.4) -------------------------------------------------------------------------------
+
+const hmac = (key, message) => sodium.crypto_auth_hmacsha256(message, key);
+
+/** HKDF-SHA256 (RFC 5869); every salt the protocol uses is 32 bytes. */
+export function hkdf(salt, ikm, info, length) {
+  const prk = hmac(salt, ikm);
+  const infoBytes = typeof info === "string" ? utf8(info) : info;
+  const out = new Uint8Array(length);
+  let previous = new Uint8Array(0);
+  for (let i = 1, filled = 0; filled < length; i += 1) {
+    previous = hmac(prk, concat(previous, infoBytes, Uint8Array.of(i)));
+    out.set(previous.subarray(0, Math.min(32, length - filled)), filled);
+    filled += 32;
+  }
+  return out;
 }
 
-async function aesKey(raw, usage) {
-  return crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, [usage]);
+/** KDF_RK: HKDF(salt = root key, IKM = DH output, "haven_ratchet", 64) -> new root, chain key. */
+export function kdfRk(rootKey, dhOutput) {
+  const out = hkdf(rootKey, dhOutput, "haven_ratchet", 64);
+  return { rootKey: out.slice(0, 32), chainKey: out.slice(32, 64) };
 }
 
-export async function aesEncrypt(rawKey, iv, plaintext, aad) {
-  const key = await aesKey(rawKey, "encrypt");
-  const out = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad }, key, plaintext);
-  return new Uint8Array(out);
+/** KDF_CK: message key = HMAC(ck, 0x01), next chain key = HMAC(ck, 0x02). */
+export function kdfCk(chainKey) {
+  return { messageKey: hmac(chainKey, Uint8Array.of(1)), chainKey: hmac(chainKey, Uint8Array.of(2)) };
 }
 
-export async function aesDecrypt(rawKey, iv, ciphertext, aad) {
-  const key = await aesKey(rawKey, "decrypt");
-  const out = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad }, key, ciphertext);
-  return new Uint8Array(out);
+// ---- identity keys (2.1) ------------------------------------------------------------------------
+
+/** An Ed25519 identity {publicKey (32), privateKey (64: seed ‖ public)}; random or from a seed. */
+export function identityKeypair(seed) {
+  const pair = seed ? sodium.crypto_sign_seed_keypair(seed) : sodium.crypto_sign_keypair();
+  return { publicKey: pair.publicKey, privateKey: pair.privateKey };
 }
 
-export async function x25519Generate() {
-  const pair = await crypto.subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
-  const publicRaw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
-  return { privateKey: pair.privateKey, publicRaw };
-}
+export const edPublicToX = (publicKey) => sodium.crypto_sign_ed25519_pk_to_curve25519(publicKey);
+export const edSecretToX = (privateKey) => sodium.crypto_sign_ed25519_sk_to_curve25519(privateKey);
+export const sign = (message, privateKey) => sodium.crypto_sign_detached(message, privateKey);
 
-export async function x25519Shared(privateKey, peerPublicRaw) {
-  const peer = await crypto.subtle.importKey("raw", peerPublicRaw, { name: "X25519" }, false, []);
-  return new Uint8Array(await crypto.subtle.deriveBits({ name: "X25519", public: peer }, privateKey, 256));
-}
-
-export async function ed25519Sign(privateKey, data) {
-  return new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, privateKey, data));
-}
-
-export async function ed25519Verify(publicRaw, signature, data) {
+export function verify(signature, message, publicKey) {
   try {
-    const key = await crypto.subtle.importKey("raw", publicRaw, { name: "Ed25519" }, false, ["verify"]);
-    return await crypto.subtle.verify({ name: "Ed25519" }, key, signature, data);
+    return sodium.crypto_sign_verify_detached(signature, message, publicKey);
   } catch {
-    return false; // a malformed key or signature is simply "not verified"
+    return false; // malformed key or signature: not verified
   }
 }
+
+/** X25519; libsodium refuses low-order public keys (an all-zero result) by throwing. */
+export const x25519 = (privateKey, publicKey) => sodium.crypto_scalarmult(privateKey, publicKey);
+
+// ---- symmetric encryption ----------------------------------------------------------------------
+
+export const aeadEncrypt = (plaintext, ad, nonce, key) =>
+  sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, ad, null, nonce, key);
+
+/** Throws when the tag does not verify. */
+export const aeadDecrypt = (ciphertext, ad, nonce, key) =>
+  sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ciphertext, ad, nonce, key);
+
+export const secretbox = (plaintext, nonce, key) => sodium.crypto_secretbox_easy(plaintext, nonce, key);
+export const secretboxOpen = (box, nonce, key) => sodium.crypto_secretbox_open_easy(box, nonce, key);
+
+/** A sealed box to an Ed25519 identity (its X25519 form), 48 bytes of overhead. */
+export const sealTo = (plaintext, recipientEdPublic) => sodium.crypto_box_seal(plaintext, edPublicToX(recipientEdPublic));
+
+/** Opens a sealed box with our identity; throws when it was not sealed to us. */
+export const openSealed = (box, identity) =>
+  sodium.crypto_box_seal_open(box, edPublicToX(identity.publicKey), edSecretToX(identity.privateKey));
+
+export const sha256 = (bytes) => sodium.crypto_hash_sha256(bytes);
+
+export const wipe = (bytes) => bytes && sodium.memzero(bytes);

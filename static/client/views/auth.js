@@ -1,7 +1,8 @@
 // Sign-in and registration, with the two-step TOTP login and invite-only registration.
 
 import { ApiError, publicApi, session } from "../api.js";
-import { generateRegistrationKeys, solveChallenge, storeDeviceSecrets } from "../crypto.js";
+import { solveChallenge } from "../crypto.js";
+import { generateKeys, installRegistrationKeys } from "../e2ee/service.js";
 import { formValues, h, mount } from "../dom.js";
 import { navigate } from "../app.js";
 
@@ -106,7 +107,7 @@ async function renderRegister(root) {
     status.hidden = false;
     try {
       status.textContent = "Creating your encryption keys…";
-      const keys = await generateRegistrationKeys();
+      const keys = generateKeys();
       const challenge = await publicApi("GET", "/auth/challenge");
       status.textContent = "Proving you are not a bot…";
       const nonce = await solveChallenge(challenge.challenge, challenge.difficulty);
@@ -120,7 +121,7 @@ async function renderRegister(root) {
       if (values.display_name) body.display_name = values.display_name;
       if (values.invite_code) body.invite_code = values.invite_code.trim();
       const auth = await publicApi("POST", "/auth/register", body);
-      storeDeviceSecrets(auth.user.id, keys.secrets);
+      installRegistrationKeys(auth.user.id, keys.state);
       signedIn(auth, "#/settings");
     } catch (failure) {
       status.hidden = true;

@@ -4,6 +4,7 @@
 // voice panel of voice channels.
 
 import { api } from "../api.js";
+import { navigate } from "../app.js";
 import { attachmentsOf, formatSize, isPreviewable, MAX_FILES, previewUrl, resolvedPreview, saveAttachment, uploadFile } from "../attachments.js";
 import { calls } from "../calls.js";
 import { h, mount } from "../dom.js";
@@ -11,10 +12,11 @@ import { avatar, emojiImage, firstUrl, link, reactionEmoji, richText } from "../
 import { has, P } from "../perms.js";
 import { nameResolver } from "../people.js";
 import { store } from "../store.js";
+import { compose, renderDoc } from "../formatting.js";
 import { debounce, decodeMeta, formatTime, fromB64, fromUtf8 } from "../util.js";
 import { openGifPicker } from "./gifs.js";
 import { confirmModal, openModal } from "./modal.js";
-import { showProfile } from "./profile.js";
+import { showProfile, showSafetyNumber } from "./profile.js";
 import { renderVoicePanel } from "./voice.js";
 
 const PAGE = 50;
@@ -26,12 +28,13 @@ const isHttp = (url) => typeof url === "string" && /^https?:\/\//i.test(url);
 function cleanPreview(p) {
   if (!p || !isHttp(p.url)) return null;
   const out = { url: p.url.slice(0, 2000) };
+  if (isHttp(p.image) && p.image === p.url && !p.title && !p.description) return { url: out.url, image: out.url }; // a link to an image
   for (const [key, max] of [["title", 300], ["description", 600], ["site_name", 100]]) {
     const value = clip(p[key], max);
     if (value) out[key] = value;
   }
   if (isHttp(p.image)) out.image = p.image.slice(0, 2000);
-  return out.title || out.description ? out : null;
+  return out.title || out.description || out.image ? out : null;
 }
 
 let view = null;
@@ -40,6 +43,12 @@ let view = null;
 function tsKey(iso) {
   const match = /^(.*?T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(iso);
   return match ? `${match[1]}.${(match[2] || "").padEnd(9, "0")}` : iso;
+}
+
+/** Closes the open conversation (sign-out): no more requests from it. */
+export function closeChat() {
+  view?.destroy();
+  view = null;
 }
 
 export function renderChat(container, { channelId, serverId }) {
@@ -117,6 +126,11 @@ class ChatView {
     this.cleanup.push(rt.onPoll(() => this.refreshLatest()));
     this.cleanup.push(store.on(`keys:${this.channelId}`, () => this.retryMissing()));
     this.cleanup.push(store.on("link", () => this.render()));
+    this.cleanup.push(store.on("keychange", () => {
+      this.drawKeyNotice();
+      this.render();
+    }));
+    this.drawKeyNotice();
     this.cleanup.push(store.on("images", () => this.render()));
     if (this.serverId) this.cleanup.push(store.on(`emojis:${this.serverId}`, () => this.render()));
     const onVisible = () => !document.hidden && this.markRead();
@@ -135,6 +149,7 @@ class ChatView {
     const label = this.serverId ? `#${this.title()}` : this.title();
     this.list = h("ol", { class: "messages", role: "log", "aria-label": `Messages in ${label}`, tabindex: "0" });
     this.notice = h("p", { class: "notice", role: "alert", hidden: true });
+    this.keyNotice = h("div", { class: "key-notice", id: "key-notice", hidden: true });
     this.typingLine = h("p", { class: "typing muted small", "aria-live": "polite" });
     this.input = h("textarea", { rows: 1, "aria-label": `Message ${label}`, placeholder: `Message ${label}`, id: "composer-input", maxlength: 4000 });
     this.replyBar = h("div", { class: "reply-bar", hidden: true });
@@ -192,10 +207,17 @@ class ChatView {
         }
       } }, "📞 Call"));
     }
+    if (this.channel.channel_type === "group") {
+      head.append(h("button", { type: "button", class: "small secondary", id: "leave-group", onclick: () => confirmModal("Leave group", "Leave this group? You will no longer read what is sent here (the others' clients re-key without you).", "Leave", async () => {
+        await api("DELETE", `/channels/${this.channelId}/leave`);
+        await store.loadDms();
+        navigate("#/channels/@me");
+      }) }, "Leave group"));
+    }
     const voice = this.channel.channel_type === "voice" ? h("div", { class: "voice-panel", id: "voice-panel" }) : null;
     if (voice) this.cleanup.push(renderVoicePanel(voice, this.channel, this.server));
     this.requestBar = this.channel.dm_status === "pending" ? this.dmRequestBar() : null;
-    const root = h("div", { class: "chat", dataset: { channelId: this.channelId } }, head, voice, this.requestBar, this.notice, this.list, this.typingLine, this.composer);
+    const root = h("div", { class: "chat", dataset: { channelId: this.channelId } }, head, voice, this.requestBar, this.keyNotice, this.notice, this.list, this.typingLine, this.composer);
     this.wireDrop(root);
     mount(this.container, root);
     if (this.serverId && !this.can(P.SEND_MESSAGES)) {
@@ -222,6 +244,31 @@ class ChatView {
     return bar;
   }
 
+  /** The people of a DM or group DM whose identity key changed and who were not checked since. */
+  changedContacts() {
+    if (this.serverId) return [];
+    const others = (store.dmMembers.get(this.channelId) || []).map((m) => m.user_id).filter((id) => id !== store.me.id);
+    return others.filter((id) => store.crypto.trust.changes(id).length);
+  }
+
+  /** A lasting notice (until acknowledged or verified) that a contact's key changed. */
+  drawKeyNotice() {
+    const changed = this.changedContacts();
+    this.keyNotice.hidden = !changed.length;
+    mount(this.keyNotice, changed.map((id) => {
+      const when = store.crypto.trust.changes(id).at(-1).at;
+      const name = this.names?.name(id) || store.dmTitle(this.channel);
+      return h("p", { class: "warn", role: "alert", dataset: { userId: id } },
+        `⚠ ${name}'s security key changed on ${new Date(when).toLocaleString()}. They may have a new device or browser, or someone may be impersonating them. `,
+        h("button", { type: "button", class: "small", dataset: { action: "safety-number" }, onclick: () => showSafetyNumber(id, () => this.drawKeyNotice()) }, "Compare safety numbers"), " ",
+        h("button", { type: "button", class: "small secondary", dataset: { action: "dismiss-key-change" }, onclick: () => {
+          store.crypto.trust.acknowledge(id);
+          this.drawKeyNotice();
+          this.render();
+        } }, "Dismiss"));
+    }));
+  }
+
   flash(text, isError = false) {
     this.notice.hidden = false;
     this.notice.className = isError ? "notice error" : "notice";
@@ -236,6 +283,7 @@ class ChatView {
     mount(this.list, h("li", { class: "loading muted", role: "status" }, "Loading messages…"));
     try {
       this.names = await nameResolver(this.serverId, this.channelId);
+      if (!this.serverId) store.crypto.readers(this.channelId, true).catch(() => {}); // a changed key shows at once
       if (this.serverId) await store.loadEmojis(this.serverId).catch(() => {});
       const page = await api("GET", `/channels/${this.channelId}/messages?limit=${PAGE}`);
       if (this.destroyed) return;
@@ -360,16 +408,11 @@ class ChatView {
   // ---- rendering ----------------------------------------------------------------------------------
 
   async decrypt(message) {
-    if (message.message_type === "system") {
-      const system = { status: "system", body: message.encrypted_body };
-      this.results.set(message.id, system);
-      return system;
-    }
     const known = this.results.get(message.id);
     if (known && known.body === message.encrypted_body && known.status !== "missing") return known;
-    const result = await store.crypto.decrypt(message);
-    result.body = message.encrypted_body;
-    if (result.status === "ok") await this.names.resolve(result.senderId);
+    const result = { ...(await store.crypto.decrypt(message)), body: message.encrypted_body };
+    if (result.senderId) await this.names.resolve(result.senderId);
+    if (result.claimedId && result.claimedId !== result.senderId) await this.names.resolve(result.claimedId).catch(() => {});
     this.results.set(message.id, result);
     return result;
   }
@@ -401,32 +444,50 @@ class ChatView {
 
   messageNode(message, result, previous) {
     if (result.status === "system") return this.systemNode(message);
-    const mine = result.status === "ok" && result.senderId === store.me.id;
-    const author = result.status === "ok" ? this.names.name(result.senderId) || "Unknown user" : "Unknown sender";
-    const grouped = previous && previous.result?.status === "ok" && result.status === "ok" && previous.result.senderId === result.senderId &&
+    if (result.status === "replay") return this.markerNode(message, "replay", "⚠ A copy of an earlier message was posted again (a replay): it is shown once, where it was first sent.");
+    if (result.status === "plaintext") {
+      const claimed = result.claimedId ? this.names.name(result.claimedId) || "someone" : "someone";
+      return this.markerNode(message, "plaintext", `⚠ An unencrypted message (claiming to be from ${claimed}) was refused: Haven clients never send one.`);
+    }
+    const ok = result.status === "ok";
+    const mine = ok && result.senderId === store.me.id;
+    const author = ok ? this.names.name(result.senderId) || "Unknown user" : "Unknown sender";
+    const grouped = previous && previous.result?.status === "ok" && ok && previous.result.senderId === result.senderId &&
+      !previous.result.forged && !result.forged &&
       !message.reply_to_id && Date.parse(message.timestamp) - Date.parse(previous.message.timestamp) < 5 * 60_000;
     let body;
     let extras = null;
-    if (result.status === "ok") {
+    if (ok) {
       const text = String(result.content.text ?? "");
-      body = text ? h("div", { class: "body" }, richText(text, this.serverId)) : null;
+      const rich = result.content.content_type === "tiptap" ? renderDoc(result.content.formatting) : null;
+      body = rich ? h("div", { class: "body rich" }, rich) : text ? h("div", { class: "body" }, richText(text, this.serverId)) : null;
       extras = this.contentExtras(result.content);
     } else if (result.status === "missing") {
       body = h("div", { class: "body undecryptable" }, "🔒 Waiting for this message's key…");
+    } else if (result.status === "other-device") {
+      body = h("div", { class: "body undecryptable", dataset: { status: "other-device" } }, "🔒 This message belongs to a session of your other browser: it cannot be read here.");
     } else {
       body = h("div", { class: "body undecryptable" }, "⚠ This message could not be decrypted or verified.");
     }
-    if (this.editing === message.id && result.status === "ok") body = this.editor(message, result);
-    const warn = result.status === "ok" && store.crypto.warnings.has(result.senderId)
-      ? h("span", { class: "warn small", title: "This person's identity key changed since you first saw it" }, "⚠ key changed") : null;
+    if (this.editing === message.id && ok) body = this.editor(message, result);
+    const warnings = [];
+    if (ok && result.forged) {
+      const claimed = result.claimedId && result.claimedId !== result.senderId ? ` (claims to be ${this.names.name(result.claimedId) || "someone else"})` : "";
+      warnings.push(h("span", { class: "warn small forged", dataset: { flag: "forged" }, title: `Not what it claims: ${result.forged}` }, `⚠ forged${claimed}`));
+    }
+    if (ok && !mine && store.crypto.trust.changes(result.senderId).length) {
+      warnings.push(h("button", { type: "button", class: "warn small link", dataset: { flag: "key-changed" }, title: "This person's identity key changed: compare safety numbers",
+        onclick: () => showSafetyNumber(result.senderId) }, "⚠ key changed"));
+    }
     return h(
       "li",
-      { class: `message${mine ? " own" : ""}${grouped ? " grouped" : ""}`, dataset: { messageId: message.id }, id: `msg-${message.id}` },
-      grouped ? null : avatar({ userId: result.senderId, name: author, url: result.status === "ok" ? this.names.avatar(result.senderId) : null, size: 36, className: "message-avatar" }),
+      { class: `message${mine ? " own" : ""}${grouped ? " grouped" : ""}${ok && result.forged ? " forged" : ""}`, dataset: { messageId: message.id, status: result.status }, id: `msg-${message.id}` },
+      grouped ? null : avatar({ userId: result.senderId, name: author, url: ok ? this.names.avatar(result.senderId) : null, size: 36, className: "message-avatar" }),
       grouped ? null : h("div", { class: "meta" },
-        h("button", { type: "button", class: "author link", dataset: result.status === "ok" ? { userId: result.senderId } : undefined,
-          onclick: () => result.status === "ok" && showProfile(result.senderId, this.serverId) }, author),
-        h("time", { datetime: message.timestamp, title: new Date(message.timestamp).toLocaleString() }, formatTime(message.timestamp)), warn),
+        h("button", { type: "button", class: "author link", dataset: ok ? { userId: result.senderId } : undefined,
+          onclick: () => ok && showProfile(result.senderId, this.serverId) }, author),
+        h("time", { datetime: message.timestamp, title: new Date(message.timestamp).toLocaleString() }, formatTime(message.timestamp)), warnings),
+      grouped && warnings.length ? h("div", { class: "meta" }, warnings) : null,
       message.reply_to_id ? this.replyRef(message.reply_to_id) : null,
       body,
       this.editing === message.id ? null : extras,
@@ -436,19 +497,26 @@ class ChatView {
     );
   }
 
-  /** Attachments and the link preview of a decrypted message. */
+  /** A line standing for a message that is refused rather than shown. */
+  markerNode(message, kind, text) {
+    return h("li", { class: `message marker ${kind}`, dataset: { messageId: message.id, status: kind }, id: `msg-${message.id}` },
+      h("span", { class: "warn small" }, text),
+      h("time", { class: "muted small", datetime: message.timestamp }, ` ${formatTime(message.timestamp)}`));
+  }
+
+  /** Attachments and the link previews of a decrypted message. */
   contentExtras(content) {
     const files = attachmentsOf(content);
-    const preview = cleanPreview(content.preview);
-    if (!files.length && !preview) return null;
+    const previews = (Array.isArray(content.link_previews) ? content.link_previews : []).slice(0, 3).map(cleanPreview).filter(Boolean);
+    if (!files.length && !previews.length) return null;
     return h("div", { class: "extras" },
       files.length ? h("div", { class: "attachments" }, files.map((a) => this.attachmentNode(a))) : null,
-      preview ? previewCard(preview) : null);
+      previews.map(previewCard));
   }
 
   attachmentNode(attachment) {
     const status = h("span", { class: "file-status muted small", role: "status" });
-    const button = h("button", { type: "button", class: "small secondary", dataset: { action: "download" }, "aria-label": `Download ${attachment.name}` }, "Download");
+    const button = h("button", { type: "button", class: "small secondary", dataset: { action: "download" }, "aria-label": `Download ${attachment.filename}` }, "Download");
     button.addEventListener("click", async () => {
       button.disabled = true;
       status.textContent = " Decrypting…";
@@ -459,14 +527,14 @@ class ChatView {
         status.textContent = "";
       } catch (failure) {
         status.textContent = "";
-        this.flash(`Could not download ${attachment.name}: ${failure.message}`, true);
+        this.flash(`Could not download ${attachment.filename}: ${failure.message}`, true);
       } finally {
         button.disabled = false;
       }
     });
     let image = null;
     if (isPreviewable(attachment)) {
-      image = h("img", { class: "attachment-image", alt: attachment.name, title: attachment.name });
+      image = h("img", { class: "attachment-image", alt: attachment.filename, title: attachment.filename });
       const ready = resolvedPreview(attachment);
       if (ready) image.src = ready;
       else {
@@ -482,11 +550,11 @@ class ChatView {
         });
       }
     }
-    return h("div", { class: "attachment", dataset: { attachmentId: attachment.id } },
+    return h("div", { class: `attachment${attachment.spoiler ? " spoiler" : ""}`, dataset: { attachmentId: attachment.id } },
       image,
       h("div", { class: "file-card" },
         h("span", { class: "file-icon", "aria-hidden": "true" }, isPreviewable(attachment) ? "🖼" : "📄"),
-        h("span", { class: "file-name" }, attachment.name),
+        h("span", { class: "file-name" }, attachment.filename),
         h("span", { class: "file-size muted small" }, formatSize(attachment.size)),
         button, status));
   }
@@ -591,20 +659,23 @@ class ChatView {
   // ---- writing --------------------------------------------------------------------------------------
 
   async submit() {
-    const text = this.input.value.trim();
-    if ((!text && !this.pending.length) || this.sending) return;
+    const source = this.input.value.trim();
+    if ((!source && !this.pending.length) || this.sending) return;
+    if (!(await this.confirmKeyChanges())) return;
     this.sending = true;
     this.attachButton.disabled = true;
     try {
-      const content = { kind: "text", text };
+      const { text, formatting } = compose(source);
+      const content = { text };
+      if (formatting) Object.assign(content, { contentType: "tiptap", formatting });
       const files = await this.uploadPending();
       if (files === null) return; // an upload failed: the text and the files stay for a retry
       if (files.length) content.attachments = files;
-      const preview = this.draft?.data && text.includes(this.draft.url) ? this.draft.data : null;
-      if (preview) content.preview = preview;
+      const preview = this.draft?.data && source.includes(this.draft.url) ? this.draft.data : null;
+      if (preview) content.linkPreviews = [preview];
       const replyTo = this.replyTo?.id;
       const sealed = await store.crypto.encrypt(this.channelId, content);
-      const payload = { channel_id: this.channelId, ...sealed, nonce: crypto.randomUUID() };
+      const payload = { channel_id: this.channelId, sender_token: sealed.sender_token, encrypted_body: sealed.encrypted_body, nonce: crypto.randomUUID() };
       if (replyTo) payload.reply_to_id = replyTo;
       if (files.length) payload.attachment_ids = files.map((f) => f.id);
       this.input.value = "";
@@ -614,8 +685,9 @@ class ChatView {
       this.drawPending();
       this.setDraft(null);
       await this.deliver(payload);
+      sealed.delivered();
     } catch (failure) {
-      if (!this.input.value) this.input.value = text; // give the words back
+      if (!this.input.value) this.input.value = source; // give the words back
       this.flash(failure.message || "Could not send the message.", true);
     } finally {
       this.sending = false;
@@ -623,11 +695,29 @@ class ChatView {
     }
   }
 
+  /**
+   * Before sending to someone whose identity key changed after it was verified: say so, and send
+   * only if the writer confirms (the verification is then dropped until checked again).
+   */
+  async confirmKeyChanges() {
+    const ids = await store.crypto.verifiedLostIn(this.channelId).catch(() => []);
+    if (!ids.length) return true;
+    const names = ids.map((id) => this.names.name(id) || "someone").join(", ");
+    return new Promise((resolve) => {
+      const modal = confirmModal("Security key changed", `The security key of ${names} changed since you verified it. Someone may be impersonating them, or they set up a new device. Compare safety numbers before you send anything sensitive.`, "Send anyway", async () => {
+        ids.forEach((id) => store.crypto.trust.acknowledge(id));
+        resolve(true);
+      });
+      modal.dialog.addEventListener("close", () => resolve(false));
+    });
+  }
+
   /** Sends a text without touching the composer (a GIF's URL). */
   async sendText(text) {
     try {
-      const sealed = await store.crypto.encrypt(this.channelId, { kind: "text", text });
-      await this.deliver({ channel_id: this.channelId, ...sealed, nonce: crypto.randomUUID() });
+      const sealed = await store.crypto.encrypt(this.channelId, { text });
+      await this.deliver({ channel_id: this.channelId, sender_token: sealed.sender_token, encrypted_body: sealed.encrypted_body, nonce: crypto.randomUUID() });
+      sealed.delivered();
     } catch (failure) {
       this.flash(failure.message || "Could not send the message.", true);
     }
@@ -773,14 +863,18 @@ class ChatView {
       const original = result.content;
       if (!text && !attachmentsOf(original).length) return;
       // An edit replaces the text; the files (and a preview whose link is still there) stay.
-      const next = { kind: "text", text };
+      const composed = compose(text);
+      const next = { text: composed.text };
+      if (composed.formatting) Object.assign(next, { contentType: "tiptap", formatting: composed.formatting });
       if (Array.isArray(original.attachments)) next.attachments = original.attachments;
-      if (original.preview?.url && text.includes(original.preview.url)) next.preview = original.preview;
+      const previews = (original.link_previews || []).filter((p) => p?.url && text.includes(p.url));
+      if (previews.length) next.linkPreviews = previews;
       try {
         const sealed = await store.crypto.encrypt(this.channelId, next);
         if (!store.realtime.send("EditMessage", { message_id: message.id, encrypted_body: sealed.encrypted_body })) {
           throw new Error("Editing needs the live connection.");
         }
+        sealed.delivered();
         this.messages.set(message.id, { ...message, encrypted_body: sealed.encrypted_body, edited: true });
         this.editing = null;
         this.render();

@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { h, mount } from "../dom.js";
 import { navigate } from "../app.js";
 import { store } from "../store.js";
-import { encodeMeta } from "../util.js";
+import { dmMeta, groupMeta } from "../util.js";
 import { confirmModal, field, formModal } from "./modal.js";
 import { showProfile } from "./profile.js";
 
@@ -71,8 +71,8 @@ function act(label, action, fn, secondary = true) {
   } }, label);
 }
 
-async function openDm(userId) {
-  const channel = await api("POST", "/dm", { target_user_id: userId, encrypted_meta: encodeMeta({}) });
+async function openDm(userId, username) {
+  const channel = await api("POST", "/dm", { target_user_id: userId, encrypted_meta: dmMeta(store.me, { id: userId, username }) });
   await store.loadDms();
   navigate(`#/channels/@me/${channel.id}`);
 }
@@ -95,7 +95,7 @@ function sections(friends, requests, blocked, redraw) {
   }
   out.push(h("section", { id: "friend-list" }, h("h3", {}, `Friends — ${accepted.length}`),
     accepted.length ? h("ul", {}, accepted.map((f) => person(f,
-      act("Message", "message", () => openDm(f.user_id), false),
+      act("Message", "message", () => openDm(f.user_id, f.username), false),
       act("Remove", "remove", () => confirmModal("Remove friend", `Remove ${f.username} from your friends?`, "Remove", async () => { await api("DELETE", `/friends/${f.id}`); redraw(); })),
       act("Block", "block", () => confirmModal("Block", `Block ${f.username}? This also ends your friendship.`, "Block", async () => { await api("POST", `/users/${f.user_id}/block`); redraw(); })))))
       : h("p", { class: "muted" }, "No friends yet. Add someone by their username above.")));
@@ -119,8 +119,11 @@ async function newGroup() {
         : h("p", { class: "muted" }, "You need friends to start a group.")),
   ], "Create group", async (values) => {
     const ids = Object.keys(values).filter((k) => k.startsWith("u:") && values[k]).map((k) => k.slice(2));
-    const meta = values.name?.trim() ? { name: values.name.trim() } : {};
-    const channel = await api("POST", "/dm/group", { member_ids: ids, encrypted_meta: encodeMeta(meta) });
+    const members = ids.map((id) => {
+      const friend = friends.find((f) => f.user_id === id);
+      return { id, name: friend?.display_name || friend?.username || id.slice(0, 8) };
+    });
+    const channel = await api("POST", "/dm/group", { member_ids: ids, encrypted_meta: groupMeta(store.me, values.name?.trim(), members) });
     await store.loadDms();
     navigate(`#/channels/@me/${channel.id}`);
   });

@@ -56,5 +56,5 @@ export function field(label, name, attributes = {}) {
 }
 
 export function confirmModal(title, text, confirmLabel, onConfirm) {
-  return formModal(title, [h("p", {}, text)], confirmLabel, onConfirm);
+  return formModal(title, typeof text === "string" ? [h("p", {}, text)] : text, confirmLabel, onConfirm);
 }

@@ -6,6 +6,7 @@ import { navigate } from "../app.js";
 import { avatar } from "../media.js";
 import { profile } from "../people.js";
 import { store } from "../store.js";
+import { dmMeta } from "../util.js";
 import { openModal } from "./modal.js";
 
 export async function showProfile(userId, serverId = null) {
@@ -18,7 +19,7 @@ export async function showProfile(userId, serverId = null) {
     if (!self) {
       actions.push(h("button", { type: "button", class: "small", onclick: async () => {
         try {
-          const channel = await api("POST", "/dm", { target_user_id: userId, encrypted_meta: btoa("{}") });
+          const channel = await api("POST", "/dm", { target_user_id: userId, encrypted_meta: dmMeta(store.me, { id: userId, username: p.username }) });
           await store.loadDms();
           modal.close();
           navigate(`#/channels/@me/${channel.id}`);
@@ -49,10 +50,42 @@ export async function showProfile(userId, serverId = null) {
       p.about_me ? h("section", { class: "about" }, h("h4", {}, "About me"), h("p", {}, p.about_me)) : null,
       p.roles?.length ? h("p", { class: "roles" }, p.roles.map((r) => h("span", { class: "role-chip" }, r.name))) : null,
       self ? null : h("p", { class: "muted small" }, `${p.mutual_server_count} mutual servers · ${p.mutual_friend_count} mutual friends${p.is_friend ? " · friends" : ""}`),
+      self ? null : safetySection(userId),
       error, h("div", { class: "row" }, actions));
   } catch (failure) {
     mount(modal.body, h("p", { class: "error", role: "alert" }, failure.message));
   }
+}
+
+/** The safety number with a user and the verified mark (e2ee.md 10), for the profile card. */
+function safetySection(userId, onChange) {
+  const section = h("section", { class: "safety", id: "safety-number" }, h("h4", {}, "Encryption"), h("p", { class: "muted small" }, "Loading the safety number…"));
+  store.crypto.safetyNumber(userId).then((number) => {
+    const trust = store.crypto.trust;
+    const verified = trust.verified(userId);
+    const changes = trust.changes(userId);
+    const toggle = h("button", { type: "button", class: verified ? "small secondary" : "small", id: "verify-contact", onclick: () => {
+      trust.setVerified(userId, !verified);
+      section.replaceWith(safetySection(userId, onChange));
+      onChange?.();
+      store.emit("keychange");
+    } }, verified ? "Remove the verified mark" : "Mark as verified");
+    mount(section, h("h4", {}, "Encryption"),
+      changes.length ? h("p", { class: "warn", role: "alert" }, `⚠ Their security key changed on ${new Date(changes.at(-1).at).toLocaleString()}.`) : null,
+      h("p", { class: "small" }, "Safety number: compare it with theirs (in person, or over a call). If both match, your messages are encrypted for the right person."),
+      h("p", { class: "safety-digits", id: "safety-digits" }, number.groups.map((g) => h("code", {}, g))),
+      h("p", { class: "fingerprint", "aria-hidden": "true" }, Array.from(number.hash, (b) => h("span", { style: `background:hsl(${(b * 360) / 256} 55% 45%)` }))),
+      h("p", { class: `small${verified ? " ok" : " muted"}`, id: "verified-state" }, verified ? "✓ Verified" : "Not verified"),
+      toggle);
+  }, (failure) => mount(section, h("h4", {}, "Encryption"), h("p", { class: "error small" }, failure.message)));
+  return section;
+}
+
+/** A dialog with just the safety number of a user (from a key-change notice). */
+export function showSafetyNumber(userId, onChange) {
+  const modal = openModal("Safety number", safetySection(userId, onChange));
+  modal.dialog.classList.add("profile-card");
+  return modal;
 }
 
 /** The "Profile" section of the settings page. */

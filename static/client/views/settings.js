@@ -1,8 +1,11 @@
 // Settings: your account, invite codes to share, signed-in devices, two-factor authentication.
 
-import { api, session } from "../api.js";
+import { api, session, settled } from "../api.js";
 import { h, mount } from "../dom.js";
 import { navigate, signedOut } from "../app.js";
+import { store } from "../store.js";
+import { encryptionSettings } from "./keys.js";
+import { confirmModal } from "./modal.js";
 import { profileEditor } from "./profile.js";
 
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
@@ -117,15 +120,24 @@ function twoFactor(user) {
 export async function renderSettings(root) {
   const current = session.load();
   const user = current.user;
-  const signOut = h("button", { type: "button", class: "secondary" }, "Sign out");
-  signOut.addEventListener("click", async () => {
-    try {
-      await api("POST", "/auth/logout");
-    } finally {
-      session.clear();
-      signedOut();
-      navigate("#/login");
-    }
+  const signOut = h("button", { type: "button", class: "secondary", id: "sign-out" }, "Sign out");
+  signOut.addEventListener("click", () => {
+    const remove = h("input", { type: "checkbox", name: "remove_keys", id: "remove-keys" });
+    confirmModal("Sign out", [
+      h("p", {}, "Sign out of Haven in this browser?"),
+      h("label", { class: "check" }, remove, " Also remove this browser's encryption keys and decrypted messages (on a shared or borrowed computer). You will need your security phrase to read your messages here again."),
+    ], "Sign out", async () => {
+      try {
+        await store.crypto?.stop({ removeKeys: remove.checked });
+        signedOut(); // nothing may call the API once the session is revoked...
+        await settled(); // ...nor still be on its way
+        await api("POST", "/auth/logout");
+      } finally {
+        session.clear();
+        signedOut();
+        navigate("#/login");
+      }
+    });
   });
   const header = h(
     "header",
@@ -137,7 +149,11 @@ export async function renderSettings(root) {
   );
   mount(root, header, h("p", { class: "muted" }, "Loading…"));
   try {
-    mount(root, header, profileEditor(user), await inviteCodes(), twoFactor(user), await devices());
+    const e2ee = await store.ensureCrypto().catch(() => null);
+    const encryption = e2ee?.status === "ready"
+      ? encryptionSettings(e2ee)
+      : h("section", { id: "encryption" }, h("h2", {}, "Encryption"), h("p", { class: "warn" }, "This browser does not hold your encryption keys: open Haven to restore them from your security phrase."));
+    mount(root, header, encryption, profileEditor(user), await inviteCodes(), twoFactor(user), await devices());
   } catch (failure) {
     if (!session.load()) navigate("#/login");
     else mount(root, header, h("p", { class: "error" }, failure.message));

@@ -7,13 +7,14 @@ import { navigate } from "../app.js";
 import { store } from "../store.js";
 import { field, formModal } from "./modal.js";
 import { renderServerSidebar, renderDmSidebar } from "./sidebar.js";
-import { renderChat } from "./chat.js";
+import { closeChat, renderChat } from "./chat.js";
 import { renderFriends } from "./friends.js";
 import { renderMembers } from "./members.js";
 import { encodeMeta } from "../util.js";
 import { avatar, initials } from "../media.js";
 import { renderCallLayer } from "./call.js";
 import { renderVoiceBar } from "./voice.js";
+import { renderKeyGate, replacedNotice } from "./keys.js";
 
 let shell = null; // {root, rail, sidebar, content, members, panel, cleanup}
 
@@ -21,7 +22,23 @@ export async function renderShell(root, route) {
   if (!shell || shell.root !== root || !root.contains(shell.rail)) {
     mount(root, h("p", { class: "loading", role: "status" }, "Loading Haven…"));
     try {
-      if (!store.started) await store.start();
+      const status = store.running ? "ready" : await store.start();
+      if (status === "keys") {
+        // No keys for this account in this browser: restore them or make new ones first.
+        await renderKeyGate(root, store.crypto, {
+          onReady: async () => {
+            await store.run();
+            build(root);
+            show(route);
+          },
+          onCancel: async () => {
+            await api("POST", "/auth/logout").catch(() => {});
+            session.clear();
+            navigate("#/login");
+          },
+        });
+        return undefined;
+      }
     } catch (failure) {
       if (!session.load()) return navigate("#/login");
       mount(
@@ -37,6 +54,7 @@ export async function renderShell(root, route) {
 }
 
 export function resetShell() {
+  closeChat();
   shell?.cleanup.forEach((fn) => fn());
   shell = null;
 }
@@ -50,8 +68,9 @@ function build(root) {
   const members = h("aside", { class: "members", "aria-label": "Members" });
   const voiceBar = h("div", { class: "voice-bar", id: "voice-bar", "aria-label": "Voice", hidden: true });
   const callLayer = h("div", { class: "call-layer", id: "call-layer", "aria-live": "polite", hidden: true });
-  mount(root, h("div", { class: "shell" }, rail, h("aside", { class: "sidebar" }, sidebar, voiceBar, panel), content, members), callLayer);
-  shell = { root, rail, sidebar, content, members, panel, cleanup: [], route: null };
+  const keysNotice = h("div", { class: "keys-notice", id: "keys-notice" });
+  mount(root, keysNotice, h("div", { class: "shell" }, rail, h("aside", { class: "sidebar" }, sidebar, voiceBar, panel), content, members), callLayer);
+  shell = { root, rail, sidebar, content, members, panel, keysNotice, cleanup: [], route: null };
   shell.cleanup.push(renderVoiceBar(voiceBar), renderCallLayer(callLayer));
   shell.cleanup.push(store.on("images", () => {
     renderRail();
@@ -59,7 +78,11 @@ function build(root) {
   }));
   const rerenderRail = () => renderRail();
   shell.cleanup.push(store.on("servers", rerenderRail), store.on("readstates", rerenderRail), store.on("dms", rerenderRail));
-  shell.cleanup.push(store.on("link", () => renderPanel()));
+  shell.cleanup.push(store.on("link", () => {
+    renderPanel();
+    renderKeysNotice();
+  }));
+  renderKeysNotice();
   shell.cleanup.push(store.on("servers", () => {
     // Kicked, banned or the server was deleted: leave its view.
     const route = shell?.route;
@@ -69,8 +92,17 @@ function build(root) {
   renderPanel();
 }
 
+/** A browser whose keys another browser replaced says so (and offers the way back). */
+function renderKeysNotice() {
+  if (!shell) return;
+  const replaced = store.crypto?.status === "replaced";
+  if (replaced) mount(shell.keysNotice, replacedNotice(store.crypto, () => location.reload()));
+  else shell.keysNotice.replaceChildren();
+}
+
 function show(route) {
   shell.route = route;
+  shell.root.querySelector(".shell")?.classList.remove("nav-open");
   renderRail();
   const { serverId, channelId } = route;
   if (serverId === "@me") {
@@ -115,6 +147,13 @@ function renderRail() {
   const current = shell.route?.serverId;
   const dmUnread = store.dms.some((c) => store.unread(c.id) > 0);
   const items = [
+    // Phones: the channel list is an overlay opened from here (app.css, max-width 600px).
+    h("button", { type: "button", class: "rail-item nav-toggle", id: "nav-toggle", "aria-label": "Channels and conversations",
+      "aria-expanded": String(shell.root.querySelector(".shell")?.classList.contains("nav-open") || false),
+      onclick: () => {
+        shell.root.querySelector(".shell").classList.toggle("nav-open");
+        renderRail();
+      } }, "☰"),
     railButton({ label: "Direct messages", href: "#/channels/@me", active: current === "@me", text: "✉", unread: dmUnread }),
     h("hr", { class: "rail-sep" }),
     ...store.servers.map((server) => {
@@ -162,13 +201,16 @@ function renderPanel() {
   );
   select.addEventListener("change", () => store.setStatus(select.value));
   const live = store.realtime?.live;
+  const replaced = store.crypto?.status === "replaced";
   mount(
     shell.panel,
     h("span", { class: "me-avatar" }, avatar({ userId: me.id, name: me.display_name || me.username, url: me.avatar_url, size: 32 }),
       h("span", { class: `presence-dot ${store.status}`, "aria-hidden": "true" })),
     h("div", { class: "who" }, h("strong", { id: "me-name" }, me.display_name || me.username), h("span", { class: "muted small" }, `@${me.username}`)),
     select,
-    h("span", { class: `link-state ${live ? "live" : "polling"}`, title: live ? "Live updates" : "Live updates unavailable; refreshing every few seconds", id: "link-state" }, live ? "live" : "polling"),
+    replaced
+      ? h("span", { class: "link-state keys-replaced", title: "This browser's encryption keys were replaced in another browser", id: "link-state" }, "keys replaced")
+      : h("span", { class: `link-state ${live ? "live" : "polling"}`, title: live ? "Live updates" : "Live updates unavailable; refreshing every few seconds", id: "link-state" }, live ? "live" : "polling"),
     h("a", { href: "#/settings", class: "icon-button", title: "Settings", "aria-label": "Settings", id: "settings-link" }, "⚙"),
   );
 }
