@@ -113,3 +113,25 @@ def test_a_revoked_session_is_refused_at_once(world: tuple[Api, str, str], api: 
     refused = bob.get(f"{P}/servers")
     assert refused.status_code == 401
     assert refused.json()["error"] == "Invalid token"
+
+
+def test_a_suspension_applies_at_once_and_runs_out(world: tuple[Api, str, str], api: Api) -> None:
+    """The session cache keeps the user's row; the suspension is judged at every use, so one
+    that runs out lets the user back in though nothing was written."""
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import User
+
+    bob, _, _ = world
+    assert bob.get(f"{P}/servers").status_code == 200  # warm
+    until = timezone.now() + timedelta(seconds=1.5)
+    User.objects.filter(id=api.users["bob"].id).update(
+        suspended_at=timezone.now(), suspended_until=until
+    )
+    assert bob.get(f"{P}/servers").status_code == 401
+    assert bob.get(f"{P}/servers").status_code == 401  # and again, from the cache
+    time.sleep(max(0.0, (until - timezone.now()).total_seconds()) + 0.1)
+    assert bob.get(f"{P}/servers").status_code == 200
