@@ -539,6 +539,7 @@ async def cost_route(route: str, fixture: Fixture, clients: int, count: int) -> 
 
 
 def cost(args: argparse.Namespace, cluster: Cluster) -> list[dict[str, Any]]:
+    cluster.analyze()
     results = []
     for route in ("rest-send", "ws-send", "history", "servers"):
         asyncio.run(cost_route(route, cluster.fixture, 4, 50))  # warm-up
@@ -583,6 +584,17 @@ class Cluster:
         receivers = max([0, *[int(s.split("-")[1]) for s in args.scenarios if "-" in s]])
         self.fixture = make_fixture(self.server, receivers, args.burst_senders)
         self.meter = CpuMeter(pids, database_url, redis_url)
+        self.database_url = database_url
+
+    def analyze(self) -> None:
+        """Fresh planner statistics, as autovacuum keeps them on a live server: the scenarios
+        before added thousands of messages to a database that was empty, and without them
+        PostgreSQL plans the history page as for an empty table (a bitmap scan of every live
+        message instead of the (channel, timestamp) index)."""
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            conn.execute("ANALYZE")
 
     def settle(self, limit: float = 60.0) -> float:
         """Wait until the servers are idle (under 5 % of a core for half a second), so that
