@@ -117,6 +117,7 @@ def live_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
         HAVEN_VAR_DIR=tempfile.mkdtemp(prefix="haven-live-"),
         MAX_WS_CONNECTIONS_PER_USER="50",
         DJANGO_SETTINGS_MODULE="haven_site.settings",
+        HAVEN_WORKERS="1",  # one process per instance unless a test asks for more
     )
     env.update(extra)
     return env
