@@ -64,6 +64,12 @@ class _SocketGate:
 
 class HavenServer(Server):
     def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
+        direct = getattr(protocol, "send_prepared", None)
+        if scope.get("type") == "websocket" and direct is not None:
+            # The gateway hands each socket the frame prepared for every local receiver of an
+            # event; this writes it at once, without the ASGI send coroutines (two per frame)
+            # that a fan-out to hundreds of sockets would otherwise await one by one.
+            scope["extensions"] = {**scope.get("extensions", {}), "haven.send_prepared": direct}
         if scope.get("type") != "http" or not isinstance(protocol, WebRequest):
             return super().create_application(protocol, scope)
         assert "application_instance" not in self.connections[protocol]

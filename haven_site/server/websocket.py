@@ -9,7 +9,8 @@ limits the gateway relies on:
   ``OUTBOUND_LIMIT_BYTES`` of unsent data the connection is dropped and the application told
   (``haven.overflow``), so that its session is not resumed with a hole;
 * frames prepared once per event (``haven.prepared``) are written to every local socket, straight
-  to the socket when nothing is queued.
+  to the socket when nothing is queued; the gateway may write them without going through the
+  ASGI send coroutines (``haven.send_prepared``, a scope extension set by haven_site.serve).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pprint import pformat
 from typing import Any
 
 from autobahn.websocket import protocol as autobahn_protocol
+from autobahn.websocket.protocol import PreparedMessage
 from daphne import ws_protocol
 from twisted.internet import tcp
 
@@ -145,6 +147,13 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
         shutdown.unregister(self)
         super().connectionLost(reason)
 
+    def send_prepared(self, prepared: PreparedMessage) -> None:
+        """Write a frame built once for every local socket that receives the event (also
+        called directly by the gateway: the ``haven.send_prepared`` scope extension)."""
+        if self.state == self.STATE_OPEN and not self._overflowed:
+            self.sendPreparedMessage(prepared)
+            self._check_overflow()
+
     def handle_reply(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         if kind == "websocket.send" and self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
@@ -153,11 +162,8 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
             # gateway's hub, which logged "Gateway delivery failed" with a traceback).
             return
         prepared = message.get("haven.prepared")
-        if kind == "websocket.send" and prepared is not None and self.state == self.STATE_OPEN:
-            # A frame built once for every local socket that receives this event.
-            if not self._overflowed:
-                self.sendPreparedMessage(prepared)
-                self._check_overflow()
+        if kind == "websocket.send" and prepared is not None:
+            self.send_prepared(prepared)
             return
         if kind == "websocket.http.response.start" and self.state == self.STATE_CONNECTING:
             status = int(message["status"])
