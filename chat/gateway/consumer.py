@@ -181,13 +181,16 @@ class GatewayConsumer(AsyncConsumer):
     cleaned = False
     close_kind: str | None = None
     announce_offline = True  # False when whoever closed the socket announced "offline" already
+    # Made on first use (an idle socket never needs them: two deques and a set are 1.5 KiB).
+    backlog: deque[dict[str, Any]] | tuple[()] = ()  # doorbells waiting while this one is busy
+    seen: deque[str] | None = None  # ids of the last SEEN_IDS events delivered, oldest first
+    seen_set: set[str] | frozenset[str] = frozenset()
 
     # --- handshake and lifecycle (websocket.md 1) -------------------------------------------
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lock = asyncio.Lock()
-        self.backlog: deque[dict[str, Any]] = deque()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -243,8 +246,6 @@ class GatewayConsumer(AsyncConsumer):
         self.resumed: dict[str, str] = {}
         self.resumed_channels: dict[uuid.UUID, uuid.UUID | None] = {}
         self.resumed_at = 0.0
-        self.seen: deque[str] = deque()
-        self.seen_set: set[str] = set()
         now = time.monotonic()
         self.last_inbound = now
         self.last_active = time.time()
@@ -505,10 +506,7 @@ class GatewayConsumer(AsyncConsumer):
     ) -> bool:
         if event_id in self.seen_set:
             return False
-        self.seen.append(event_id)
-        self.seen_set.add(event_id)
-        if len(self.seen) > SEEN_IDS:
-            self.seen_set.discard(self.seen.popleft())
+        self.remember(event_id)
         FRAMES.count += 1
         if doorbell is not None:
             # One WebSocket frame built per event and process, written to every local socket.
@@ -566,10 +564,7 @@ class GatewayConsumer(AsyncConsumer):
         event_id = message["id"]
         if event_id in self.seen_set:
             return None
-        self.seen.append(event_id)
-        self.seen_set.add(event_id)
-        if len(self.seen) > SEEN_IDS:
-            self.seen_set.discard(self.seen.popleft())
+        self.remember(event_id)
         out = message.get("_send")
         if out is None:
             out = message["_send"] = self.outbound(message["frame"])
@@ -581,6 +576,18 @@ class GatewayConsumer(AsyncConsumer):
             return None
         return self.base_send(out)
 
+    def remember(self, event_id: str) -> None:
+        """Note a delivered event, so that a second copy (another group) is dropped."""
+        seen = self.seen
+        if seen is None:
+            seen = self.seen = deque()
+            self.seen_set = set()
+        seen.append(event_id)
+        assert isinstance(self.seen_set, set)
+        self.seen_set.add(event_id)
+        if len(seen) > SEEN_IDS:
+            self.seen_set.discard(seen.popleft())
+
     def outbound(self, frame: str) -> dict[str, Any]:
         """The websocket.send message for a doorbell's frame, shared by all local sockets."""
         if self.prepared:
@@ -590,6 +597,9 @@ class GatewayConsumer(AsyncConsumer):
 
     async def on_hub(self, message: dict[str, Any]) -> None:
         if self.lock.locked():
+            if not self.backlog:
+                self.backlog = deque()
+            assert isinstance(self.backlog, deque)
             self.backlog.append(message)
             if len(self.backlog) > BACKLOG_LIMIT and not self.closing:
                 # A connection this far behind is closed rather than buffered without end;
@@ -603,6 +613,7 @@ class GatewayConsumer(AsyncConsumer):
 
     async def drain(self) -> None:
         while self.backlog:
+            assert isinstance(self.backlog, deque)
             await self.handle_hub(self.backlog.popleft())
 
     async def handle_hub(self, message: dict[str, Any]) -> None:
