@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from chat.actions import dms
 from chat.shapes import channel_shape
-from haven_site.api.fields import ListOf, Str, Uuid
+from haven_site.api.fields import B64, ListOf, Str, Uuid
 from haven_site.api.parsing import parse_body
 from haven_site.api.views import ApiView
 
@@ -21,12 +21,12 @@ class DmPrivacyBody(serializers.Serializer):
 
 class OpenDmBody(serializers.Serializer):
     target_user_id = Uuid()
-    encrypted_meta = Str()
+    encrypted_meta = B64()
 
 
 class OpenGroupBody(serializers.Serializer):
     member_ids = ListOf(child=Uuid())
-    encrypted_meta = Str()
+    encrypted_meta = B64()
 
 
 class AddMemberBody(serializers.Serializer):
