@@ -10,13 +10,13 @@ from rest_framework.response import Response
 
 from chat.actions import dms
 from chat.shapes import channel_shape
-from haven_site.api.fields import B64, ListOf, Str, Uuid
+from haven_site.api.fields import B64, Choice, ListOf, Uuid
 from haven_site.api.parsing import parse_body
 from haven_site.api.views import ApiView
 
 
 class DmPrivacyBody(serializers.Serializer):
-    dm_privacy = Str()
+    dm_privacy = Choice("everyone", "friends_only", "server_members")
 
 
 class OpenDmBody(serializers.Serializer):
@@ -34,7 +34,7 @@ class AddMemberBody(serializers.Serializer):
 
 
 class AnswerBody(serializers.Serializer):
-    action = Str()
+    action = Choice("accept", "decline")
 
 
 class DmPrivacyView(ApiView):

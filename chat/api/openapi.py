@@ -128,7 +128,7 @@ annotate(
         # Bans (2.15) and roles (2.11)
         members.BansView: {"get": op(BanResponse(many=True), params=[LIMIT, OFFSET])},
         members.BanView: {
-            "post": op(BanResponse, body=BanBody),
+            "post": op(BanResponse, body=BanBody, errors=(409,)),
             "delete": op(obj({"unbanned": const(True)})),
         },
         members.MemberRolesView: {"put": op(message("Role assigned"), body=AssignRoleBody)},
@@ -181,7 +181,7 @@ annotate(
                 MessageResponse(many=True),
                 params=[BEFORE, query("limit", INTEGER, "Default 50, at most 100")],
             ),
-            "post": op(MessageResponse, body=messages.SendBody),
+            "post": op(MessageResponse, body=messages.SendBody, errors=(409,)),
         },
         messages.BulkDeleteView: {
             "post": op(obj({"deleted": INTEGER}), body=messages.BulkDeleteBody)
@@ -253,7 +253,9 @@ annotate(
                 params=[LIMIT, OFFSET, query("status", STRING, "pending, resolved or dismissed")],
             )
         },
-        reports.AdminReportView: {"put": op(AdminReportResponse, body=reports.ReviewBody)},
+        reports.AdminReportView: {
+            "put": op(AdminReportResponse, body=reports.ReviewBody, errors=(409,))
+        },
         # Files: attachments (2.21), server icons (2.6), custom emojis (2.19)
         files.AttachmentUploadView: {
             "post": op(

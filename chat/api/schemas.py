@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from haven_site.api.fields import B64, Bool, Int, ListOf, Perm, Str, Uuid
+from haven_site.api.fields import B64, Bool, Choice, Int, ListOf, Perm, Str, Uuid
 
 
 def _opt(field: type[serializers.Field]) -> serializers.Field:
@@ -86,7 +86,7 @@ class AssignRoleBody(serializers.Serializer):
 
 
 class OverwriteBody(serializers.Serializer):
-    target_type = Str()
+    target_type = Choice("role", "member")
     target_id = Uuid()
     allow_bits = Perm()
     deny_bits = Perm()

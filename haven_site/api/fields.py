@@ -63,6 +63,18 @@ class B64(Str):
     openapi = {"type": "string", "format": "byte"}
 
 
+class Choice(Str):
+    """One of a few words. Parsed as any string: the action refuses others with the route's own
+    400 message; the description lists the words."""
+
+    def __init__(self, *choices: str, **kwargs: Any) -> None:
+        self.choices = choices
+        super().__init__(**kwargs)
+
+    def openapi_schema(self) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.choices)}
+
+
 class Perm(Str):
     """A permission bitfield as a decimal string (api.md 1.5); the action parses it."""
 
