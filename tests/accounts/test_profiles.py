@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 
 import pytest
@@ -11,13 +10,9 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ProfileKeyDistribution, User
 from chat.models import Friendship, MemberRole, Role, Server, ServerMember
-from tests.helpers import Api
+from tests.helpers import Api, b64
 
 pytestmark = pytest.mark.django_db
-
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
 
 
 def users(api: Api, *names: str) -> list[User]:

@@ -11,7 +11,6 @@ per operation is bounded (``EXAMPLES``) so that the run takes about a minute.
 
 from __future__ import annotations
 
-import base64
 import io
 import os
 import re
@@ -35,7 +34,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.helpers import PASSWORD, key_material
+from tests.helpers import PASSWORD, b64, key_material
 from tests.processes import HavenProcess
 
 pytestmark = pytest.mark.slow
@@ -55,10 +54,6 @@ SKIPPED = {
     # Fetches the URL it is given: the run must not send requests beyond loopback.
     ("GET", "/api/v1/link-preview"),
 }
-
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
 
 
 def png() -> bytes:
