@@ -10,17 +10,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ProfileKeyDistribution, User
 from chat.models import Friendship, MemberRole, Role, Server, ServerMember
+from tests.factories import befriend, users
 from tests.helpers import Api, b64
 
 pytestmark = pytest.mark.django_db
-
-
-def users(api: Api, *names: str) -> list[User]:
-    return [User.objects.get(id=api.register(name).id) for name in names]
-
-
-def befriend(a: User, b: User, status: str = "accepted") -> Friendship:
-    return Friendship.objects.create(requester=a, addressee=b, status=status)
 
 
 def server_with(*members: User) -> Server:
@@ -85,7 +78,7 @@ def test_profile_relationships(api: Api) -> None:
     befriend(alice, carol)
     befriend(carol, bob)  # carol: a mutual friend of alice and bob
     befriend(dave, alice)
-    befriend(dave, bob, status="pending")  # pending: not mutual
+    befriend(dave, bob, accepted=False)  # pending: not mutual
     server_with(dave, bob)  # a request alone would not let dave see bob's card
     server_with(alice, bob)
     server_with(bob, alice, carol)

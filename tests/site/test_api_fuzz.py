@@ -11,7 +11,6 @@ per operation is bounded (``EXAMPLES``) so that the run takes about a minute.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import time
@@ -25,7 +24,6 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
-from PIL import Image
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -34,7 +32,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.helpers import PASSWORD, b64, key_material
+from tests.factories import PNG
+from tests.helpers import b64
 from tests.processes import HavenProcess
 
 pytestmark = pytest.mark.slow
@@ -56,17 +55,11 @@ SKIPPED = {
 }
 
 
-def png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (10, 200, 30)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 @dataclass
 class World:
     """A signed-in user and the ids of objects it can act on, by path parameter name."""
 
-    url: str
+    server: HavenProcess
     token: str
     me: str
     ids: dict[str, list[str]] = field(default_factory=dict)
@@ -82,7 +75,7 @@ class World:
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token or self.token}"}
         return httpx.request(
-            method, f"{self.url}/api/v1{path}", headers=headers, timeout=10, **kwargs
+            method, f"{self.server.url}/api/v1{path}", headers=headers, timeout=10, **kwargs
         )
 
     def ensure(self) -> None:
@@ -100,12 +93,12 @@ class World:
     def build(self) -> None:
         self.others += 1
         name = f"other{self.others}"
-        other = register(self.url, name)
-        other_token = other["access_token"]
+        other = self.server.register(name)
+        other_token = other["token"]
         friendship = self.call("POST", "/friends/request", json={"username": name})
         self.call("POST", f"/friends/{friendship['id']}/accept", token=other_token)
         dm = self.call(
-            "POST", "/dm", json={"target_user_id": other["user"]["id"], "encrypted_meta": b64(b"d")}
+            "POST", "/dm", json={"target_user_id": other["id"], "encrypted_meta": b64(b"d")}
         )
         server = self.call("POST", "/servers", json={"encrypted_meta": b64(b"fuzz")})
         sid = server["id"]
@@ -114,7 +107,7 @@ class World:
         category = self.call("POST", f"/servers/{sid}/categories", json={"name": "c"})
         invite = self.call("POST", f"/servers/{sid}/invites", json={})
         self.call("POST", f"/invites/{invite['code']}/join", token=other_token)
-        emoji = self.call("POST", f"/servers/{sid}/emojis", params={"name": "fuzz"}, content=png())
+        emoji = self.call("POST", f"/servers/{sid}/emojis", params={"name": "fuzz"}, content=PNG)
         send = {"sender_token": b64(b"t"), "encrypted_body": b64(b"b"), "has_attachments": False}
         message = self.call(
             "POST", f"/channels/{channel}/messages", json={"channel_id": channel, **send}
@@ -129,7 +122,7 @@ class World:
             "server_id": [sid],
             "channel_id": [channel, dm["id"]],
             "role_id": [role["id"]],
-            "target_id": [role["id"], other["user"]["id"]],
+            "target_id": [role["id"], other["id"]],
             "target_type": ["role", "member"],
             "category_id": [category["id"]],
             "invite_id": [invite["id"]],
@@ -139,17 +132,9 @@ class World:
             "report_id": [report["id"]],
             "attachment_id": [upload["attachment_id"]],
             "friendship_id": [friendship["id"]],
-            "user_id": [other["user"]["id"], self.me],
+            "user_id": [other["id"], self.me],
             "other_token": [other_token],
         }
-
-
-def register(url: str, username: str) -> dict[str, Any]:
-    body = {"username": username, "password": PASSWORD, **key_material(username)}
-    response = httpx.post(f"{url}/api/v1/auth/register", json=body, timeout=10)
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()
-    return data
 
 
 @pytest.fixture(scope="module")
@@ -165,8 +150,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HavenProcess]:
 
 @pytest.fixture(scope="module")
 def world(server: HavenProcess) -> World:
-    me = register(server.url, "fuzzer")  # the first account: an instance admin
-    world = World(server.url, me["access_token"], me["user"]["id"])
+    me = server.register("fuzzer")  # the first account: an instance admin
+    world = World(server, me["token"], me["id"])
     world.build()
     return world
 
@@ -220,7 +205,7 @@ def _fuzz(operation: Any, mode: GenerationMode, world: World, reached: set[str])
                 if name in world.ids:
                     case.path_parameters[name] = data.draw(st.sampled_from(world.ids[name]))
         response = case.call_and_validate(
-            base_url=world.url,
+            base_url=world.server.url,
             headers={"Authorization": f"Bearer {world.token}"},
             checks=CHECKS,
             timeout=10,
