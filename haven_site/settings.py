@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
+    "drf_spectacular",  # the OpenAPI description (manage.py spectacular; docs/api-schema.md)
     "channels",
     "django_prometheus",
     "accounts",
@@ -203,6 +204,23 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "haven_site.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_SCHEMA_CLASS": "haven_site.api.openapi.AutoSchema",
+}
+
+# The OpenAPI description of /api/v1 (docs/api-schema.md; haven_site/api/openapi.py).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Haven API",
+    "DESCRIPTION": "The REST API of Haven, an end-to-end-encrypted chat server. The WebSocket "
+    "gateway (/api/v1/ws) is described in docs/realtime.md.",
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "string", "format": "uuid"}},
+    "GET_MOCK_REQUEST": "haven_site.api.openapi.mock_request",
+    "DEFAULT_GENERATOR_CLASS": "haven_site.api.openapi.Generator",
+    "POSTPROCESSING_HOOKS": ["haven_site.api.openapi.add_shared_errors"],
+    "SORT_OPERATIONS": False,
+    "COMPONENT_SPLIT_PATCH": False,
 }
 
 SIMPLE_JWT = {

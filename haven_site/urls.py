@@ -9,12 +9,14 @@ from django.urls import include, path, re_path
 
 from haven_site import health
 from haven_site.api import views as _converters  # noqa: F401 - registers the <id:...> converter
+from haven_site.api.openapi import SchemaView
 from haven_site.web import api_not_found, client_app
 
 urlpatterns = [
     path("health", health.health),
     path("health/ready", health.ready),
     path(settings.HAVEN.admin_url, admin.site.urls),  # ADMIN_URL (docs/configuration.md)
+    path("api/v1/schema", SchemaView.as_view()),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("invites.urls")),
     path("api/v1/", include("chat.urls")),

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -20,6 +22,15 @@ def _fast_isolated(settings: object) -> Iterator[None]:
 @pytest.fixture
 def api(db: None) -> Api:
     return Api()
+
+
+@pytest.fixture
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    """A private MEDIA_ROOT for one test (stored files: avatars, icons, emojis, attachments)."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root
+    return root
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

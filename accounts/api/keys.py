@@ -10,25 +10,25 @@ from rest_framework.response import Response
 
 from accounts.actions import keys
 from haven_site.api.encoding import b64, ts
-from haven_site.api.fields import Int, ListOf, Str
+from haven_site.api.fields import B64, Int, ListOf
 from haven_site.api.parsing import parse_body
 from haven_site.api.views import ApiView
 
 
 class IdentityBody(serializers.Serializer):
-    identity_key = Str()
-    signed_prekey = Str()
-    signed_prekey_signature = Str()
+    identity_key = B64()
+    signed_prekey = B64()
+    signed_prekey_signature = B64()
 
 
 class PrekeysBody(serializers.Serializer):
-    prekeys = ListOf(child=Str())
+    prekeys = ListOf(child=B64())
 
 
 class BackupBody(serializers.Serializer):
-    encrypted_data = Str()
-    nonce = Str()
-    salt = Str()
+    encrypted_data = B64()
+    nonce = B64()
+    salt = B64()
     version = Int(required=False, allow_null=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from haven_site.api.fields import Bool, ListOf, Str
+from haven_site.api.fields import B64, Bool, ListOf, Str
 
 
 class RegisterBody(serializers.Serializer):
@@ -12,10 +12,10 @@ class RegisterBody(serializers.Serializer):
     password = Str()
     display_name = Str(required=False, allow_null=True)
     email = Str(required=False, allow_null=True)
-    identity_key = Str()
-    signed_prekey = Str()
-    signed_prekey_signature = Str()
-    one_time_prekeys = ListOf(child=Str())
+    identity_key = B64()
+    signed_prekey = B64()
+    signed_prekey_signature = B64()
+    one_time_prekeys = ListOf(child=B64())
     pow_challenge = Str(required=False, allow_null=True)
     pow_nonce = Str(required=False, allow_null=True)
     invite_code = Str(required=False, allow_null=True)

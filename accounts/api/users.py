@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from accounts.actions import blocks, profiles
 from accounts.shapes import profile_shape, user_public, user_summary
 from haven_site.api.encoding import b64, ts
-from haven_site.api.fields import ListOf, Str, Uuid
+from haven_site.api.fields import B64, ListOf, Str, Uuid
 from haven_site.api.parsing import offset_page, parse_body, query_str, query_uuid, read_json
 from haven_site.api.views import ApiView
 
@@ -24,12 +24,12 @@ class ProfileBody(serializers.Serializer):
     about_me = Str(required=False, allow_null=True)
     custom_status = Str(required=False, allow_null=True)
     custom_status_emoji = Str(required=False, allow_null=True)
-    encrypted_profile = Str(required=False, allow_null=True)
+    encrypted_profile = B64(required=False, allow_null=True)
 
 
 class ProfileKeyEntry(serializers.Serializer):
     to_user_id = Uuid()
-    encrypted_profile_key = Str()
+    encrypted_profile_key = B64()
 
 
 class ProfileKeysBody(serializers.Serializer):

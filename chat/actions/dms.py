@@ -138,7 +138,7 @@ def do_open_dm(user: User, target_id: uuid.UUID, encrypted_meta: str) -> Channel
             publish(
                 "DmRequestReceived",
                 {"channel_id": str(channel.id), "from_user_id": str(user.id)},
-                to_users(target.id),
+                to_users(target.id, user.id),  # the initiator's other devices too
             )
     return channel
 

@@ -81,7 +81,7 @@ def do_send_request(user: User, username: str) -> RequestResult:
                     "from_username": user.username,
                     "friendship_id": str(created.id),
                 },
-                to_users(target.id),
+                to_users(target.id, user.id),  # the requester's other devices too
             )
             return RequestResult(created, auto_accepted=False)
     raise BadRequest("Friend request already pending")  # pragma: no cover - needs 3 racers
@@ -99,6 +99,7 @@ def _answer_existing(user: User, existing: Friendship) -> RequestResult:
 
 
 def _announce_accepted(accepter: User, friendship: Friendship, to: uuid.UUID) -> None:
+    """To the requester, and to the accepter's other devices."""
     publish(
         "FriendRequestAccepted",
         {
@@ -106,7 +107,7 @@ def _announce_accepted(accepter: User, friendship: Friendship, to: uuid.UUID) ->
             "username": accepter.username,
             "friendship_id": str(friendship.id),
         },
-        to_users(to),
+        to_users(to, accepter.id),
     )
 
 
@@ -147,14 +148,14 @@ def do_decline(user: User, friendship_id: uuid.UUID) -> None:
 
 
 def do_remove(user: User, friendship_id: uuid.UUID) -> None:
-    """Removes a friend or cancels a request (either party); FriendRemoved to the other."""
+    """Removes a friend or cancels a request (either party); FriendRemoved to both."""
     with transaction.atomic():
         row = _locked(friendship_id, "Friendship not found")
         if user.id not in (row.requester_id, row.addressee_id):
             raise Forbidden("Not part of this friendship")
         other = row.addressee_id if row.requester_id == user.id else row.requester_id
         row.delete()
-        publish("FriendRemoved", {"user_id": str(user.id)}, to_users(other))
+        _announce_removed(user.id, other)
 
 
 def do_end_friendship_on_block(user: User, target_id: uuid.UUID) -> None:
@@ -162,4 +163,11 @@ def do_end_friendship_on_block(user: User, target_id: uuid.UUID) -> None:
     the blocker had removed them (FriendRemoved), which is all a removal would reveal."""
     deleted, _ = Friendship.objects.filter(pair(user.id, target_id)).delete()
     if deleted:
-        publish("FriendRemoved", {"user_id": str(user.id)}, to_users(target_id))
+        _announce_removed(user.id, target_id)
+
+
+def _announce_removed(remover: uuid.UUID, other: uuid.UUID) -> None:
+    """``FriendRemoved`` to each side, naming the other side: the removed user learns who
+    removed them (the spec's payload), the remover's other devices which friend is gone."""
+    publish("FriendRemoved", {"user_id": str(remover)}, to_users(other))
+    publish("FriendRemoved", {"user_id": str(other)}, to_users(remover))

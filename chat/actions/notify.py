@@ -10,6 +10,7 @@ from datetime import datetime
 
 from chat.events import Audience, control, publish, to_channels, to_servers, to_users
 from chat.hooks import announce_access_change
+from chat.models import ServerMember
 from haven_site.api.encoding import ts
 
 
@@ -76,8 +77,11 @@ def notify_timed_out(
 
 def notify_permissions_changed(server_id: uuid.UUID) -> None:
     """Roles or overwrites changed: clients reload, and every connection of the server re-checks
-    its subscriptions there."""
-    notify_server_updated(server_id)
+    its subscriptions there. ``ServerUpdated`` goes to every member's connections too: a member
+    who could see none of the server's channels (so subscribed to none) may see one now."""
+    members = ServerMember.objects.filter(server_id=server_id).values_list("user_id", flat=True)
+    payload = {"server_id": str(server_id)}
+    publish("ServerUpdated", payload, to_servers(server_id) | to_users(list(members)))
     recheck(to_servers(server_id), server_id)
 
 

@@ -10,23 +10,23 @@ from rest_framework.response import Response
 
 from chat.actions import dms
 from chat.shapes import channel_shape
-from haven_site.api.fields import ListOf, Str, Uuid
+from haven_site.api.fields import B64, Choice, ListOf, Uuid
 from haven_site.api.parsing import parse_body
 from haven_site.api.views import ApiView
 
 
 class DmPrivacyBody(serializers.Serializer):
-    dm_privacy = Str()
+    dm_privacy = Choice("everyone", "friends_only", "server_members")
 
 
 class OpenDmBody(serializers.Serializer):
     target_user_id = Uuid()
-    encrypted_meta = Str()
+    encrypted_meta = B64()
 
 
 class OpenGroupBody(serializers.Serializer):
     member_ids = ListOf(child=Uuid())
-    encrypted_meta = Str()
+    encrypted_meta = B64()
 
 
 class AddMemberBody(serializers.Serializer):
@@ -34,7 +34,7 @@ class AddMemberBody(serializers.Serializer):
 
 
 class AnswerBody(serializers.Serializer):
-    action = Str()
+    action = Choice("accept", "decline")
 
 
 class DmPrivacyView(ApiView):

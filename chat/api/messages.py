@@ -10,15 +10,15 @@ from rest_framework.response import Response
 
 from chat.actions import messages, pins, reactions
 from chat.shapes import message_shape, reaction_groups
-from haven_site.api.fields import Bool, ListOf, Str, Timestamp, Uuid
+from haven_site.api.fields import B64, Bool, ListOf, Str, Timestamp, Uuid
 from haven_site.api.parsing import parse_body, query_count, query_timestamp
 from haven_site.api.views import ApiView
 
 
 class SendBody(serializers.Serializer):
     channel_id = Uuid()  # required by the original, value ignored: the path wins
-    sender_token = Str()
-    encrypted_body = Str()
+    sender_token = B64()
+    encrypted_body = B64()
     expires_at = Timestamp(required=False, allow_null=True)
     has_attachments = Bool()
     reply_to_id = Uuid(required=False, allow_null=True)

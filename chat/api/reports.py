@@ -13,7 +13,7 @@ from accounts.api.admin import AdminView
 from chat.actions import report_decisions, reports
 from chat.shapes import admin_report_shape, report_shape
 from chat.shapes.reports import my_report_shape
-from haven_site.api.fields import ListOf, Str, Uuid
+from haven_site.api.fields import Choice, ListOf, Str, Uuid
 from haven_site.api.parsing import offset_page, parse_body, query_str
 from haven_site.api.views import ApiView
 
@@ -28,7 +28,7 @@ class ReportBody(serializers.Serializer):
 
 
 class ReviewBody(serializers.Serializer):
-    status = Str()
+    status = Choice("resolved", "dismissed")
 
 
 class ReportsView(ApiView):

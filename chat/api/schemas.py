@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from haven_site.api.fields import Bool, Int, ListOf, Str, Uuid
+from haven_site.api.fields import B64, Bool, Choice, Int, ListOf, Perm, Str, Uuid
 
 
 def _opt(field: type[serializers.Field]) -> serializers.Field:
@@ -14,16 +14,16 @@ def _opt(field: type[serializers.Field]) -> serializers.Field:
 
 
 class CreateServerBody(serializers.Serializer):
-    encrypted_meta = Str()
+    encrypted_meta = B64()
 
 
 class UpdateServerBody(serializers.Serializer):
     system_channel_id = _opt(Uuid)
-    encrypted_meta = _opt(Str)
+    encrypted_meta = _opt(B64)
 
 
 class CreateChannelBody(serializers.Serializer):
-    encrypted_meta = Str()
+    encrypted_meta = B64()
     channel_type = _opt(Str)
     position = _opt(Int)
     category_id = _opt(Uuid)
@@ -41,7 +41,7 @@ class ReorderChannelsBody(serializers.Serializer):
 
 
 class RenameChannelBody(serializers.Serializer):
-    encrypted_meta = Str()
+    encrypted_meta = B64()
 
 
 class SetCategoryBody(serializers.Serializer):
@@ -70,14 +70,14 @@ class UpdateCategoryBody(serializers.Serializer):
 class CreateRoleBody(serializers.Serializer):
     name = Str()
     color = _opt(Str)
-    permissions = _opt(Str)
+    permissions = _opt(Perm)
     position = _opt(Int)
 
 
 class UpdateRoleBody(serializers.Serializer):
     name = _opt(Str)
     color = _opt(Str)
-    permissions = _opt(Str)
+    permissions = _opt(Perm)
     position = _opt(Int)
 
 
@@ -86,10 +86,10 @@ class AssignRoleBody(serializers.Serializer):
 
 
 class OverwriteBody(serializers.Serializer):
-    target_type = Str()
+    target_type = Choice("role", "member")
     target_id = Uuid()
-    allow_bits = Str()
-    deny_bits = Str()
+    allow_bits = Perm()
+    deny_bits = Perm()
 
 
 class NicknameBody(serializers.Serializer):

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from chat.actions import read_states, sender_keys
 from chat.shapes import sender_key_shape
 from haven_site.api.encoding import b64, ts
-from haven_site.api.fields import ListOf, Str, Uuid
+from haven_site.api.fields import B64, ListOf, Uuid
 from haven_site.api.parsing import parse_body
 from haven_site.api.views import ApiView
 
@@ -19,7 +19,7 @@ from haven_site.api.views import ApiView
 class DistributionBody(serializers.Serializer):
     to_user_id = Uuid()
     distribution_id = Uuid()
-    encrypted_skdm = Str()
+    encrypted_skdm = B64()
 
 
 class DistributeBody(serializers.Serializer):

@@ -18,10 +18,17 @@ I64 = (-(2**63), 2**63 - 1)
 
 
 class StrictField(serializers.Field):
-    """Input-only field: the value must already have the right JSON type."""
+    """Input-only field: the value must already have the right JSON type. ``openapi`` is its
+    JSON Schema in the API description (haven_site.api.openapi); response components reuse the
+    same fields so that one vocabulary describes both directions."""
+
+    openapi: dict[str, Any] = {}
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+    def openapi_schema(self) -> dict[str, Any]:
+        return dict(self.openapi)
 
     def fail_type(self, expected: str) -> None:
         raise serializers.ValidationError(f"invalid type: expected {expected}")
@@ -39,6 +46,8 @@ def has_nul(text: str) -> bool:
 class Str(StrictField):
     """A JSON string, kept exactly as sent (no trimming); no NUL character."""
 
+    openapi = {"type": "string"}
+
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail_type("a string")
@@ -47,12 +56,40 @@ class Str(StrictField):
         return str(data)
 
 
+class B64(Str):
+    """Base64 text (standard alphabet, padded). Parsed as a string: the action decodes it, so that
+    a bad encoding gets the route's own 400 message after the access checks (api.md 1.3)."""
+
+    openapi = {"type": "string", "format": "byte"}
+
+
+class Choice(Str):
+    """One of a few words. Parsed as any string: the action refuses others with the route's own
+    400 message; the description lists the words."""
+
+    def __init__(self, *choices: str, **kwargs: Any) -> None:
+        self.choices = choices
+        super().__init__(**kwargs)
+
+    def openapi_schema(self) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.choices)}
+
+
+class Perm(Str):
+    """A permission bitfield as a decimal string (api.md 1.5); the action parses it."""
+
+    openapi = {"type": "string", "pattern": "^[+-]?[0-9]+$"}
+
+
 class Int(StrictField):
     """A JSON integer (not a bool, not a float, not a numeric string) within a signed range."""
 
     def __init__(self, *, bits: int = 32, **kwargs: Any) -> None:
         self.bounds = I64 if bits == 64 else I32
         super().__init__(**kwargs)
+
+    def openapi_schema(self) -> dict[str, Any]:
+        return {"type": "integer", "format": "int64" if self.bounds == I64 else "int32"}
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
@@ -69,6 +106,8 @@ class Int(StrictField):
 class Number(StrictField):
     """A JSON number (integer or fraction)."""
 
+    openapi = {"type": "number"}
+
     def to_internal_value(self, data: Any) -> float:
         if isinstance(data, bool) or not isinstance(data, int | float):
             self.fail_type("a number")
@@ -76,6 +115,8 @@ class Number(StrictField):
 
 
 class Bool(StrictField):
+    openapi = {"type": "boolean"}
+
     def to_internal_value(self, data: Any) -> bool:
         if not isinstance(data, bool):
             self.fail_type("a boolean")
@@ -84,6 +125,8 @@ class Bool(StrictField):
 
 class Uuid(StrictField):
     """A UUID in any common textual form (hyphenated, simple, braced, urn:uuid:)."""
+
+    openapi = {"type": "string", "format": "uuid"}
 
     def to_internal_value(self, data: Any) -> uuid.UUID:
         if not isinstance(data, str):
@@ -96,6 +139,8 @@ class Uuid(StrictField):
 
 class Timestamp(StrictField):
     """An RFC 3339 timestamp that carries an offset, converted to UTC."""
+
+    openapi = {"type": "string", "format": "date-time"}
 
     def to_internal_value(self, data: Any) -> datetime:
         if not isinstance(data, str):

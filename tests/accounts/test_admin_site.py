@@ -21,7 +21,10 @@ from accounts.actions.admin import do_suspend
 from accounts.actions.instance_audit import Actor
 from accounts.models import InstanceAuditEntry, User
 from chat.models import Report
-from tests.chat.factories import make_server, post
+from tests.factories import (
+    make_server,
+    post,
+)
 from tests.helpers import Api, haven_settings
 from tests.processes import HavenProcess, embedded_env, manage
 

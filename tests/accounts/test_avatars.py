@@ -8,13 +8,12 @@ import pytest
 
 from accounts.models import User
 from haven_site import blobs
-from tests.chat.file_factories import (
+from tests.factories import (
     GIF,
     JPEG,
     PNG,
     WEBP,
     image_bytes,
-    media_root,  # noqa: F401 - fixture
 )
 from tests.helpers import Api
 
@@ -36,7 +35,7 @@ def test_upload_sets_the_url_and_serves_the_image(api: Api, kind: str) -> None:
     assert image.headers["Cache-Control"] == "public, max-age=3600"
 
 
-def test_the_stored_avatar_is_encrypted(api: Api, media_root: Path) -> None:  # noqa: F811
+def test_the_stored_avatar_is_encrypted(api: Api, media_root: Path) -> None:
     alice = api.register("alice")
     api.as_("alice").post("/api/v1/users/avatar", raw=PNG)
     path = blobs.path_of(blobs.avatar_key(alice.id))

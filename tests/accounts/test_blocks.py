@@ -10,7 +10,13 @@ import pytest
 from accounts.models import BlockedUser, ProfileKeyDistribution, User
 from chat.events import to_users
 from chat.models import Friendship
-from tests.chat.factories import add_member, befriend, make_server, published, users
+from tests.factories import (
+    add_member,
+    befriend,
+    make_server,
+    published,
+    users,
+)
 from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db
@@ -58,8 +64,9 @@ def test_block_ends_friendship_and_drops_the_shared_profile_key(api: Api) -> Non
     with published() as events:
         api.as_("alice").post(f"/api/v1/users/{bob.id}/block")
     assert not Friendship.objects.exists()
-    assert [(e.type, e.payload, e.audience) for e in events] == [
-        ("FriendRemoved", {"user_id": str(alice.id)}, to_users(bob.id))
+    assert [(e.type, e.payload, e.audience) for e in events] == [  # each side names the other
+        ("FriendRemoved", {"user_id": str(alice.id)}, to_users(bob.id)),
+        ("FriendRemoved", {"user_id": str(bob.id)}, to_users(alice.id)),
     ]
     assert list(ProfileKeyDistribution.objects.values_list("from_user_id", flat=True)) == [bob.id]
     with published() as events:

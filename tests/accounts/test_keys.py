@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 
 import pytest
 
 from accounts.models import KeyBackup, PreKey
-from tests.helpers import PASSWORD, Api
+from tests.helpers import PASSWORD, Api, b64
 
 pytestmark = pytest.mark.django_db
-
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
 
 
 def identity_body(seed: str) -> dict[str, str]:

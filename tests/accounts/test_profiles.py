@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 
 import pytest
@@ -11,21 +10,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ProfileKeyDistribution, User
 from chat.models import Friendship, MemberRole, Role, Server, ServerMember
-from tests.helpers import Api
+from tests.factories import befriend, users
+from tests.helpers import Api, b64
 
 pytestmark = pytest.mark.django_db
-
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
-
-
-def users(api: Api, *names: str) -> list[User]:
-    return [User.objects.get(id=api.register(name).id) for name in names]
-
-
-def befriend(a: User, b: User, status: str = "accepted") -> Friendship:
-    return Friendship.objects.create(requester=a, addressee=b, status=status)
 
 
 def server_with(*members: User) -> Server:
@@ -90,7 +78,7 @@ def test_profile_relationships(api: Api) -> None:
     befriend(alice, carol)
     befriend(carol, bob)  # carol: a mutual friend of alice and bob
     befriend(dave, alice)
-    befriend(dave, bob, status="pending")  # pending: not mutual
+    befriend(dave, bob, accepted=False)  # pending: not mutual
     server_with(dave, bob)  # a request alone would not let dave see bob's card
     server_with(alice, bob)
     server_with(bob, alice, carol)

@@ -21,13 +21,12 @@ from chat.permissions import DEFAULT_EVERYONE, Permission
 from chat.storage import collect_orphans, delete_attachment_blobs_on_commit
 from haven_site import blobs
 from haven_site.asgi import application
-from tests.chat.file_factories import (
+from tests.factories import (
     add_member,
     link,
     make_dm,
-    make_message,
     make_server,
-    media_root,  # noqa: F401 - fixture
+    post,
     text_channel,
 )
 from tests.helpers import Api, haven_settings
@@ -57,7 +56,7 @@ def test_upload_creates_a_row_bound_to_the_uploader(api: Api) -> None:
     assert len(rest) == 62
 
 
-def test_bytes_at_rest_are_encrypted_and_names_hide_the_id(api: Api, media_root: Path) -> None:  # noqa: F811
+def test_bytes_at_rest_are_encrypted_and_names_hide_the_id(api: Api, media_root: Path) -> None:
     api.register("alice")
     body = upload(api, "alice")
     files = [p for p in media_root.rglob("*") if p.is_file()]
@@ -82,7 +81,7 @@ def test_empty_upload(api: Api) -> None:
     assert Attachment.objects.count() == 0
 
 
-def test_upload_over_the_configured_maximum(api: Api, media_root: Path) -> None:  # noqa: F811
+def test_upload_over_the_configured_maximum(api: Api, media_root: Path) -> None:
     api.register("alice")
     with haven_settings(max_upload_size_bytes=10):
         response = api.as_("alice").post("/api/v1/attachments/upload", raw=b"x" * 11)
@@ -111,8 +110,8 @@ def test_write_limiter_comes_first(api: Api) -> None:
 
 def posted(api: Api, owner: str = "alice") -> tuple[str, Message]:
     """An upload by ``owner`` posted in the text channel of a new server of theirs."""
-    server = make_server(api.users[owner].id)
-    message = make_message(text_channel(server), api.users[owner].id)
+    server = make_server(api.users[owner].id).server
+    message = post(text_channel(server), api.users[owner].id)
     body = upload(api, owner)
     link(body["attachment_id"], message)
     return body["attachment_id"], message
@@ -192,17 +191,15 @@ def test_download_in_a_dm_for_its_members_only(api: Api) -> None:
     api.register("carol")
     dm = make_dm(alice.id, bob.id)
     body = upload(api, "alice")
-    link(body["attachment_id"], make_message(dm, alice.id))
+    link(body["attachment_id"], post(dm, alice.id))
     assert api.as_("bob").get(f"/api/v1/attachments/{body['attachment_id']}").status_code == 200
     assert api.as_("carol").get(f"/api/v1/attachments/{body['attachment_id']}").status_code == 403
 
 
 def test_download_of_an_expired_message(api: Api) -> None:
     alice = api.register("alice")
-    server = make_server(alice.id)
-    message = make_message(
-        text_channel(server), alice.id, expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    server = make_server(alice.id).server
+    message = post(text_channel(server), alice.id, expires_at=timezone.now() - timedelta(seconds=1))
     body = upload(api, "alice")
     link(body["attachment_id"], message)
     response = api.as_("alice").get(f"/api/v1/attachments/{body['attachment_id']}")
@@ -310,7 +307,7 @@ def _age(path: Path, days: float) -> None:
 
 def test_orphan_collection(
     api: Api,
-    media_root: Path,  # noqa: F811
+    media_root: Path,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     api.register("alice")
@@ -366,7 +363,9 @@ def test_account_deletion_removes_the_users_blobs(
     api.register("alice")
     attachment_id, _ = posted(api)
     pending = upload(api, "alice")
-    from tests.chat.file_factories import PNG
+    from tests.factories import (
+        PNG,
+    )
 
     assert api.as_("alice").post("/api/v1/users/avatar", raw=PNG).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):

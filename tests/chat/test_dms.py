@@ -14,18 +14,16 @@ from accounts.models import User
 from chat.actions.dms import do_open_dm
 from chat.events import to_channels, to_users
 from chat.models import Channel, ChannelMember, DmStatus, Friendship, SenderKeyDistribution
-from tests.chat.factories import (
+from tests.factories import (
     add_member,
-    b64,
     befriend,
     make_dm,
-    make_group,
     make_server,
     published,
     send_body,
     users,
 )
-from tests.helpers import Api
+from tests.helpers import Api, b64
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +91,7 @@ def test_friends_only_privacy_makes_a_pending_request_for_strangers(api: Api) ->
         (
             "DmRequestReceived",
             {"channel_id": pending["id"], "from_user_id": str(alice.id)},
-            to_users(bob.id),
+            to_users(bob.id, alice.id),  # alice's other devices list the new DM too
         )
     ]
     befriend(carol, bob)
@@ -194,7 +192,7 @@ def test_target_opening_a_pending_request_accepts_it(api: Api) -> None:
 def test_dm_request_errors_in_order(api: Api) -> None:
     alice, bob, mallory = users(api, "alice", "bob", "mallory")
     channel_id = open_dm(api, "alice", bob).json()["id"]
-    group = make_group(alice, bob, mallory)
+    group = make_dm(alice, bob, mallory, group=True)
     active = make_dm(alice, mallory)
     cases = [
         (answer(api, "bob", uuid.uuid4(), "accept"), 404, "Channel not found"),
@@ -216,7 +214,7 @@ def test_list_dms_and_groups_newest_first(api: Api) -> None:
     alice, bob, carol = users(api, "alice", "bob", "carol")
     fx = make_server(alice)
     dm = make_dm(alice, bob, status=DmStatus.DECLINED)
-    group = make_group(alice, bob, carol)
+    group = make_dm(alice, bob, carol, group=True)
     make_dm(bob, carol)
     listed = api.as_("alice").get("/api/v1/dm").json()
     assert [c["id"] for c in listed] == [str(group.id), str(dm.id)]
@@ -275,7 +273,7 @@ def add_to_group(api: Api, who: str, channel_id: object, user: object) -> object
 
 def test_add_group_member(api: Api) -> None:
     alice, bob, carol, dave = users(api, "alice", "bob", "carol", "dave")
-    group = make_group(alice, bob, carol)
+    group = make_dm(alice, bob, carol, group=True)
     befriend(alice, dave)
     assert add_to_group(api, "alice", group.id, dave.id).json() == {"added": True}
     assert ChannelMember.objects.filter(channel=group).count() == 4
@@ -283,7 +281,7 @@ def test_add_group_member(api: Api) -> None:
 
 def test_add_group_member_errors_in_order(api: Api) -> None:
     alice, bob, carol, dave = users(api, "alice", "bob", "carol", "dave")
-    group = make_group(alice, bob, carol)
+    group = make_dm(alice, bob, carol, group=True)
     dm = make_dm(alice, bob)
     cases = [
         (add_to_group(api, "alice", uuid.uuid4(), dave.id), 404, "Channel not found"),
@@ -315,7 +313,7 @@ def test_leaving_tells_the_leavers_sockets_to_recheck(
     from chat.gateway import bus
 
     alice, bob, carol = users(api, "alice", "bob", "carol")
-    group = make_group(alice, bob, carol)
+    group = make_dm(alice, bob, carol, group=True)
     sent: list[tuple[object, dict]] = []
     monkeypatch.setattr(bus, "deliver_control", lambda audience, msg: sent.append((audience, msg)))
     with published():
@@ -332,7 +330,7 @@ def test_leave_group(api: Api) -> None:
     alice, bob, carol = users(api, "alice", "bob", "carol")
     carol.display_name = "Carol C."
     carol.save()
-    group = make_group(alice, bob, carol)
+    group = make_dm(alice, bob, carol, group=True)
     SenderKeyDistribution.objects.create(
         channel=group,
         from_user=alice,
@@ -363,7 +361,7 @@ def test_leave_group(api: Api) -> None:
 
 def test_leave_group_errors(api: Api) -> None:
     alice, bob, _carol = users(api, "alice", "bob", "carol")
-    group = make_group(alice, bob)
+    group = make_dm(alice, bob, group=True)
     dm = make_dm(alice, bob)
     cases = [
         (

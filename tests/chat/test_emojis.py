@@ -10,16 +10,15 @@ from chat.events import capture_events, to_servers
 from chat.models import CustomEmoji
 from chat.permissions import Permission
 from haven_site import blobs
-from tests.chat.file_factories import (
+from tests.factories import (
     GIF,
     JPEG,
     PNG,
     WEBP,
     add_member,
+    add_role,
     animated_gif,
-    grant,
     make_server,
-    media_root,  # noqa: F401 - fixture
 )
 from tests.helpers import Api, haven_settings
 
@@ -34,7 +33,7 @@ def emojis_url(server: Any, name: str | None = None) -> str:
 @pytest.fixture
 def owned(api: Api) -> Any:
     alice = api.register("alice")
-    return make_server(alice.id)
+    return make_server(alice.id).server
 
 
 def test_upload_list_and_image(
@@ -178,7 +177,7 @@ def test_delete(api: Api, owned: Any, django_capture_on_commit_callbacks: Any) -
 
 def test_an_emoji_of_another_server_is_not_touched(api: Api, owned: Any) -> None:
     bob = api.register("bob")
-    theirs = make_server(bob.id)
+    theirs = make_server(bob.id).server
     emoji = api.as_("bob").post(emojis_url(theirs, "mine"), raw=PNG).json()
     response = api.as_("alice").delete(f"{emojis_url(owned)}/{emoji['id']}")
     assert (response.status_code, response.json()["error"]) == (404, "Emoji not found")
@@ -190,7 +189,7 @@ def test_an_emoji_of_another_server_is_not_touched(api: Api, owned: Any) -> None
 def test_manage_emojis_role(api: Api, owned: Any) -> None:
     bob = api.register("bob")
     add_member(owned, bob.id)
-    grant(owned, bob.id, Permission.MANAGE_EMOJIS)
+    add_role(owned, bob.id, Permission.MANAGE_EMOJIS)
     assert api.as_("bob").post(emojis_url(owned, "bobs"), raw=PNG).status_code == 200
 
 

@@ -13,7 +13,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
 from haven_site import blobs
-from tests.chat.file_factories import media_root  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.usefixtures("media_root")
 
@@ -118,7 +117,7 @@ def test_another_key_cannot_open(monkeypatch: pytest.MonkeyPatch) -> None:
     _reader_fails(key)
 
 
-def test_an_aborted_write_leaves_nothing(media_root: Path) -> None:  # noqa: F811
+def test_an_aborted_write_leaves_nothing(media_root: Path) -> None:
     key = blobs.attachment_key("aborted")
 
     def interrupted() -> None:

@@ -7,13 +7,12 @@ import pytest
 from chat.models import Server
 from chat.permissions import Permission
 from haven_site import blobs
-from tests.chat.file_factories import (
+from tests.factories import (
     GIF,
     PNG,
     add_member,
-    grant,
+    add_role,
     make_server,
-    media_root,  # noqa: F401 - fixture
 )
 from tests.helpers import Api
 
@@ -24,7 +23,7 @@ def test_owner_sets_gets_and_deletes_the_icon(
     api: Api, django_capture_on_commit_callbacks: object
 ) -> None:
     alice = api.register("alice")
-    server = make_server(alice.id)
+    server = make_server(alice.id).server
     url = f"/api/v1/servers/{server.id}/icon"
     response = api.as_("alice").post(url, raw=PNG)
     assert response.status_code == 200
@@ -51,10 +50,10 @@ def test_manage_server_is_needed(api: Api) -> None:
     alice = api.register("alice")
     bob = api.register("bob")
     carol = api.register("carol")
-    server = make_server(alice.id)
+    server = make_server(alice.id).server
     add_member(server, bob.id)
     add_member(server, carol.id)
-    grant(server, carol.id, Permission.MANAGE_SERVER)
+    add_role(server, carol.id, Permission.MANAGE_SERVER)
     url = f"/api/v1/servers/{server.id}/icon"
     for method in ("post", "delete"):
         response = getattr(api.as_("bob"), method)(url, raw=PNG)
@@ -67,7 +66,7 @@ def test_manage_server_is_needed(api: Api) -> None:
 def test_icon_errors(api: Api) -> None:
     alice = api.register("alice")
     api.register("mallory")
-    server = make_server(alice.id)
+    server = make_server(alice.id).server
     url = f"/api/v1/servers/{server.id}/icon"
     unknown = "/api/v1/servers/00000000-0000-4000-8000-000000000000/icon"
     assert api.as_("alice").post(unknown, raw=PNG).json()["error"] == "Server not found"

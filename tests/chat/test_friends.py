@@ -13,7 +13,11 @@ from accounts.models import User
 from chat.actions import friends
 from chat.events import to_users
 from chat.models import Friendship, FriendshipStatus
-from tests.chat.factories import befriend, published, users
+from tests.factories import (
+    befriend,
+    published,
+    users,
+)
 from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +49,7 @@ def test_friend_request_then_accept(api: Api) -> None:
         (
             "FriendRequestReceived",
             {"from_user_id": str(alice.id), "from_username": "alice", "friendship_id": data["id"]},
-            to_users(bob.id),
+            to_users(bob.id, alice.id),  # alice's other devices learn of the request too
         )
     ]
     incoming = api.as_("bob").get("/api/v1/friends").json()
@@ -61,7 +65,7 @@ def test_friend_request_then_accept(api: Api) -> None:
         (
             "FriendRequestAccepted",
             {"user_id": str(bob.id), "username": "bob", "friendship_id": data["id"]},
-            to_users(alice.id),
+            to_users(alice.id, bob.id),  # and bob's other devices
         )
     ]
 
@@ -76,7 +80,10 @@ def test_a_request_meeting_a_reverse_request_auto_accepts(api: Api) -> None:
     assert response["is_incoming"] is False
     assert response["user_id"] == str(alice.id)
     assert response["created_at"] == original["created_at"]
-    assert [(e.type, e.audience) for e in events] == [("FriendRequestAccepted", to_users(alice.id))]
+    # To the other side, and to the sender's other devices.
+    assert [(e.type, e.audience) for e in events] == [
+        ("FriendRequestAccepted", to_users(alice.id, bob.id))
+    ]
     assert events[0].payload == {
         "user_id": str(bob.id),
         "username": "bob",
@@ -152,8 +159,9 @@ def test_remove_friend_or_cancel_request(api: Api) -> None:
     with published() as events:
         response = api.as_("bob").delete(f"/api/v1/friends/{friendship.id}")
     assert response.json() == {"message": "Friend removed"}
-    assert [(e.type, e.payload, e.audience) for e in events] == [
-        ("FriendRemoved", {"user_id": str(bob.id)}, to_users(alice.id))
+    assert [(e.type, e.payload, e.audience) for e in events] == [  # each side names the other
+        ("FriendRemoved", {"user_id": str(bob.id)}, to_users(alice.id)),
+        ("FriendRemoved", {"user_id": str(alice.id)}, to_users(bob.id)),
     ]
     cancelled = request(api, "alice", "carol").json()["id"]
     assert api.as_("alice").delete(f"/api/v1/friends/{cancelled}").status_code == 200

@@ -15,7 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import BlockedUser, User
 from chat.models import Channel, PinnedMessage, Report, SenderKeyDistribution
 from invites.actions.registration import do_grant_invites
-from tests.chat.factories import befriend, make_dm, make_server, post, users
+from tests.factories import (
+    befriend,
+    make_dm,
+    make_server,
+    post,
+    users,
+)
 from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db

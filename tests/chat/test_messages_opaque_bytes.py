@@ -9,8 +9,11 @@ import pytest
 
 from accounts.models import PreKey
 from chat.actions import messages
-from tests.chat.factories import b64, befriend, users
-from tests.helpers import Api
+from tests.factories import (
+    befriend,
+    users,
+)
+from tests.helpers import Api, b64
 
 pytestmark = pytest.mark.django_db
 

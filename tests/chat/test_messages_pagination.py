@@ -13,7 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat.models import Message
-from tests.chat.factories import make_server, users
+from tests.factories import (
+    make_server,
+    users,
+)
 from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from chat.events import to_channels
 from chat.models import Reaction
 from chat.permissions import Permission
 from haven_site.api.errors import ApiError
-from tests.chat.factories import (
+from tests.factories import (
     add_member,
     add_overwrite,
     make_dm,

@@ -14,11 +14,10 @@ from chat.actions import read_states
 from chat.events import to_users
 from chat.models import ReadState
 from haven_site.api.errors import ApiError
-from tests.chat.factories import (
+from tests.factories import (
     add_channel,
     add_member,
     make_dm,
-    make_group,
     make_server,
     post,
     published,
@@ -81,7 +80,7 @@ def test_read_states_report_unread_counts_for_visible_channels(api: Api) -> None
     secret = add_channel(fx.server, private=True)
     post(secret, alice)  # bob cannot see it: left out
     dm = make_dm(alice, bob)
-    group = make_group(alice, bob)
+    group = make_dm(alice, bob, group=True)
     for _ in range(3):
         post(fx.channel, alice)
     read_states.do_mark_read(bob, fx.channel.id)

@@ -8,9 +8,14 @@ import random
 import pytest
 
 from chat.access import channel_access, channel_reader_ids, visible_channel_ids
-from chat.models import Channel, MemberRole, Role
+from chat.models import Channel, MemberRole, PermissionOverwrite, Role
 from chat.permissions import Permission
-from tests.chat.factories import add_channel, add_member, add_overwrite, make_server, users
+from tests.factories import (
+    add_channel,
+    add_member,
+    make_server,
+    users,
+)
 from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db
@@ -47,8 +52,12 @@ def test_bulk_loaders_match_channel_access(api: Api, seed: int) -> None:
         for target_type, target_id in rng.sample(targets, 3):
             if channel.overwrites.filter(target_type=target_type, target_id=target_id).exists():
                 continue
-            add_overwrite(
-                channel, target_type, target_id, allow=rng.choice(BITS), deny=rng.choice(BITS)
+            PermissionOverwrite.objects.create(  # any rows, members or not: no action
+                channel=channel,
+                target_type=target_type,
+                target_id=target_id,
+                allow_bits=rng.choice(BITS),
+                deny_bits=rng.choice(BITS),
             )
     other = make_server(people[0])  # a server only ann owns
     everyone = [owner, *people]

@@ -21,7 +21,14 @@ from chat.models import (
     Server,
     ServerMember,
 )
-from tests.chat.factories import add_member, make_dm, make_server, post, published, users
+from tests.factories import (
+    add_member,
+    make_dm,
+    make_server,
+    post,
+    published,
+    users,
+)
 from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat.models import Report, ReportStatus
-from tests.chat.factories import add_channel, make_dm, make_server, post, users
+from tests.factories import (
+    add_channel,
+    make_dm,
+    make_server,
+    post,
+    users,
+)
 from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db

@@ -11,17 +11,16 @@ from django.test.utils import CaptureQueriesContext
 from chat.events import to_users
 from chat.models import SenderKeyDistribution
 from chat.permissions import Permission
-from tests.chat.factories import (
+from tests.factories import (
     add_channel,
     add_member,
     add_overwrite,
-    b64,
     make_dm,
     make_server,
     published,
     users,
 )
-from tests.helpers import Api
+from tests.helpers import Api, b64
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,9 @@ from django.test import Client
 from accounts.models import InstanceAuditEntry, User
 from chat.models import AuditLogEntry, Server
 from tests.chat.conftest import P, create_server, join
-from tests.chat.factories import published
+from tests.factories import (
+    published,
+)
 from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db

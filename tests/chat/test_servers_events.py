@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 import pytest
 
 from chat.events import Audience, to_channels, to_servers, to_users
-from chat.models import Role
+from chat.models import Role, ServerMember
 from chat.permissions import Permission
 from tests.chat.conftest import Captured, P, create_server, grant, join, make_role
 from tests.helpers import Api, b64
@@ -35,6 +35,13 @@ def world(api: Api) -> dict[str, uuid.UUID]:
         "sid": uuid.UUID(server["id"]),
         "general": uuid.UUID(server["system_channel_id"]),
     }
+
+
+def everyone_in(sid: uuid.UUID) -> Audience:
+    """A permission change: the server's subscribers and every member's connections (a member
+    who could see no channel there is subscribed to none, and may see one now)."""
+    members = ServerMember.objects.filter(server_id=sid).values_list("user_id", flat=True)
+    return to_servers(sid) | to_users(list(members))
 
 
 def only(got: Captured, event_type: str) -> tuple[object, Audience]:
@@ -213,7 +220,7 @@ def test_role_changes(api: Api, world: dict[str, uuid.UUID], capture: Capture) -
     ):
         with capture() as got:
             assert action().status_code == 200
-        assert only(got, "ServerUpdated") == ({"server_id": str(sid)}, to_servers(sid))
+        assert only(got, "ServerUpdated") == ({"server_id": str(sid)}, everyone_in(sid))
         assert [a for _, a in recheck(got)] == [to_servers(sid)]
 
 
@@ -248,11 +255,11 @@ def test_overwrites(api: Api, world: dict[str, uuid.UUID], capture: Capture) -> 
     }
     with capture() as got:
         api.as_("alice").put(f"{P}/channels/{general}/overwrites", body)
-    assert only(got, "ServerUpdated") == ({"server_id": str(sid)}, to_servers(sid))
+    assert only(got, "ServerUpdated") == ({"server_id": str(sid)}, everyone_in(sid))
     assert [a for _, a in recheck(got)] == [to_servers(sid)]
     with capture() as got:
         api.as_("alice").delete(f"{P}/channels/{general}/overwrites/member/{world['bob']}")
-    assert only(got, "ServerUpdated") == ({"server_id": str(sid)}, to_servers(sid))
+    assert only(got, "ServerUpdated") == ({"server_id": str(sid)}, everyone_in(sid))
     assert [a for _, a in recheck(got)] == [to_servers(sid)]
 
 

@@ -10,7 +10,9 @@ from chat.models import Attachment, CustomEmoji, Message, Server
 from chat.permissions import Permission
 from invites.models import ServerInvite
 from tests.chat.conftest import P, create_server, default_channel, grant, join
-from tests.chat.file_factories import PNG, media_root  # noqa: F401 - fixture
+from tests.factories import (
+    PNG,
+)
 from tests.helpers import Api, b64
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]

@@ -14,7 +14,13 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from chat.models import DmStatus
-from tests.chat.factories import add_member, befriend, make_dm, make_group, make_server, users
+from tests.factories import (
+    add_member,
+    befriend,
+    make_dm,
+    make_server,
+    users,
+)
 from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +76,7 @@ def _dm(p: dict[str, User]) -> None:
 
 
 def _group(p: dict[str, User]) -> None:
-    make_group(p["alice"], p["bob"])
+    make_dm(p["alice"], p["bob"], group=True)
 
 
 def _friends(p: dict[str, User]) -> None:

@@ -18,7 +18,11 @@ from accounts.models import User
 from chat.events import capture_events, to_channels, to_users
 from chat.models import Channel, ChannelMember, Message
 from haven_site.api.errors import ApiError
-from tests.chat.file_factories import make_channel, make_dm, make_server
+from tests.factories import (
+    add_channel,
+    make_dm,
+    make_server,
+)
 from tests.helpers import eventually
 from voice import calls
 
@@ -30,7 +34,7 @@ def _people() -> dict[str, Any]:
     bob = User.objects.create(username="bob")
     carol = User.objects.create(username="carol")
     mallory = User.objects.create(username="mallory")
-    server = make_server(alice.id)
+    server = make_server(alice.id).server
     return {
         "alice": alice,
         "bob": bob,
@@ -38,7 +42,7 @@ def _people() -> dict[str, Any]:
         "mallory": mallory,
         "dm": make_dm(alice.id, bob.id),
         "group": make_dm(alice.id, bob.id, carol.id, group=True),
-        "text": make_channel(server, "text"),
+        "text": add_channel(server, "text"),
     }
 
 
@@ -265,7 +269,7 @@ async def test_calls_need_a_dm_or_group(people: dict[str, Any]) -> None:
 
     def server_channel_member() -> Channel:
         channel = people["text"]
-        ChannelMember.objects.create(channel=channel, user=alice)
+        ChannelMember.objects.get_or_create(channel=channel, user=alice)
         return channel
 
     channel = await sync_to_async(server_channel_member)()

@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.chat.file_factories import add_member, make_channel, make_server
+from tests.factories import (
+    add_channel,
+    add_member,
+    make_server,
+)
 from tests.helpers import Api
 from tests.voice.livekit_fake import FakeLiveKit, configured, running_fake
 
@@ -31,9 +35,9 @@ def livekit(fake_livekit: str) -> Iterator[type[FakeLiveKit]]:
 def seated(api: Api) -> dict[str, Any]:
     alice = api.register("alice")
     bob = api.register("bob")
-    server = make_server(alice.id)
+    server = make_server(alice.id).server
     add_member(server, bob.id)
-    voice = make_channel(server, "voice")
+    voice = add_channel(server, "voice")
     assert api.as_("bob").post(f"/api/v1/voice/{voice.id}/join").status_code == 200
     return {"voice": voice, "bob": bob}
 

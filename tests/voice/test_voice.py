@@ -17,7 +17,14 @@ from livekit import api as livekit_api
 from chat.events import capture_events, to_channels, to_servers, to_users
 from chat.models import PermissionOverwrite, Role
 from chat.permissions import Permission
-from tests.chat.file_factories import add_member, grant, make_channel, make_dm, make_server, uid
+from tests.factories import (
+    add_channel,
+    add_member,
+    add_role,
+    make_dm,
+    make_server,
+    uid,
+)
 from tests.helpers import Api, haven_settings
 
 KEY, SECRET = "devkey", "a-livekit-secret-that-is-long-enough-for-hs256"
@@ -52,12 +59,12 @@ def world(api: Api) -> dict[str, Any]:
     alice = api.register("alice", display_name="Alice A.")
     bob = api.register("bob")
     api.register("mallory")
-    server = make_server(alice.id)
+    server = make_server(alice.id).server
     add_member(server, bob.id)
     return {
         "server": server,
-        "voice": make_channel(server, "voice"),
-        "lounge": make_channel(server, "voice"),
+        "voice": add_channel(server, "voice"),
+        "lounge": add_channel(server, "voice"),
         "text": server.system_channel,
         "dm": make_dm(alice.id, bob.id),
         "alice": alice,
@@ -278,7 +285,7 @@ def test_dm_voice_events_go_to_subscribers_and_the_other_member(
 
 def test_private_channel_events_stay_inside(api: Api, world: dict[str, Any], recorded: Any) -> None:
     """Hidden from @everyone by an overwrite: only those who can see it (the owner) hear of it."""
-    secret = make_channel(world["server"], "voice", private=True)
+    secret = add_channel(world["server"], "voice", private=True, hidden=False)
     everyone = Role.objects.get(server=world["server"], is_default=True)
     PermissionOverwrite.objects.create(
         channel=secret,
@@ -296,7 +303,7 @@ def test_a_private_flag_without_overwrites_hides_nothing(
     api: Api, world: dict[str, Any], recorded: Any
 ) -> None:
     """Visibility comes from overwrites (docs/api-servers.md): such a channel is for everyone."""
-    open_channel = make_channel(world["server"], "voice", private=True)
+    open_channel = add_channel(world["server"], "voice", private=True, hidden=False)
     with recorded() as events:
         join(api, "bob", open_channel)
     (event,) = events
@@ -345,7 +352,9 @@ def test_participants(api: Api, world: dict[str, Any], django_assert_max_num_que
 
 
 def _png() -> bytes:
-    from tests.chat.file_factories import PNG
+    from tests.factories import (
+        PNG,
+    )
 
     return PNG
 
@@ -426,7 +435,7 @@ def test_moderation_errors(api: Api, world: dict[str, Any]) -> None:
 
 
 def test_mute_members_role(api: Api, world: dict[str, Any]) -> None:
-    grant(world["server"], world["bob"].id, Permission.MUTE_MEMBERS)
+    add_role(world["server"], world["bob"].id, Permission.MUTE_MEMBERS)
     join(api, "alice", world["voice"])
     assert moderate(api, "bob", world["voice"], world["alice"], "mute", True).status_code == 200
 

@@ -17,8 +17,10 @@ from asgiref.sync import sync_to_async
 from accounts.authentication import user_for_token
 from chat.gateway.store import get_store
 from chat.permissions import Permission
-from tests.chat.file_factories import make_dm
 from tests.chat.gateway.conftest import Ws
+from tests.factories import (
+    make_dm,
+)
 from tests.helpers import Api, TestUser, b64
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,8 +15,13 @@ from django.db import connections
 
 from chat.gateway import protocol
 from chat.gateway.hub import get_hub
-from tests.chat.file_factories import add_member, make_channel, make_dm, make_server
 from tests.chat.gateway.conftest import Ws
+from tests.factories import (
+    add_channel,
+    add_member,
+    make_dm,
+    make_server,
+)
 from tests.helpers import Api, TestUser, haven_settings
 from tests.voice.test_voice import LIVEKIT
 from voice import calls
@@ -26,12 +31,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _world(users: dict[str, TestUser]) -> dict[str, str]:
     alice, bob, carol = (uuid.UUID(users[n].id) for n in ("alice", "bob", "carol"))
-    server = make_server(alice)
+    server = make_server(alice).server
     add_member(server, bob)
     assert server.system_channel is not None
     return {
         "text": str(server.system_channel.id),
-        "voice": str(make_channel(server, "voice").id),
+        "voice": str(add_channel(server, "voice").id),
         "dm": str(make_dm(alice, bob).id),
         "group": str(make_dm(alice, bob, carol, group=True).id),
     }

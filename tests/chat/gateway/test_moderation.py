@@ -18,8 +18,10 @@ from accounts.models import User
 from chat.actions.report_decisions import Decision, do_decide
 from chat.actions.reports import do_report
 from chat.models import Channel, Message
-from tests.chat.factories import post
 from tests.chat.gateway.conftest import Ws
+from tests.factories import (
+    post,
+)
 from tests.helpers import PASSWORD, Api, TestUser
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,8 +16,13 @@ from django.utils import timezone
 
 from chat.actions import messages as message_actions
 from chat.gateway.messages import RATE_LIMITED, send_allowed
-from tests.chat.file_factories import add_member, make_channel, make_dm, make_server
 from tests.chat.gateway.conftest import Ws, settle
+from tests.factories import (
+    add_channel,
+    add_member,
+    make_dm,
+    make_server,
+)
 from tests.helpers import TestUser, b64, haven_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,9 +36,9 @@ def _world(users: dict[str, TestUser]) -> dict[str, Any]:
     from chat.permissions import Permission
 
     alice, bob, carol = (uuid.UUID(users[n].id) for n in ("alice", "bob", "carol"))
-    server = make_server(alice)
+    server = make_server(alice).server
     add_member(server, bob)
-    private = make_channel(server, "text", private=True)
+    private = add_channel(server, "text", private=True, hidden=False)
     everyone = Role.objects.get(server=server, is_default=True)
     PermissionOverwrite.objects.create(
         channel=private,
@@ -408,11 +413,13 @@ async def test_delete_message_by_author_and_by_moderator(
 
 
 def _audit(server_id: uuid.UUID) -> list[tuple[str, str, str, str]]:
+    """The message entries (the factories' own entries, such as channel_create, aside)."""
     from chat.models import AuditLogEntry
 
+    entries = AuditLogEntry.objects.filter(server_id=server_id, action__startswith="message_")
     return [
         (e.action, str(e.actor_id), e.target_type, str(e.target_id))
-        for e in AuditLogEntry.objects.filter(server_id=server_id).order_by("created_at")
+        for e in entries.order_by("created_at")
     ]
 
 

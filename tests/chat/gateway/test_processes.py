@@ -19,7 +19,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, b64
 from tests.processes import (
     HavenProcess,
     live_database_url,
@@ -31,10 +31,6 @@ from tests.processes import (
 )
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
-
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
 
 
 class Cluster:

@@ -38,9 +38,11 @@ def _time_out(server_id: uuid.UUID, user_id: str, *, hours: float = 1) -> None:
 def _make_moderator(server_id: uuid.UUID, user_id: str) -> None:
     from chat.models import Server
     from chat.permissions import Permission
-    from tests.chat.file_factories import grant
+    from tests.factories import (
+        add_role,
+    )
 
-    grant(Server.objects.get(id=server_id), user_id, Permission.MANAGE_MESSAGES)
+    add_role(Server.objects.get(id=server_id), user_id, Permission.MANAGE_MESSAGES)
 
 
 def _state(message_ids: list[str], bob_id: str) -> dict[str, Any]:

@@ -16,8 +16,13 @@ from django.db import connections
 
 from chat.models import Role
 from chat.permissions import Permission
-from tests.chat.file_factories import add_member, make_channel, make_dm, make_server
 from tests.chat.gateway.conftest import Ws
+from tests.factories import (
+    add_channel,
+    add_member,
+    make_dm,
+    make_server,
+)
 from tests.helpers import Api, TestUser
 from tests.voice.livekit_fake import FakeLiveKit, configured, running_fake
 
@@ -41,7 +46,7 @@ def livekit(fake_livekit: str) -> Iterator[type[FakeLiveKit]]:
 def _world(users: dict[str, TestUser]) -> dict[str, Any]:
     """alice owns a server with a text and a voice channel; bob and carol are members."""
     alice, bob, carol = (uuid.UUID(users[n].id) for n in ("alice", "bob", "carol"))
-    server = make_server(alice)
+    server = make_server(alice).server
     add_member(server, bob)
     add_member(server, carol)
     assert server.system_channel is not None
@@ -49,7 +54,7 @@ def _world(users: dict[str, TestUser]) -> dict[str, Any]:
     return {
         "server": str(server.id),
         "text": str(server.system_channel.id),
-        "voice": str(make_channel(server, "voice").id),
+        "voice": str(add_channel(server, "voice").id),
         "everyone": str(everyone.id),
         "model": server,
     }
@@ -225,7 +230,7 @@ async def test_channel_and_server_deletion_take_everyone_out(
     assert left["channel_id"] == world["voice"]
     assert removals(livekit) == [(world["voice"], users["bob"].id)]
 
-    lounge = await sync_to_async(make_channel)(world["model"], "voice")
+    lounge = await sync_to_async(add_channel)(world["model"], "voice")
     await rest(api, "bob", "post", f"/voice/{lounge.id}/join")
     livekit.recorded.clear()
     await rest(api, "alice", "delete", f"/servers/{world['server']}")
