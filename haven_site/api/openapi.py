@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from typing import Any
 
-from django.test import RequestFactory
 from django.utils.module_loading import autodiscover_modules
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.generators import SchemaGenerator
@@ -243,6 +242,8 @@ class Generator(SchemaGenerator):
 def mock_request(method: str, path: str, view: Any, original_request: Any, **kwargs: Any) -> Any:
     """drf-spectacular's mock request, with ``view.request`` set first: views that choose their
     authenticators by method (a public GET beside an authenticated POST) read it."""
+    from django.test import RequestFactory  # here: django.test costs every process ~10 MB
+
     view.request = RequestFactory().generic(method, path)
     return build_mock_request(method, path, view, original_request, **kwargs)
 
