@@ -41,6 +41,7 @@ class Store {
     calls.stop();
     this.status = localStorage.getItem("haven.status") || "online";
     this.pollTick = 0;
+    this.renewing = null; // a password change signing in again (sessionEnded waits for it)
     this.pendingRequests = 0; // incoming friend requests and message requests (a badge)
     this.timeouts = new Map(); // server id -> until when I am timed out there
     this.leaving = new Set(); // servers I am leaving myself (no "you were removed" notice)
@@ -339,7 +340,8 @@ class Store {
   }
 
   /** The socket was closed for this session: if the API refuses it too, api.js signs out. */
-  sessionEnded() {
+  async sessionEnded() {
+    await this.renewing; // a password change signs in again first (views/account.js)
     api("GET", "/auth/sessions").then(() => this.realtime?.reconnectNow(), () => {});
   }
 

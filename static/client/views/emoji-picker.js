@@ -11,9 +11,10 @@ export function openEmojiPicker({ title = "Pick an emoji", custom = [], onPick }
   const grid = h("div", { class: "emoji-grid", id: "emoji-grid" });
   const modal = openModal(title, query, grid);
   modal.dialog.classList.add("emoji-dialog");
+  // After the dialog has closed (and returned focus to its opener): the choice may move focus on.
   const pick = (choice) => {
+    modal.dialog.addEventListener("close", () => onPick(choice), { once: true });
     modal.close();
-    onPick(choice);
   };
   const unicodeButton = (emoji) => h("button", { type: "button", class: "emoji-choice", "aria-label": emoji.names.split(" ")[0], title: emoji.names.split(" ")[0], dataset: { emoji: emoji.char },
     onclick: () => pick({ char: emoji.char }) }, emoji.char);

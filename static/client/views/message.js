@@ -70,9 +70,9 @@ export function messageNode(ctx, message, result, grouped) {
     const rich = result.content.content_type === "tiptap" ? renderDoc(result.content.formatting, { meId: store.me.id }) : null;
     body = rich ? h("div", { class: "body rich" }, rich) : text ? h("div", { class: "body" }, richText(text, ctx.serverId, store.me.username)) : null;
   } else if (result.status === "missing") {
-    body = h("div", { class: "body undecryptable" }, "🔒 Waiting for this message's key…");
+    body = h("div", { class: "body undecryptable" }, icon("lock", 14), " Waiting for this message's key…");
   } else if (result.status === "other-device") {
-    body = h("div", { class: "body undecryptable", dataset: { status: "other-device" } }, "🔒 This message belongs to a session of your other browser: it cannot be read here.");
+    body = h("div", { class: "body undecryptable", dataset: { status: "other-device" } }, icon("lock", 14), " This message belongs to a session of your other browser: it cannot be read here.");
   } else {
     body = h("div", { class: "body undecryptable" }, "⚠ This message could not be decrypted or verified.");
   }

@@ -86,9 +86,9 @@ export function wireShortcuts() {
 
 /** Skip links, first in the tab order, shown when focused. */
 export function skipLinks() {
-  const to = (selector) => () => document.querySelector(selector)?.focus();
+  const to = (...selectors) => () => selectors.map((s) => document.querySelector(s)).find(Boolean)?.focus();
   return h("div", { class: "skip-links" },
-    h("button", { type: "button", class: "skip-link", id: "skip-to-composer", onclick: to("#composer-input:not([disabled]), #messages, .content") }, "Skip to the message box"),
+    h("button", { type: "button", class: "skip-link", id: "skip-to-composer", onclick: to("#composer-input:not([disabled])", "#messages", ".content") }, "Skip to the message box"),
     h("button", { type: "button", class: "skip-link", id: "skip-to-messages", onclick: to("#messages") }, "Skip to the messages"),
     h("button", { type: "button", class: "skip-link", onclick: openQuickSwitcher }, icon("search", 14), " Quick switcher (Ctrl+K)"));
 }

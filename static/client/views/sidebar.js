@@ -12,6 +12,7 @@ import { avatar } from "../media.js";
 import { notifier } from "../notify.js";
 import { voice } from "../voice.js";
 import { confirmModal, field, formModal } from "./modal.js";
+import { editOverwrites } from "./moderation.js";
 import { openServerSettings } from "./server-settings.js";
 
 let unsubscribe = [];
@@ -248,7 +249,11 @@ function editChannel(server, channel) {
       await store.loadChannels(server.id);
     },
   );
-  modal.body.append(deleteButton);
+  modal.body.append(h("div", { class: "row" },
+    h("button", { type: "button", class: "secondary", id: "channel-permissions", onclick: () => {
+      modal.close();
+      editOverwrites(server, channel).catch(() => {});
+    } }, "Permissions…"), deleteButton));
 }
 
 function createCategory(server) {

@@ -116,8 +116,11 @@ export class Timeline {
   restoreFocus(state) {
     if (!state) return;
     const row = this.list.querySelector(`[data-message-id="${CSS.escape(state.id)}"]`);
-    const target = (state.action && row?.querySelector(`[data-action="${CSS.escape(state.action)}"]`)) || row || this.list;
-    target.focus({ preventScroll: true });
+    if (!row) return this.list.focus({ preventScroll: true });
+    row.focus({ preventScroll: true }); // first the row: its actions show (and can take focus) only within focus
+    const action = state.action && row.querySelector(`[data-action="${CSS.escape(state.action)}"]`);
+    action?.focus({ preventScroll: true });
+    return undefined;
   }
 
   /** Up/Down move between messages (each opens its actions to Tab); Home/End; Escape leaves. */
