@@ -19,7 +19,7 @@ export function wireRealtime(rt) {
   on("NewMessage", (m) => {
     store.newMessage(m);
     conversations.get(m.channel_id)?.apply("NewMessage", m);
-    notifier.newMessage(m);
+    notifier.newMessage(m).catch(() => {});
   });
   for (const type of CONVERSATION_EVENTS) on(type, (e) => conversations.get(e.channel_id)?.apply(type, e));
   // An error the server could not pair with a send: shown in the open conversation.

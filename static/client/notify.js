@@ -135,7 +135,7 @@ class Notifier extends EventTarget {
   // ---- incoming messages (from dispatch.js) -----------------------------------------------------------
 
   async newMessage(m) {
-    if (m.message_type === "system" || !store.crypto) return;
+    if (m.message_type === "system" || !store.crypto || !this.userId) return;
     const channel = store.channel(m.channel_id);
     const result = await store.crypto.decrypt(m).catch(() => null);
     if (result?.status !== "ok" || result.senderId === store.me.id) return;
@@ -147,7 +147,7 @@ class Notifier extends EventTarget {
     }
     const isDm = channel && !channel.server_id;
     if (!(isDm || mention) || reading || this.channelMuted(channel)) return;
-    if (this.desktopOn) this.show(m, channel, result);
+    if (this.desktopOn) this.show(m, channel, result).catch(() => {}); // best effort
     if (this.prefs.sound) this.beep();
   }
 
