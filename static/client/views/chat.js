@@ -48,6 +48,7 @@ class ChatView {
   }
 
   destroy() {
+    this.destroyed = true;
     this.cleanup.forEach((fn) => fn());
     this.model?.destroy();
     if (store.openChannelId === this.channelId) store.openChannelId = null;
@@ -65,7 +66,13 @@ class ChatView {
     return this.serverId ? decodeMeta(this.channel.encrypted_meta, "channel").name : store.dmTitle(this.channel);
   }
 
-  start() {
+  async start() {
+    if (!this.channel && !this.serverId) {
+      // A conversation just created or joined (a link, a group one was added to): ask once.
+      await store.loadDms().catch(() => {});
+      if (this.destroyed) return;
+      this.channel = store.channel(this.channelId);
+    }
     if (!this.channel) {
       mount(this.container, h("div", { class: "empty" }, navToggle(), h("p", { class: "error", role: "alert" }, "This conversation does not exist or you cannot see it."),
         h("a", { href: "#/channels/@me", class: "button-link" }, "Back to your conversations")));

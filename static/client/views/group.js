@@ -8,6 +8,7 @@ import { h, mount } from "../dom.js";
 import { icon } from "../icons.js";
 import { avatar } from "../media.js";
 import { store } from "../store.js";
+import { closeChat } from "./chat.js";
 import { confirmModal, formModal } from "./modal.js";
 import { showProfile } from "./profile.js";
 
@@ -19,9 +20,12 @@ export function groupTools(channel) {
     h("button", { type: "button", class: "icon-button", id: "add-to-group", "aria-label": "Add people", title: "Add people", onclick: () => addPeople(channel) }, icon("plus", 20)),
     h("button", { type: "button", class: "small secondary", id: "leave-group", onclick: () => confirmModal("Leave group",
       "Leave this group? You will no longer read what is sent here (the others' clients re-key without you).", "Leave", async () => {
+        // Close the conversation first: its own "left" line may arrive before the answer, and
+        // nothing here may ask for the group afterwards.
+        closeChat();
+        navigate("#/channels/@me");
         await api("DELETE", `/channels/${channel.id}/leave`);
         await store.loadDms();
-        navigate("#/channels/@me");
       }) }, "Leave"),
   ];
 }
@@ -58,6 +62,7 @@ export function renderGroupMembers(container, channel) {
   };
   draw();
   const refresh = async () => {
+    if (store.openChannelId !== channel.id) return; // left, or moved on: nothing to ask
     store.dmMembers.set(channel.id, await api("GET", `/channels/${channel.id}/members`).catch(() => store.dmMembers.get(channel.id) || []));
     draw();
   };
