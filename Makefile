@@ -10,7 +10,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 SYSTEM_PACKAGES := caddy chromium shellcheck docker-compose nodejs zbar-tools
 
-.PHONY: run test test-client lint typecheck setup setup-dev system-deps bench bench-rest format clean
+.PHONY: run test test-client screenshots lint typecheck setup setup-dev system-deps bench bench-rest format clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ format: setup-dev
 # The browser client's modules under Node's own test runner (no npm install: nothing to fetch).
 test-client: system-deps
 	node --test tests/client/
+
+# The client screenshots of docs/client.md (desktop and phone), from a real Haven and Chromium.
+screenshots: setup-dev system-deps
+	$(BIN)/python -m tests.e2e.screenshots docs/img
 
 test: setup-dev system-deps lint typecheck test-client
 	$(BIN)/pytest $(PYTEST_ARGS)

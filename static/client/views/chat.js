@@ -50,6 +50,7 @@ class ChatView {
   destroy() {
     this.destroyed = true;
     this.cleanup.forEach((fn) => fn());
+    this.composer?.destroy();
     this.model?.destroy();
     if (store.openChannelId === this.channelId) store.openChannelId = null;
   }

@@ -33,6 +33,12 @@ export class Composer {
     this.people = [];
     this.build();
     this.loadPeople();
+    // Someone joined or left: the autocomplete follows (after the member list re-read them).
+    this.offs = chat.serverId ? [store.on(`members:${chat.serverId}`, () => setTimeout(() => this.loadPeople(), 300))] : [];
+  }
+
+  destroy() {
+    this.offs.forEach((off) => off());
   }
 
   build() {

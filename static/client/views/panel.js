@@ -1,5 +1,5 @@
-// The user panel under the channel list: who I am (the full name gets the width), my status (a
-// menu from the avatar), the link state (live / polling / keys replaced) and Settings.
+// The user panel under the channel list: who I am (the name gets the whole width: the link state
+// and the status sit on the line under it), my status (a menu from the avatar), and Settings.
 
 import { h, mount } from "../dom.js";
 import { icon } from "../icons.js";
@@ -37,10 +37,11 @@ export function renderPanel(container) {
   });
   mount(container,
     h("div", { class: "menu-wrap" }, button, menu),
-    h("div", { class: "who" }, h("strong", { id: "me-name", title: me.display_name || me.username }, me.display_name || me.username),
-      h("span", { class: "muted small" }, `@${me.username} · ${label}`)),
-    replaced
-      ? h("span", { class: "link-state keys-replaced", title: "This browser's encryption keys were replaced in another browser", id: "link-state" }, "keys replaced")
-      : h("span", { class: `link-state ${live ? "live" : "polling"}`, title: live ? "Live updates" : "Live updates unavailable; refreshing every few seconds", id: "link-state" }, live ? "live" : "polling"),
+    h("div", { class: "who", title: `${me.display_name || me.username} (@${me.username})` },
+      h("strong", { id: "me-name" }, me.display_name || me.username),
+      h("span", { class: "muted small" }, replaced
+        ? h("span", { class: "link-state keys-replaced", title: "This browser's encryption keys were replaced in another browser", id: "link-state" }, "keys replaced")
+        : h("span", { class: `link-state ${live ? "live" : "polling"}`, title: live ? "Live updates" : "Live updates unavailable; refreshing every few seconds", id: "link-state" }, live ? "live" : "polling"),
+      ` · ${label}`)),
     h("a", { href: "#/settings", class: "icon-button", title: "Settings", "aria-label": "Settings", id: "settings-link" }, icon("gear", 20)));
 }
