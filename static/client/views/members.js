@@ -21,8 +21,9 @@ export function renderMembers(container, server) {
       if (fresh) forgetServerMembers(server.id);
       const [members, roles] = await Promise.all([loadServerMembers(server.id), api("GET", `/servers/${server.id}/roles`)]);
       const ids = members.map((m) => m.user_id);
-      if (ids.length && !presence.size) {
-        const states = await api("GET", `/presence?user_ids=${ids.slice(0, 200).join(",")}`).catch(() => []);
+      const unknown = ids.filter((id) => !presence.has(id)); // first load, or people who just joined
+      if (unknown.length) {
+        const states = await api("GET", `/presence?user_ids=${unknown.slice(0, 200).join(",")}`).catch(() => []);
         for (const s of states) presence.set(s.user_id, s.status);
       }
       drawList(container, store.server(server.id) || server, members, roles, presence);
