@@ -1,9 +1,10 @@
 """Notifications, mentions and moderation in the app (issue 13, items 3 and 7), two people:
 
 3. desktop notifications turned on from the offer after the first message (the browser's real
-   Notification API, watched by a spy), @mention autocomplete, the mention found after
-   decryption (badges on the channel and the server icon, the unread count in the tab title,
-   the message highlighted), a muted server stays quiet, a DM notifies by default;
+   Notification API, watched by a spy) and the optional sound, @mention autocomplete, the
+   mention found after decryption (badges on the channel and the server icon, the unread count
+   in the tab title, the message highlighted), a muted server stays quiet, a DM notifies by
+   default;
 7. pin only where allowed, reporting a message (the dialog says the server cannot read it), a
    channel permission set in the overwrites editor refusing a send (whose words come back), a
    timeout from the member list with the notice to the member, the audit log, the role editor's
@@ -42,6 +43,12 @@ NOTIFICATION_SPY = """(() => {
   Object.defineProperty(Spy, "permission", { get: () => Real.permission });
   Spy.requestPermission = (...args) => Real.requestPermission(...args);
   window.Notification = Spy;
+  window.__tones = 0;  // the optional sound: oscillators started by the page
+  const start = OscillatorNode.prototype.start;
+  OscillatorNode.prototype.start = function (...args) {
+    window.__tones += 1;
+    return start.apply(this, args);
+  };
 })();"""
 
 
@@ -106,12 +113,20 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     max_.click("#server-menu")
     max_.click("[data-action=mute-server]")
     oli.click(f".channel[data-channel-id='{welcome}'] a")
-    send(oli, "quiet news for @max")
+    oli.wait_for_selector("#chat-title:text-is('#welcome')")
+    send(oli, "@max quiet news")
     max_.wait_for_selector(f".channel[data-channel-id='{welcome}'] .mention-count")
     assert max_.title() == "Haven"
     assert len(notes(max_)) == 1
 
-    # A direct message notifies by default.
+    # The optional sound, turned on in Settings; a direct message notifies (and chimes) by default.
+    assert max_.evaluate("() => window.__tones") == 0
+    max_.click("#settings-link")
+    max_.check("#notify-sound")
+    max_.click("#open-app")
+    max_.wait_for_selector("#link-state.live")
+    max_.click(f".rail-item[data-server-id='{server_id}']")
+    max_.wait_for_selector("#chat-title")
     row = oli.locator(".member[data-username=max] .member-name")
     row.click()
     oli.click("dialog button:has-text('Message')")
@@ -119,6 +134,7 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     send(oli, "private hello")
     max_.wait_for_function("() => (window.__notes || []).length === 2")
     assert notes(max_)[1] == {"title": "oli", "body": "private hello"}
+    max_.wait_for_function("() => window.__tones === 2")  # one two-tone chime
     assert max_.title() == "(1) Haven"
     oli.click(f".rail-item[data-server-id='{server_id}']")
     oli.click(f".channel[data-channel-id='{random}'] a")
@@ -132,7 +148,7 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     others = message_row(max_, "quiet news")
     others.hover()
     assert others.locator("[data-action=pin]").count() == 0
-    assert message_row(oli, "are you there").locator("[data-action=pin]").count() == 1
+    message_row(oli, "are you there").locator("[data-action=pin]").wait_for(state="attached")
 
     # Reporting: the dialog says the server cannot read messages; the report reaches the admins.
     others.locator("[data-action=report]").click()
