@@ -1,6 +1,11 @@
 // Reporting a message (POST /reports, api.md 2.24): a reason chosen from a list, optional details.
 // The server stores the message id, the channel and the reason; it cannot read the message, so the
 // dialog says what the instance's admins will and will not see.
+//
+// For the follow-up (issue 14): an optional field carrying what the reporter chooses to reveal
+// (the decrypted text, attachment names) belongs in this dialog, sent with the same POST; a
+// resolved-report event would be routed in dispatch.js to `store.tell()`, like the moderation
+// notices.
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
