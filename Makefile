@@ -8,9 +8,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
-SYSTEM_PACKAGES := caddy chromium shellcheck docker-compose nodejs
+SYSTEM_PACKAGES := caddy chromium shellcheck docker-compose nodejs zbar-tools
 
-.PHONY: run test test-client lint typecheck setup setup-dev system-deps bench bench-rest format clean
+.PHONY: run test test-client screenshots lint typecheck setup setup-dev system-deps bench bench-rest format clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,8 @@ run: setup
 
 # Debian packages the tests drive for real: Caddy (proxy), Chromium (browser), ShellCheck,
 # docker-compose (v1: validates the Compose file where the v2 plugin is absent), Node.js (runs the
-# browser client's crypto modules against the protocol's known-answer vectors, tests/client/).
+# browser client's crypto modules against the protocol's known-answer vectors, tests/client/),
+# zbar-tools (reads back the two-factor QR code the browser draws, tests/e2e/).
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -63,6 +64,10 @@ format: setup-dev
 # The browser client's modules under Node's own test runner (no npm install: nothing to fetch).
 test-client: system-deps
 	node --test tests/client/
+
+# The client screenshots of docs/client.md (desktop and phone), from a real Haven and Chromium.
+screenshots: setup-dev system-deps
+	$(BIN)/python -m tests.e2e.screenshots docs/img
 
 test: setup-dev system-deps lint typecheck test-client
 	$(BIN)/pytest $(PYTEST_ARGS)

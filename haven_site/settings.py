@@ -57,7 +57,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "haven_site.csrf.CsrfExceptApiMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "haven_site.middleware.BrowserMessageMiddleware",  # Django's, for pages only
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

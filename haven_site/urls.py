@@ -35,5 +35,7 @@ urlpatterns = [
     path("api/v1/", include("chat.urls")),
     path("api/v1/", include("voice.urls")),
     re_path(r"^api/", api_not_found),
+    # An invite link opens the client, which signs in or registers, then offers to join.
+    path("invite/<str:code>", client_app, name="invite"),
     re_path(r"^(?!static/).*$", client_app),
 ]

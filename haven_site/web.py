@@ -15,7 +15,8 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def client_app(request: HttpRequest) -> HttpResponse:
+def client_app(request: HttpRequest, **route: str) -> HttpResponse:
+    """The single-page client for every non-API path (``/invite/<code>`` too: the page reads it)."""
     response = render(request, "client/index.html", {"haven": settings.HAVEN})
     response["Cache-Control"] = "no-cache"
     return response

@@ -35,11 +35,23 @@ async function send(method, path, body, token) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!response.ok) {
-    throw new ApiError(response.status, (data && data.error) || `HTTP ${response.status}`);
+  if (!response.ok) throw new ApiError(response.status, errorText(response.status, text));
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    throw new ApiError(response.status, "The server sent an answer this page cannot read.");
   }
-  return data;
+}
+
+/** Fires "expired" when the session ends under the page (refresh refused: signed out elsewhere). */
+export const authEvents = new EventTarget();
+
+/** The refresh token was refused (not a network failure or an overloaded server). */
+const refused = (failure) => failure instanceof ApiError && failure.status >= 400 && failure.status < 500 && failure.status !== 429;
+
+function expired() {
+  session.clear();
+  authEvents.dispatchEvent(new Event("expired"));
 }
 
 let refreshing = null;
@@ -80,8 +92,8 @@ async function authenticated(method, path, body) {
     if (!(error instanceof ApiError) || error.status !== 401) throw error;
     try {
       await refresh();
-    } catch {
-      session.clear();
+    } catch (failure) {
+      if (refused(failure)) expired();
       throw error;
     }
     return send(method, path, body, session.load().access_token);
@@ -96,7 +108,8 @@ function errorText(status, text) {
   } catch {
     /* plain text (a framework-level refusal) */
   }
-  return text && text.length < 300 ? text : `HTTP ${status}`;
+  // Never show markup (an HTML error page from something in front of the API) as a message.
+  return text && text.length < 300 && !text.trimStart().startsWith("<") ? text : `HTTP ${status}`;
 }
 
 /** Runs `attempt(token)`, refreshing the access token once when it answers 401. */
@@ -107,8 +120,8 @@ async function withRefresh(attempt) {
   if (first.status !== 401) return first;
   try {
     await refresh();
-  } catch {
-    session.clear();
+  } catch (failure) {
+    if (refused(failure)) expired();
     return first;
   }
   return attempt(session.load().access_token);

@@ -1,7 +1,9 @@
 // Haven's browser client: a small single-page app without a build step (CSP: script-src 'self').
 // Routes: #/login, #/register, #/settings, #/channels/@me[/<dm>], #/channels/<server>[/<channel>].
+// An invite link (/invite/<code>, served by the same page) is remembered until the user is signed
+// in, then offered as "Join a server".
 
-import { session } from "./api.js";
+import { authEvents, session } from "./api.js";
 import { mount } from "./dom.js";
 import { store } from "./store.js";
 import { renderAuth } from "./views/auth.js";
@@ -9,6 +11,24 @@ import { renderSettings } from "./views/settings.js";
 import { renderShell, resetShell } from "./views/shell.js";
 
 const root = document.getElementById("app");
+const INVITE_KEY = "haven.pendingInvite";
+
+/** The invite code of the link this page was opened from, kept for after sign-in. */
+function rememberInvite() {
+  const match = /^\/invite\/([^/]+)\/?$/.exec(location.pathname);
+  if (!match) return;
+  sessionStorage.setItem(INVITE_KEY, decodeURIComponent(match[1]));
+  history.replaceState(null, "", `/${location.hash || "#/"}`);
+}
+
+/** The invite waiting to be offered (read once). */
+export function takePendingInvite() {
+  const code = sessionStorage.getItem(INVITE_KEY);
+  sessionStorage.removeItem(INVITE_KEY);
+  return code;
+}
+
+export const pendingInvite = () => sessionStorage.getItem(INVITE_KEY);
 
 export function navigate(hash) {
   if (location.hash === hash) route();
@@ -43,5 +63,15 @@ function route() {
   else renderSettings(root);
 }
 
+// The session ended under the page (signed out on another device, password changed elsewhere):
+// leave the app for the sign-in form instead of keeping a dead socket.
+authEvents.addEventListener("expired", () => {
+  if (!store.started) return;
+  sessionStorage.setItem("haven.signedOutNotice", "You were signed out (on another device, or your session ended). Sign in again.");
+  signedOut();
+  navigate("#/login");
+});
+
+rememberInvite();
 window.addEventListener("hashchange", route);
 route();

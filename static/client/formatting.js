@@ -5,9 +5,7 @@
 // /api/v1/ routes (custom emojis); anything unknown renders its text content. When a document
 // cannot be rendered the caller shows the payload's plain `text`.
 //
-// Sending: the composer is plain text with a small Markdown subset (**bold**, *italic*,
-// ~~strike~~, `code`, ``` fenced code ```, "> " quotes). A message that uses none of it is sent
-// without `formatting`, as the original does for plain paragraphs.
+// Sending: markdown.js turns the composer's Markdown-style text into such a document.
 
 import { h } from "./dom.js";
 import { link } from "./media.js";
@@ -42,7 +40,7 @@ function markedText(node) {
 }
 
 /** DOM nodes for a TipTap document, or null when it is not one. */
-export function renderDoc(doc) {
+export function renderDoc(doc, { meId = null } = {}) {
   if (!doc || doc.type !== "doc" || !Array.isArray(doc.content)) return null;
   let budget = MAX_NODES;
   const render = (node, depth) => {
@@ -53,7 +51,10 @@ export function renderDoc(doc) {
       case "paragraph": return h("p", {}, kids());
       case "heading": return h(`h${Math.min(6, Math.max(3, Number(node.attrs?.level) + 2 || 3))}`, {}, kids());
       case "bulletList": return h("ul", {}, kids());
-      case "orderedList": return h("ol", {}, kids());
+      case "orderedList": {
+        const start = Number(node.attrs?.start);
+        return h("ol", { start: Number.isInteger(start) && start > 1 && start < 1e9 ? start : undefined }, kids());
+      }
       case "listItem": return h("li", {}, kids());
       case "blockquote": return h("blockquote", {}, kids());
       case "codeBlock": return h("pre", {}, h("code", {}, textOf(node)));
@@ -61,7 +62,8 @@ export function renderDoc(doc) {
       case "subtext": return h("p", { class: "subtext muted small" }, kids());
       case "mention": {
         const label = node.attrs?.id === "everyone" ? "everyone" : String(node.attrs?.label ?? node.attrs?.id ?? "");
-        return h("span", { class: "mention" }, `@${label}`);
+        const me = node.attrs?.mentionType !== "role" && (node.attrs?.id === meId || node.attrs?.id === "everyone");
+        return h("span", { class: me ? "mention me" : "mention", dataset: typeof node.attrs?.id === "string" ? { userId: node.attrs.id } : undefined }, `@${label}`);
       }
       case "channelMention": return h("span", { class: "mention" }, `#${String(node.attrs?.label ?? "")}`);
       case "customEmoji": {
@@ -76,78 +78,4 @@ export function renderDoc(doc) {
   return budget < 0 ? null : nodes;
 }
 
-// ---- composing -----------------------------------------------------------------------------------
-
-const INLINE = /(\*\*[^*\n]+\*\*|~~[^~\n]+~~|`[^`\n]+`|\*[^*\s][^*\n]*\*|https?:\/\/[^\s<>"'`]+)/g;
-
-function inline(text) {
-  const out = [];
-  let last = 0;
-  let marked = false;
-  for (const match of text.matchAll(INLINE)) {
-    const token = match[0];
-    if (match.index > last) out.push({ type: "text", text: text.slice(last, match.index) });
-    let node;
-    if (token.startsWith("**")) node = { type: "text", text: token.slice(2, -2), marks: [{ type: "bold" }] };
-    else if (token.startsWith("~~")) node = { type: "text", text: token.slice(2, -2), marks: [{ type: "strike" }] };
-    else if (token.startsWith("`")) node = { type: "text", text: token.slice(1, -1), marks: [{ type: "code" }] };
-    else if (token.startsWith("*")) node = { type: "text", text: token.slice(1, -1), marks: [{ type: "italic" }] };
-    else node = { type: "text", text: token, marks: [{ type: "link", attrs: { href: token } }] };
-    marked = marked || !token.startsWith("http");
-    out.push(node);
-    last = match.index + token.length;
-  }
-  if (last < text.length) out.push({ type: "text", text: text.slice(last) });
-  return { nodes: out, marked };
-}
-
-function paragraph(lines) {
-  const content = [];
-  let marked = false;
-  lines.forEach((line, i) => {
-    if (i) content.push({ type: "hardBreak" });
-    const parsed = inline(line);
-    marked = marked || parsed.marked;
-    content.push(...parsed.nodes);
-  });
-  return { node: content.length ? { type: "paragraph", content } : { type: "paragraph" }, marked };
-}
-
-/**
- * {text, formatting} for composed text: `text` is the plain rendering (Markdown markers removed)
- * and `formatting` a TipTap document, or null when the message is plain.
- */
-export function compose(source) {
-  const blocks = [];
-  let rich = false;
-  const plain = [];
-  const lines = source.split("\n");
-  for (let i = 0; i < lines.length;) {
-    if (lines[i].startsWith("```")) {
-      const code = [];
-      i += 1;
-      while (i < lines.length && !lines[i].startsWith("```")) code.push(lines[i++]);
-      i += 1;
-      blocks.push({ type: "codeBlock", content: code.length ? [{ type: "text", text: code.join("\n") }] : [] });
-      plain.push(code.join("\n"));
-      rich = true;
-      continue;
-    }
-    const group = [];
-    const quote = lines[i].startsWith("> ");
-    while (i < lines.length && !lines[i].startsWith("```") && lines[i] !== "" && lines[i].startsWith("> ") === quote) {
-      group.push(quote ? lines[i].slice(2) : lines[i]);
-      i += 1;
-    }
-    if (!group.length) {
-      i += 1;
-      continue;
-    }
-    const { node, marked } = paragraph(group);
-    rich = rich || marked || quote;
-    blocks.push(quote ? { type: "blockquote", content: [node] } : node);
-    plain.push(group.map((line) => line.replace(/\*\*([^*\n]+)\*\*|~~([^~\n]+)~~|`([^`\n]+)`|\*([^*\s][^*\n]*)\*/g, "$1$2$3$4")).join("\n"));
-  }
-  if (!rich) return { text: source, formatting: null };
-  return { text: plain.join("\n\n"), formatting: { type: "doc", content: blocks } };
-}
+export { compose, toMarkdown } from "./markdown.js";

@@ -23,7 +23,7 @@ export function avatar({ userId, name, url, size = 32, className = "" }) {
   return h("span", { class: `avatar initials ${className}`, style: `${style};background:hsl(${hue} 45% 40%);font-size:${Math.round(size * 0.4)}px`, "aria-hidden": "true", dataset: { userId } }, initials(name));
 }
 
-const TOKEN = /(https?:\/\/[^\s<>"'`]+)|:([A-Za-z0-9_]{2,64}):/g;
+const TOKEN = /(https?:\/\/[^\s<>"'`]+)|:([A-Za-z0-9_]{2,64}):|(?<![\w@])@([\w-]{1,32})/g;
 const TRAILING = /[.,;:!?)\]}'"]+$/;
 
 /** The first http(s) URL in a text, without trailing punctuation. */
@@ -36,8 +36,11 @@ export function link(url, text = url) {
   return h("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow", class: "ext-link" }, text);
 }
 
-/** Message text as nodes: URLs as links, `:name:` as the server's custom emoji when it exists. */
-export function richText(text, serverId = null) {
+/**
+ * Message text as nodes: URLs as links, `:name:` as the server's custom emoji when it exists,
+ * and `@me` / `@everyone` highlighted as a mention of the reader.
+ */
+export function richText(text, serverId = null, me = null) {
   const emojis = serverId ? store.emojiByName(serverId) : new Map();
   const out = [];
   let last = 0;
@@ -49,6 +52,14 @@ export function richText(text, serverId = null) {
       if (start > last) out.push(text.slice(last, start));
       out.push(link(url));
       last = start + url.length;
+      continue;
+    }
+    if (match[3]) {
+      const name = match[3].toLowerCase();
+      if (name !== "everyone" && name !== me?.toLowerCase()) continue;
+      if (start > last) out.push(text.slice(last, start));
+      out.push(h("span", { class: "mention me" }, whole));
+      last = start + whole.length;
       continue;
     }
     const emoji = emojis.get(match[2]);

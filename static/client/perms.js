@@ -49,6 +49,26 @@ export const LABELS = {
   VIEW_AUDIT_LOG: "View audit log",
 };
 
+/** What each permission lets a member do, as the role and channel editors explain it. */
+export const DESCRIPTIONS = {
+  ADMINISTRATOR: "Every permission, in every channel. Give it only to people you trust completely.",
+  MANAGE_SERVER: "Rename the server, change its icon, set other members' nicknames.",
+  MANAGE_ROLES: "Create, edit and delete roles below their own, and give them to members.",
+  MANAGE_CHANNELS: "Create, edit, reorder and delete channels and categories, and set channel permissions.",
+  KICK_MEMBERS: "Remove members from the server (they can come back with an invite).",
+  BAN_MEMBERS: "Remove members for good, and lift bans.",
+  MANAGE_MESSAGES: "Delete and pin other people's messages.",
+  VIEW_CHANNELS: "See the channel and read it. Without it, the channel is hidden.",
+  SEND_MESSAGES: "Write in text channels.",
+  CREATE_INVITES: "Create invite links to the server.",
+  MANAGE_INVITES: "See and revoke everyone's invites.",
+  ADD_REACTIONS: "React to messages.",
+  ATTACH_FILES: "Send files and images (encrypted in the browser).",
+  READ_MESSAGE_HISTORY: "Read messages sent before they opened the channel.",
+  MODERATE_MEMBERS: "Time members out: they can read, but not write or react, until it ends.",
+  VIEW_AUDIT_LOG: "Read the server's log of moderation and settings changes.",
+};
+
 export function parsePerm(text) {
   try {
     return BigInt(text ?? 0);

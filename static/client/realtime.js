@@ -13,13 +13,14 @@
 // * While not live, registered poll functions run every few seconds; after every (re)connect
 //   they run once more to fetch what was missed.
 //
-// Views listen with `realtime.addEventListener("NewMessage", (e) => e.detail)`; "status" fires
-// when the link goes live or drops.
+// dispatch.js listens with `realtime.addEventListener("NewMessage", (e) => e.detail)`; "status"
+// fires when the link goes live or drops, "revoked" when the server closed it with 1008.
 
 const MAX_BACKOFF_MS = 30_000;
 const SEND_TIMEOUT_MS = 10_000;
 const SEEN_LIMIT = 500;
 const TYPING_THROTTLE_MS = 2_000;
+const REVOKED = 1008; // policy violation: the session behind the token has ended
 
 export class Realtime extends EventTarget {
   constructor({ token, pollIntervalMs = 3000, url = defaultUrl }) {
@@ -85,11 +86,11 @@ export class Realtime extends EventTarget {
     }
     this.socket = socket;
     socket.onmessage = (event) => this.receive(event.data);
-    socket.onclose = () => this.closed(socket);
+    socket.onclose = (event) => this.closed(socket, event.code);
     socket.onerror = () => {}; // onclose follows; the browser already reports the failure
   }
 
-  closed(socket) {
+  closed(socket, code) {
     if (socket !== this.socket) return;
     this.socket = null;
     clearInterval(this.heartbeatTimer);
@@ -97,7 +98,19 @@ export class Realtime extends EventTarget {
     this.sessionId = null;
     this.setLive(false);
     this.failPending("Connection lost");
+    if (code === REVOKED) {
+      // The server ended this login session (signed out elsewhere): reconnecting would only be
+      // refused. The app checks the session and signs out, or calls reconnectNow().
+      this.dispatchEvent(new Event("revoked"));
+      return;
+    }
     this.scheduleReconnect();
+  }
+
+  reconnectNow() {
+    if (this.stopped || this.socket) return;
+    this.attempt = 0;
+    this.connect();
   }
 
   scheduleReconnect() {

@@ -6,8 +6,10 @@
 import { api, session } from "./api.js";
 import { E2ee } from "./e2ee/service.js";
 import { calls } from "./calls.js";
+import { wireRealtime } from "./dispatch.js";
 import { Realtime } from "./realtime.js";
 import { decodeMeta } from "./util.js";
+import { notifier } from "./notify.js";
 import { voice } from "./voice.js";
 
 class Store {
@@ -39,6 +41,10 @@ class Store {
     calls.stop();
     this.status = localStorage.getItem("haven.status") || "online";
     this.pollTick = 0;
+    this.renewing = null; // a password change signing in again (sessionEnded waits for it)
+    this.pendingRequests = 0; // incoming friend requests and message requests (a badge)
+    this.timeouts = new Map(); // server id -> until when I am timed out there
+    this.leaving = new Set(); // servers I am leaving myself (no "you were removed" notice)
   }
 
   emit(name) {
@@ -87,17 +93,31 @@ class Store {
     this.crypto.addEventListener("keychange", (e) => this.bus.dispatchEvent(new CustomEvent("keychange", { detail: e.detail })));
     this.realtime = new Realtime({ token: () => session.load()?.access_token });
     voice.me = this.me.id;
-    this.wireRealtime();
-    calls.wire(this.realtime, this.me.id, (channelId) => {
-      const channel = this.channel(channelId);
-      return channel ? this.dmTitle(channel) : "a conversation";
-    });
+    notifier.start(this.me);
+    wireRealtime(this.realtime);
     this.realtime.onPoll(() => this.poll());
     this.realtime.start();
     await Promise.all([this.loadServers(), this.loadDms(), this.loadReadStates()]);
+    this.loadRequestCount().catch(() => {});
+  }
+
+  /** How many friend and message requests wait for an answer (the Friends badge). */
+  async loadRequestCount() {
+    const [friends, requests] = await Promise.all([api("GET", "/friends?limit=100"), api("GET", "/dm/requests")]);
+    this.countRequests(friends, requests);
+  }
+
+  countRequests(friends, requests) {
+    const count = friends.filter((f) => f.status === "pending" && f.is_incoming).length + requests.length;
+    if (count !== this.pendingRequests) {
+      this.pendingRequests = count;
+      this.emit("requests");
+      this.emit("dms");
+    }
   }
 
   stop() {
+    notifier.stop();
     this.reset();
   }
 
@@ -162,7 +182,7 @@ class Store {
     await this.loadReadStates();
     if (this.pollTick % 3 === 0) {
       await Promise.all([this.loadServers(), this.loadDms()]);
-      this.emit("friends");
+      this.friendsChanged();
     }
   }
 
@@ -229,73 +249,100 @@ class Store {
     return this.readStates.get(channelId)?.unread_count || 0;
   }
 
-  // ---- realtime -------------------------------------------------------------------------------
+  // ---- realtime (called by dispatch.js) ----------------------------------------------------------
 
-  wireRealtime() {
-    const rt = this.realtime;
-    const on = (type, fn) => rt.addEventListener(type, (e) => fn(e.detail || {}));
-    on("NewMessage", (m) => {
-      if (m.channel_id !== this.openChannelId) {
-        const state = this.readStates.get(m.channel_id) || { channel_id: m.channel_id, unread_count: 0 };
-        state.unread_count += 1;
-        state.last_message_at = m.timestamp;
-        this.readStates.set(m.channel_id, state);
-        this.emit("readstates");
-      }
-      if (m.message_type === "system") this.crypto.invalidate(m.channel_id); // membership changed
-      if (!this.channel(m.channel_id)) this.loadDms().catch(() => {}); // first message of a new DM
-    });
-    on("ReadStateUpdated", ({ channel_id: channelId }) => {
-      const state = this.readStates.get(channelId);
-      if (state) state.unread_count = 0;
+  newMessage(m) {
+    if (m.channel_id !== this.openChannelId || document.hidden) {
+      const state = this.readStates.get(m.channel_id) || { channel_id: m.channel_id, unread_count: 0 };
+      state.unread_count += 1;
+      state.last_message_at = m.timestamp;
+      this.readStates.set(m.channel_id, state);
       this.emit("readstates");
-    });
-    on("ServerUpdated", ({ server_id: serverId }) => {
-      this.loadChannels(serverId).catch(() => this.loadServers());
-      this.refreshServer(serverId);
-    });
-    for (const type of ["ServerDeleted", "MemberRemoved", "MemberBanned", "MemberJoined"]) {
-      on(type, ({ server_id: serverId, user_id: userId }) => {
-        if (type === "ServerDeleted" || userId === this.me.id) this.loadServers().catch(() => {});
-        this.crypto.invalidate();
-        this.emit(`members:${serverId}`);
-      });
     }
-    for (const type of ["MemberRolesUpdated", "MemberNicknameUpdated", "MemberTimedOut", "MemberUnbanned"]) {
-      on(type, ({ server_id: serverId, user_id: userId }) => {
-        if (userId === this.me.id) this.refreshServer(serverId);
-        this.emit(`members:${serverId}`);
-      });
+    if (m.message_type === "system") {
+      this.crypto.invalidate(m.channel_id); // membership changed
+      this.emit(`group:${m.channel_id}`);
     }
-    on("SenderKeysUpdated", ({ channel_id: channelId }) => {
-      this.crypto.fetchSenderKeys(channelId).then(() => this.emit(`keys:${channelId}`), () => {});
-    });
-    for (const type of ["FriendRequestReceived", "FriendRequestAccepted", "FriendRemoved"]) {
-      on(type, () => this.emit("friends"));
+    if (!this.channel(m.channel_id)) this.loadDms().catch(() => {}); // first message of a new DM
+  }
+
+  /** The channel was read (here, or on another device: ReadStateUpdated). */
+  markedRead(channelId) {
+    const state = this.readStates.get(channelId);
+    if (state) state.unread_count = 0;
+    notifier.read(channelId);
+    this.emit("readstates");
+  }
+
+  serverUpdated(serverId) {
+    this.loadChannels(serverId).catch(() => this.loadServers());
+    this.refreshServer(serverId);
+  }
+
+  /** Someone joined or left a server (me included: kicked, banned, the server deleted). */
+  membershipChanged(type, { server_id: serverId, user_id: userId }) {
+    const server = this.server(serverId);
+    if (server && userId === this.me.id && (type === "MemberRemoved" || type === "MemberBanned") && !this.leaving.delete(serverId)) {
+      this.tell(type === "MemberBanned" ? `You were banned from ${this.serverName(server)}.` : `You were removed from ${this.serverName(server)}.`);
+    } else if (server && type === "ServerDeleted" && server.owner_id !== this.me.id) {
+      this.tell(`${this.serverName(server)} was deleted by its owner.`);
     }
-    on("DmRequestReceived", () => {
-      this.loadDms().catch(() => {});
-      this.emit("friends");
-    });
-    for (const type of ["EmojiCreated", "EmojiDeleted"]) {
-      on(type, ({ server_id: serverId, emoji, emoji_id: emojiId }) => {
-        const list = this.emojiLists.get(serverId);
-        if (!list) return;
-        const next = list.filter((e) => e.id !== (emoji?.id || emojiId)); // de-duplicated by id
-        if (type === "EmojiCreated") next.push(emoji);
-        this.emojiLists.set(serverId, next);
-        this.emojis.set(serverId, Promise.resolve(next));
-        this.emit(`emojis:${serverId}`);
-      });
+    if (type === "ServerDeleted" || userId === this.me.id) this.loadServers().catch(() => {});
+    this.crypto.invalidate();
+    this.emit(`members:${serverId}`);
+  }
+
+  memberChanged(type, e) {
+    if (e.user_id === this.me.id) {
+      if (type === "MemberTimedOut") this.setMyTimeout(e.server_id, e.timed_out_until, true);
+      else this.refreshServer(e.server_id);
     }
-    on("VoiceStateUpdate", (e) => voice.stateUpdate(e));
-    on("CallRinging", (e) => !this.channel(e.channel_id) && this.loadDms().catch(() => {})); // a new DM
-    on("VoiceMuteUpdate", (e) => voice.muteUpdate(e));
-    on("PresenceUpdate", (p) => this.bus.dispatchEvent(new CustomEvent("presence", { detail: p })));
-    rt.addEventListener("status", (e) => {
-      if (e.detail.live && this.status !== "online") rt.send("SetStatus", { status: this.status });
-      this.emit("link");
-    });
+    this.emit(`members:${e.server_id}`);
+  }
+
+  /** Until when I am timed out in a server (null: not); `announce` says so to the user. */
+  setMyTimeout(serverId, until, announce = false) {
+    const active = until && Date.parse(until) > Date.now() ? until : null;
+    if ((this.timeouts.get(serverId) || null) === active) return;
+    if (active) this.timeouts.set(serverId, active);
+    else this.timeouts.delete(serverId);
+    const server = this.server(serverId);
+    if (announce && server) {
+      this.tell(active ? `You were timed out in ${this.serverName(server)} until ${new Date(active).toLocaleString()}: you can read, but not send messages or react.`
+        : `Your timeout in ${this.serverName(server)} was lifted.`);
+    }
+    this.emit("timeouts");
+  }
+
+  timedOutUntil(serverId) {
+    const until = serverId && this.timeouts.get(serverId);
+    return until && Date.parse(until) > Date.now() ? until : null;
+  }
+
+  /** A notice for the user (moderation of their own account), shown by the shell. */
+  tell(text) {
+    this.bus.dispatchEvent(new CustomEvent("tell", { detail: { text } }));
+  }
+
+  friendsChanged() {
+    this.emit("friends");
+    this.loadRequestCount().catch(() => {});
+  }
+
+  emojiChanged(type, { server_id: serverId, emoji, emoji_id: emojiId }) {
+    const list = this.emojiLists.get(serverId);
+    if (!list) return;
+    const next = list.filter((e) => e.id !== (emoji?.id || emojiId)); // de-duplicated by id
+    if (type === "EmojiCreated") next.push(emoji);
+    this.emojiLists.set(serverId, next);
+    this.emojis.set(serverId, Promise.resolve(next));
+    this.emit(`emojis:${serverId}`);
+  }
+
+  /** The socket was closed for this session: if the API refuses it too, api.js signs out. */
+  async sessionEnded() {
+    await this.renewing; // a password change signs in again first (views/account.js)
+    api("GET", "/auth/sessions").then(() => this.realtime?.reconnectNow(), () => {});
   }
 
   setStatus(status) {

@@ -122,3 +122,10 @@ export function debounce(fn, ms) {
     timer = setTimeout(() => fn(...args), ms);
   };
 }
+
+/** The invite code inside what someone pasted: a bare code, or a link ending in /invite/<code>. */
+export function inviteCode(text) {
+  const value = String(text || "").trim();
+  const link = /\/invite\/([^/?#\s]+)\/?(?:[?#].*)?$/.exec(value);
+  return link ? decodeURIComponent(link[1]) : value;
+}

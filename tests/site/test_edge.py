@@ -9,7 +9,7 @@ import httpx
 import pytest
 from channels.layers import channel_layers
 from django.db.backends.sqlite3.base import DatabaseWrapper
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from haven_site import health
 from haven_site.asgi import application
@@ -181,6 +181,33 @@ class TestRouting:
             response = api.get(path)
             for name, value in SECURITY_HEADERS.items():
                 assert response.headers[name] == value, (path, name)
+
+    def test_invite_link_opens_the_client(self, api: Api) -> None:
+        response = api.get("/invite/AbC123xy")
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert b"client/app.js" in response.content
+
+    def test_api_errors_are_json_even_where_csrf_would_refuse(self) -> None:
+        """A pasted invite link (its slashes decoded before routing) used to reach the plain
+        catch-all, where Django's CSRF middleware answered a POST with an HTML page."""
+        client = Client(enforce_csrf_checks=True)
+        foreign = {"HTTP_ORIGIN": "https://elsewhere.example", "HTTP_COOKIE": "csrftoken=x"}
+        link = "/api/v1/invites/https%3A%2F%2Fhaven.example%2Finvite%2Fabc/join"
+        for path, status, error in (
+            (link, 404, "Not found"),
+            ("/api/v1/nope", 404, "Not found"),
+            ("/api/v1/invites/abc/join", 401, "Missing authorization header"),
+        ):
+            response = client.post(path, b"{}", content_type="application/json", **foreign)
+            assert response.status_code == status, path
+            assert response.headers["Content-Type"] == "application/json", path
+            assert response.json() == {"error": error, "status": status}, path
+
+    def test_cookie_pages_keep_csrf(self) -> None:
+        client = Client(enforce_csrf_checks=True)
+        response = client.post("/admin/login/", {"username": "a", "password": "b"})
+        assert response.status_code == 403
 
     def test_client_app_is_served_for_other_paths(self, api: Api) -> None:
         response = api.get("/channels/123")

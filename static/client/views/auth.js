@@ -4,10 +4,22 @@ import { ApiError, publicApi, session } from "../api.js";
 import { solveChallenge } from "../crypto.js";
 import { generateKeys, installRegistrationKeys } from "../e2ee/service.js";
 import { formValues, h, mount } from "../dom.js";
-import { navigate } from "../app.js";
+import { navigate, pendingInvite } from "../app.js";
 
 function field(label, name, attributes = {}) {
   return h("label", { class: "field" }, h("span", {}, label), h("input", { name, ...attributes }));
+}
+
+/** Why the user is on this page: an invite waiting, or a session that ended elsewhere. */
+function notices() {
+  const out = [];
+  const ended = sessionStorage.getItem("haven.signedOutNotice");
+  if (ended) {
+    sessionStorage.removeItem("haven.signedOutNotice");
+    out.push(h("p", { class: "notice", role: "alert", id: "signed-out-notice" }, ended));
+  }
+  if (pendingInvite()) out.push(h("p", { class: "notice", id: "invite-notice" }, "You were invited to a server. Sign in or create an account, then join it."));
+  return out;
 }
 
 function errorBox() {
@@ -38,6 +50,7 @@ export async function renderAuth(root, mode) {
     "form",
     { class: "card", id: "login-form" },
     h("h1", {}, "Sign in to Haven"),
+    notices(),
     field("Username", "username", { autocomplete: "username", required: true }),
     field("Password", "password", { type: "password", autocomplete: "current-password", required: true }),
     totp,
@@ -73,6 +86,7 @@ async function renderRegister(root) {
     "form",
     { class: "card", id: "register-form" },
     h("h1", {}, "Create your Haven account"),
+    notices(),
     field("Username", "username", {
       autocomplete: "username",
       required: true,
@@ -120,9 +134,12 @@ async function renderRegister(root) {
       };
       if (values.display_name) body.display_name = values.display_name;
       if (values.invite_code) body.invite_code = values.invite_code.trim();
-      const auth = await publicApi("POST", "/auth/register", body);
-      installRegistrationKeys(auth.user.id, keys.state);
-      signedIn(auth, "#/settings");
+      const registered = await publicApi("POST", "/auth/register", body);
+      installRegistrationKeys(registered.user.id, keys.state);
+      // The register answer never says whether this is the instance admin (the first account);
+      // the refreshed session does (api.md 2.1).
+      const auth = await publicApi("POST", "/auth/refresh", { refresh_token: registered.refresh_token }).catch(() => registered);
+      signedIn(auth, pendingInvite() ? "#/channels/@me" : "#/settings");
     } catch (failure) {
       status.hidden = true;
       showError(error, failure);

@@ -4,6 +4,7 @@
 
 import { calls } from "../calls.js";
 import { h, mount } from "../dom.js";
+import { icon } from "../icons.js";
 import { voice } from "../voice.js";
 
 export function renderCallLayer(container) {
@@ -22,7 +23,7 @@ export function renderCallLayer(container) {
     }
     if (call.phase === "incoming" || call.phase === "joinable") {
       mount(container,
-        h("span", { id: "call-status", role: "alert" }, call.phase === "incoming" ? `📞 ${call.who} is calling…` : `📞 A call with ${call.who} is in progress`),
+        h("span", { id: "call-status", role: "alert" }, icon("phone", 16), call.phase === "incoming" ? ` ${call.who} is calling…` : ` A call with ${call.who} is in progress`),
         h("button", { type: "button", class: "small", id: "call-accept", onclick: () => calls.accept() }, call.phase === "incoming" ? "Accept" : "Join"),
         h("button", { type: "button", class: "small danger", id: "call-decline", onclick: () => calls.decline() }, call.phase === "incoming" ? "Decline" : "Dismiss"),
         note);
@@ -30,14 +31,14 @@ export function renderCallLayer(container) {
     }
     if (call.phase === "calling") {
       mount(container,
-        h("span", { id: "call-status", role: "status" }, `📞 Calling ${call.who}…`),
+        h("span", { id: "call-status", role: "status" }, icon("phone", 16), ` Calling ${call.who}…`),
         h("button", { type: "button", class: "small danger", id: "call-cancel", onclick: () => calls.hangUp() }, "Cancel"),
         note);
       return;
     }
     const people = voice.roster(call.channelId).map((p) => p.name);
     mount(container,
-      h("span", { id: "call-status", role: "status" }, `📞 In call with ${call.who}`),
+      h("span", { id: "call-status", role: "status" }, icon("phone", 16), ` In call with ${call.who}`),
       h("span", { class: "muted small", id: "call-participants" }, people.length ? ` · in the call: ${people.join(", ")}` : ""),
       h("button", { type: "button", class: "small danger", id: "call-hangup", onclick: () => calls.hangUp() }, "Hang up"),
       note);

@@ -6,6 +6,7 @@ import { h, mount } from "../dom.js";
 import { navigate } from "../app.js";
 import { store } from "../store.js";
 import { dmMeta, groupMeta } from "../util.js";
+import { navToggle } from "./drawers.js";
 import { confirmModal, field, formModal } from "./modal.js";
 import { showProfile } from "./profile.js";
 
@@ -33,7 +34,7 @@ export function renderFriends(container) {
   });
   const body = h("div", { class: "friends-body" }, h("p", { class: "muted", role: "status" }, "Loading…"));
   mount(container, h("div", { class: "friends-page" },
-    h("header", { class: "chat-head" }, h("h2", {}, "Friends"),
+    h("header", { class: "chat-head" }, navToggle(), h("h2", {}, "Friends"),
       h("button", { type: "button", class: "small", id: "new-group", onclick: () => newGroup() }, "New group DM")),
     h("div", { class: "scroll" }, addForm, status, body)));
 
@@ -42,6 +43,7 @@ export function renderFriends(container) {
       const [friends, requests, blocked] = await Promise.all([
         api("GET", "/friends?limit=100"), api("GET", "/dm/requests"), api("GET", "/users/blocked?limit=100"),
       ]);
+      store.countRequests(friends, requests);
       mount(body, ...sections(friends, requests, blocked, draw));
     } catch (failure) {
       mount(body, h("p", { class: "error", role: "alert" }, failure.message));
@@ -49,6 +51,7 @@ export function renderFriends(container) {
   }
   cleanup = [store.on("friends", draw), store.realtime.onPoll(draw)];
   draw();
+  return () => cleanup.forEach((fn) => fn());
 }
 
 function person(f, ...buttons) {
@@ -98,7 +101,7 @@ function sections(friends, requests, blocked, redraw) {
       act("Message", "message", () => openDm(f.user_id, f.username), false),
       act("Remove", "remove", () => confirmModal("Remove friend", `Remove ${f.username} from your friends?`, "Remove", async () => { await api("DELETE", `/friends/${f.id}`); redraw(); })),
       act("Block", "block", () => confirmModal("Block", `Block ${f.username}? This also ends your friendship.`, "Block", async () => { await api("POST", `/users/${f.user_id}/block`); redraw(); })))))
-      : h("p", { class: "muted" }, "No friends yet. Add someone by their username above.")));
+      : h("p", { class: "muted" }, "No friends yet. Add someone by their username above, or join a server with an invite link (the arrow button in the rail).")));
   if (outgoing.length) {
     out.push(h("section", { id: "outgoing-requests" }, h("h3", {}, "Sent requests"), h("ul", {}, outgoing.map((f) => person(f,
       act("Cancel", "cancel", async () => { await api("DELETE", `/friends/${f.id}`); redraw(); }))))));

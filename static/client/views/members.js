@@ -5,6 +5,7 @@ import { api } from "../api.js";
 import { h, mount } from "../dom.js";
 import { has, P } from "../perms.js";
 import { forgetServerMembers, loadServerMembers } from "../people.js";
+import { icon } from "../icons.js";
 import { avatar } from "../media.js";
 import { store } from "../store.js";
 import { confirmModal, field, formModal } from "./modal.js";
@@ -20,8 +21,9 @@ export function renderMembers(container, server) {
       if (fresh) forgetServerMembers(server.id);
       const [members, roles] = await Promise.all([loadServerMembers(server.id), api("GET", `/servers/${server.id}/roles`)]);
       const ids = members.map((m) => m.user_id);
-      if (ids.length && !presence.size) {
-        const states = await api("GET", `/presence?user_ids=${ids.slice(0, 200).join(",")}`).catch(() => []);
+      const unknown = ids.filter((id) => !presence.has(id)); // first load, or people who just joined
+      if (unknown.length) {
+        const states = await api("GET", `/presence?user_ids=${unknown.slice(0, 200).join(",")}`).catch(() => []);
         for (const s of states) presence.set(s.user_id, s.status);
       }
       drawList(container, store.server(server.id) || server, members, roles, presence);
@@ -42,6 +44,10 @@ export function renderMembers(container, server) {
   ];
   mount(container, h("p", { class: "muted", role: "status" }, "Loading members…"));
   draw(true);
+  return () => {
+    cleanup.forEach((fn) => fn());
+    cleanup = [];
+  };
 }
 
 function drawList(container, server, members, roles, presence) {
@@ -55,10 +61,13 @@ function drawList(container, server, members, roles, presence) {
     groups.get(key).members.push(m);
   }
   const ordered = [...groups.values()].sort((a, b) => (b.role?.position ?? -1) - (a.role?.position ?? -1));
+  const mine = members.find((m) => m.user_id === store.me.id);
+  if (mine) store.setMyTimeout(server.id, mine.timed_out_until || null);
+  // One "Members — N" heading; groups are named by role ("No role" only next to role groups).
   mount(container,
     h("h2", { class: "members-head" }, `Members — ${members.length}`),
     ordered.map(({ role, members: list }) => h("section", { class: "member-group" },
-      h("h3", { class: "muted small" }, `${role ? role.name : "Members"} — ${list.length}`),
+      ordered.length > 1 || role ? h("h3", { class: "muted small" }, `${role ? role.name : "No role"} — ${list.length}`) : null,
       h("ul", { class: "member-list" }, list.map((m) => memberItem(server, m, role, roles, presence.get(m.user_id) || "offline"))))));
 }
 
@@ -70,6 +79,9 @@ function memberItem(server, member, role, roles, status) {
   const tools = [];
   if (!self && !isOwner && has(perms, P.KICK_MEMBERS)) tools.push(["Kick", "kick", () => kick(server, member, name)]);
   if (!self && !isOwner && has(perms, P.BAN_MEMBERS)) tools.push(["Ban", "ban", () => ban(server, member, name)]);
+  if (!self && !isOwner && has(perms, P.MODERATE_MEMBERS)) {
+    tools.push(member.timed_out_until ? ["End timeout", "untimeout", () => endTimeout(server, member, name)] : ["Timeout", "timeout", () => timeout(server, member, name)]);
+  }
   if (has(perms, P.MANAGE_SERVER)) tools.push(["Nickname", "nickname", () => nickname(server, member)]);
   if (has(perms, P.MANAGE_ROLES)) tools.push(["Roles", "roles", () => editRoles(server, member, roles)]);
   return h("li", { class: "member", dataset: { userId: member.user_id, username: member.username } },
@@ -77,10 +89,32 @@ function memberItem(server, member, role, roles, status) {
       h("span", { class: `presence-dot ${status}`, title: status, "aria-label": status })),
     h("button", { type: "button", class: "link member-name", style: role?.color ? `color:${role.color}` : undefined,
       onclick: () => showProfile(member.user_id, server.id) }, name),
-    isOwner ? h("span", { class: "owner", title: "Server owner", "aria-label": "owner" }, "👑") : null,
-    member.timed_out_until ? h("span", { class: "muted small" }, " (timed out)") : null,
+    isOwner ? h("span", { class: "owner", title: "Server owner", "aria-label": "owner" }, icon("crown", 14)) : null,
+    member.timed_out_until ? h("span", { class: "muted small timed-out", title: `Timed out until ${new Date(member.timed_out_until).toLocaleString()}` }, icon("clock", 14), " timed out") : null,
     tools.length ? h("span", { class: "member-tools" }, tools.map(([label, action, fn]) =>
       h("button", { type: "button", class: "icon-button small", dataset: { action }, "aria-label": `${label} ${name}`, onclick: fn }, label))) : null);
+}
+
+const DURATIONS = [["60", "60 seconds"], ["300", "5 minutes"], ["600", "10 minutes"], ["3600", "1 hour"], ["86400", "1 day"], ["604800", "1 week"]];
+
+function timeout(server, member, name) {
+  formModal("Time out member", [
+    h("p", {}, `${name} will still read this server, but cannot send messages or react until the timeout ends.`),
+    h("label", { class: "field" }, h("span", {}, "Duration"), h("select", { name: "duration" }, DURATIONS.map(([value, label]) => h("option", { value, selected: value === "600" }, label)))),
+    field("Reason (optional, in the audit log)", "reason", { maxlength: 512 }),
+  ], "Time out", async ({ duration, reason }) => {
+    const body = { duration_seconds: Number.parseInt(duration, 10) };
+    if (reason?.trim()) body.reason = reason.trim();
+    await api("PUT", `/servers/${server.id}/members/${member.user_id}/timeout`, body);
+    store.emit(`members:${server.id}`);
+  });
+}
+
+function endTimeout(server, member, name) {
+  confirmModal("End timeout", `Let ${name} send messages again now?`, "End timeout", async () => {
+    await api("PUT", `/servers/${server.id}/members/${member.user_id}/timeout`, { duration_seconds: 0 });
+    store.emit(`members:${server.id}`);
+  });
 }
 
 function kick(server, member, name) {

@@ -2,10 +2,11 @@
 // closes, and focus returns to whatever opened it.
 
 import { h } from "../dom.js";
+import { icon } from "../icons.js";
 
 export function openModal(title, ...content) {
   const opener = document.activeElement;
-  const close = h("button", { type: "button", class: "icon-button", "aria-label": "Close" }, "✕");
+  const close = h("button", { type: "button", class: "icon-button", "aria-label": "Close" }, icon("close", 18));
   const dialog = h(
     "dialog",
     { class: "modal", "aria-label": title },

@@ -1,13 +1,14 @@
-// Server settings dialog: overview (name, icon), invites, roles with a simple permission editor,
-// custom emojis, bans.
+// Server settings dialog: overview (name, icon), invites (links to share), roles with a permission
+// editor (each permission explained), custom emojis, bans, the audit log.
 
 import { api, apiUpload } from "../api.js";
 import { h, mount } from "../dom.js";
-import { has, LABELS, P, parsePerm } from "../perms.js";
+import { DESCRIPTIONS, has, LABELS, P, parsePerm } from "../perms.js";
 import { store } from "../store.js";
 import { encodeMeta } from "../util.js";
 import { emojiImage } from "../media.js";
 import { openModal } from "./modal.js";
+import { auditLog } from "./moderation.js";
 
 export function openServerSettings(server, tab = "overview") {
   const perms = server.my_permissions;
@@ -17,6 +18,7 @@ export function openServerSettings(server, tab = "overview") {
     ["roles", "Roles", true],
     ["emojis", "Emojis", true],
     ["bans", "Bans", has(perms, P.BAN_MEMBERS)],
+    ["audit", "Audit log", has(perms, P.VIEW_AUDIT_LOG)],
   ].filter(([, , visible]) => visible);
   const panel = h("div", { class: "tab-panel", role: "tabpanel" });
   const tabList = h("div", { class: "tabs", role: "tablist" });
@@ -24,7 +26,7 @@ export function openServerSettings(server, tab = "overview") {
   modal.dialog.classList.add("wide");
   const select = (id) => {
     for (const button of tabList.children) button.setAttribute("aria-selected", String(button.dataset.tab === id));
-    const render = { overview, invites, roles, emojis, bans }[id];
+    const render = { overview, invites, roles, emojis, bans, audit: auditLog }[id];
     mount(panel, h("p", { class: "muted" }, "Loading…"));
     render(panel, store.server(server.id) || server).catch((failure) => mount(panel, h("p", { class: "error", role: "alert" }, failure.message)));
   };
@@ -181,8 +183,10 @@ async function invites(panel, server) {
     if (values.hours) body.expires_in_hours = Number(values.hours);
     try {
       const invite = await api("POST", `/servers/${server.id}/invites`, body);
-      mount(result, h("p", {}, "Share this code: ", h("code", { class: "invite-code" }, invite.code), " ",
-        h("button", { type: "button", class: "small", onclick: () => navigator.clipboard?.writeText(invite.code).catch(() => {}) }, "Copy")));
+      const url = `${location.origin}/invite/${encodeURIComponent(invite.code)}`;
+      mount(result, h("p", {}, "Share this link: ", h("code", { class: "invite-link", id: "invite-link" }, url), " ",
+        h("button", { type: "button", class: "small", onclick: () => navigator.clipboard?.writeText(url).catch(() => {}) }, "Copy link")),
+      h("p", { class: "muted small" }, "Or the code alone: ", h("code", { class: "invite-code" }, invite.code)));
       refresh();
     } catch (failure) {
       showError(error, failure);
@@ -215,7 +219,8 @@ function roleEditor(server, role, done) {
     h("label", { class: "field" }, h("span", {}, "Colour"), h("input", { name: "color", type: "color", value: role?.color || "#99aab5" })),
     h("label", { class: "field" }, h("span", {}, "Position (higher outranks lower)"), h("input", { name: "position", type: "number", min: 0, value: role?.position ?? 1 })),
     h("fieldset", { class: "perm-grid" }, h("legend", {}, "Permissions"),
-      EDITABLE.map((key) => h("label", { class: "check" }, h("input", { type: "checkbox", name: `perm:${key}`, checked: (bits & P[key]) === P[key] }), ` ${LABELS[key]}`))),
+      EDITABLE.map((key) => h("label", { class: "check" }, h("input", { type: "checkbox", name: `perm:${key}`, checked: (bits & P[key]) === P[key] }),
+        h("span", {}, ` ${LABELS[key]}`, h("span", { class: "perm-desc" }, DESCRIPTIONS[key]))))),
     error,
     h("div", { class: "row" }, h("button", { type: "submit" }, role ? "Save role" : "Create role"),
       role && !role.is_default ? h("button", { type: "button", class: "danger", onclick: async () => {

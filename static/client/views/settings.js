@@ -1,10 +1,14 @@
-// Settings: your account, invite codes to share, signed-in devices, two-factor authentication.
+// Settings: encryption, profile, notifications, invite codes to share, and the account (password,
+// two-factor authentication, signed-in devices, deletion: account.js).
 
 import { api, session, settled } from "../api.js";
 import { h, mount } from "../dom.js";
 import { navigate, signedOut } from "../app.js";
 import { store } from "../store.js";
 import { encryptionSettings } from "./keys.js";
+import { notifier } from "../notify.js";
+import { decodeMeta } from "../util.js";
+import { deleteSection, passwordSection, sessionsSection, twoFactorSection } from "./account.js";
 import { confirmModal } from "./modal.js";
 import { profileEditor } from "./profile.js";
 
@@ -42,86 +46,46 @@ async function inviteCodes() {
   );
 }
 
-async function devices() {
-  const sessions = await api("GET", "/auth/sessions");
-  const list = h(
-    "ul",
-    { class: "sessions" },
-    sessions.map((s) =>
-      h(
-        "li",
-        {},
-        h("strong", {}, s.device_name || "Unknown device"),
-        h("span", { class: "muted" }, ` ${s.ip_address || ""} · last active ${when(s.last_activity)}`),
-        s.is_current
-          ? h("span", { class: "badge" }, "this device")
-          : h(
-              "button",
-              {
-                type: "button",
-                class: "small",
-                onclick: async () => {
-                  await api("DELETE", `/auth/sessions/${s.family_id}`);
-                  navigate("#/settings");
-                },
-              },
-              "Sign out",
-            ),
-      ),
-    ),
-  );
-  return h("section", { id: "sessions" }, h("h2", {}, "Signed-in devices"), list);
+/** Desktop notifications, sound, and what is muted (notify.js keeps them in this browser). */
+function notificationsSection() {
+  const section = h("section", { id: "notifications" });
+  const draw = () => {
+    const status = h("p", { class: "status", role: "status" });
+    const sound = h("input", { type: "checkbox", id: "notify-sound", checked: notifier.prefs.sound });
+    sound.addEventListener("change", () => notifier.setPref("sound", sound.checked));
+    const muted = Object.keys(notifier.prefs.muted);
+    const desktop = notifier.desktopOn
+      ? [h("p", {}, "Desktop notifications are on for direct messages and mentions."),
+        h("button", { type: "button", class: "secondary", id: "notify-off", onclick: () => { notifier.setPref("desktop", false); draw(); } }, "Turn off")]
+      : [h("p", {}, notifier.permission === "denied" ? "Your browser blocks notifications from this site: allow them in its site settings first." : "Get a desktop notification for direct messages and mentions (nothing from muted servers and conversations)."),
+        h("button", { type: "button", id: "notify-on", disabled: notifier.permission === "denied" || notifier.permission === "unsupported",
+          onclick: () => notifier.enableDesktop().then(draw, (e) => { status.textContent = e.message; }) }, "Turn on desktop notifications")];
+    mount(section, h("h2", {}, "Notifications"), desktop, status,
+      h("label", { class: "check" }, sound, " Play a sound for direct messages and mentions"),
+      h("h3", {}, "Muted"), muted.length ? h("ul", { id: "muted-list" }, muted.map((id) => {
+        const server = store.server(id);
+        const channel = server ? null : store.channel(id);
+        const name = server ? store.serverName(server) : channel ? (channel.server_id ? `#${decodeMeta(channel.encrypted_meta, "channel").name}` : store.dmTitle(channel)) : "A conversation";
+        return h("li", {}, h("span", { class: "grow" }, name), h("button", { type: "button", class: "small secondary", onclick: () => { notifier.setMuted(id, false); draw(); } }, "Unmute"));
+      })) : h("p", { class: "muted small" }, "Nothing is muted. Mute a server from its menu, or a conversation with the bell in its header."));
+  };
+  draw();
+  return section;
 }
 
-function twoFactor(user) {
-  const section = h("section", { id: "two-factor" }, h("h2", {}, "Two-factor authentication"));
-  if (user.totp_enabled) {
-    section.append(
-      h("p", {}, "Two-factor authentication is on."),
-      h("button", { type: "button", onclick: async () => {
-        await api("DELETE", "/auth/totp");
-        user.totp_enabled = false;
-        section.replaceWith(twoFactor(user));
-      } }, "Turn off"),
-    );
-    return section;
-  }
-  const setup = h("button", { type: "button" }, "Set up");
-  setup.addEventListener("click", async () => {
-    const { secret } = await api("POST", "/auth/totp/setup");
-    const code = h("input", { name: "code", inputmode: "numeric", maxlength: 6, autocomplete: "one-time-code" });
-    const error = h("p", { class: "error", hidden: true });
-    const form = h(
-      "form",
-      {},
-      h("p", {}, "Add this key to your authenticator app, then enter the code it shows:"),
-      h("code", { class: "secret" }, secret),
-      code,
-      error,
-      h("button", { type: "submit" }, "Verify"),
-    );
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      try {
-        await api("POST", "/auth/totp/verify", { code: code.value });
-        user.totp_enabled = true;
-        section.replaceWith(twoFactor(user));
-      } catch (failure) {
-        error.hidden = false;
-        error.textContent = failure.message;
-      }
-    });
-    setup.replaceWith(form);
-  });
-  section.append(h("p", {}, "Protect your account with a code from an authenticator app."), setup);
-  return section;
+/** The first account of an instance is its administrator: say so, with the way to the admin. */
+function adminNote(user) {
+  if (!user.is_instance_admin) return null;
+  return h("section", { id: "admin-note", class: "admin-note" }, h("h2", {}, "You administer this Haven instance"),
+    h("p", {}, "As the first account, you are the instance administrator: you can manage users, registration invites and reports."),
+    h("a", { href: "/admin/", class: "button-link", id: "admin-link" }, "Open the admin"));
 }
 
 export async function renderSettings(root) {
   const current = session.load();
   const user = current.user;
   const signOut = h("button", { type: "button", class: "secondary", id: "sign-out" }, "Sign out");
-  signOut.addEventListener("click", () => {
+  const confirmSignOut = () => {
     const remove = h("input", { type: "checkbox", name: "remove_keys", id: "remove-keys" });
     confirmModal("Sign out", [
       h("p", {}, "Sign out of Haven in this browser?"),
@@ -138,7 +102,8 @@ export async function renderSettings(root) {
         navigate("#/login");
       }
     });
-  });
+  };
+  signOut.addEventListener("click", confirmSignOut);
   const header = h(
     "header",
     { class: "topbar" },
@@ -153,7 +118,9 @@ export async function renderSettings(root) {
     const encryption = e2ee?.status === "ready"
       ? encryptionSettings(e2ee)
       : h("section", { id: "encryption" }, h("h2", {}, "Encryption"), h("p", { class: "warn" }, "This browser does not hold your encryption keys: open Haven to restore them from your security phrase."));
-    mount(root, header, encryption, profileEditor(user), await inviteCodes(), twoFactor(user), await devices());
+    if (!store.running) notifier.start(user);
+    mount(root, header, adminNote(user), encryption, profileEditor(user), notificationsSection(), await inviteCodes(),
+      passwordSection(user), twoFactorSection(user), await sessionsSection(confirmSignOut), deleteSection());
   } catch (failure) {
     if (!session.load()) navigate("#/login");
     else mount(root, header, h("p", { class: "error" }, failure.message));

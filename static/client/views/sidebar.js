@@ -7,9 +7,12 @@ import { navigate } from "../app.js";
 import { has, P } from "../perms.js";
 import { store } from "../store.js";
 import { decodeMeta, encodeMeta } from "../util.js";
+import { icon } from "../icons.js";
 import { avatar } from "../media.js";
+import { notifier } from "../notify.js";
 import { voice } from "../voice.js";
 import { confirmModal, field, formModal } from "./modal.js";
+import { editOverwrites } from "./moderation.js";
 import { openServerSettings } from "./server-settings.js";
 
 let unsubscribe = [];
@@ -28,10 +31,20 @@ function badge(count) {
   return count > 0 ? h("span", { class: "badge unread-count", "aria-label": `${count} unread` }, count > 99 ? "99+" : String(count)) : null;
 }
 
+/** Mentions of me in a channel: a distinct badge (they stay until the channel is read). */
+function mentionBadge(count) {
+  return count > 0 ? h("span", { class: "badge mention-count", "aria-label": `${count} mention${count > 1 ? "s" : ""}` }, `@${count > 99 ? "99+" : count}`) : null;
+}
+
+const CHANNEL_ICONS = { voice: "speaker", private: "lock", text: "hash" };
+
 export function renderServerSidebar(container, server, channelId) {
   openMenuServerId = null; // a newly opened view starts with its menu closed
   const draw = () => drawServer(container, store.server(server.id) || server, channelId);
-  listen(store.on(`channels:${server.id}`, draw), store.on("readstates", draw), store.on("servers", draw), voice.on("rosters", draw));
+  const onNotify = () => draw();
+  notifier.addEventListener("change", onNotify);
+  listen(store.on(`channels:${server.id}`, draw), store.on("readstates", draw), store.on("servers", draw), voice.on("rosters", draw),
+    () => notifier.removeEventListener("change", onNotify));
   draw();
 }
 
@@ -53,7 +66,8 @@ function drawServer(container, server, channelId) {
   const focusedAction = container.contains(document.activeElement) ? document.activeElement.closest(".menu [data-action]")?.dataset.action : undefined;
   mount(
     container,
-    h("header", { class: "sidebar-head" }, h("h2", { id: "server-name" }, store.serverName(server)), menu),
+    h("header", { class: "sidebar-head" }, h("h2", { id: "server-name" }, store.serverName(server)),
+      notifier.isMuted(server.id) ? h("span", { class: "muted", title: "Notifications muted", "aria-label": "muted" }, icon("bellOff", 16)) : null, menu),
     h(
       "nav",
       { class: "channel-list", "aria-label": "Channels" },
@@ -65,7 +79,7 @@ function drawServer(container, server, channelId) {
               { class: "channel-group", dataset: category.id ? { categoryId: category.id } : undefined },
               category.id
                 ? h("div", { class: "category" }, h("span", {}, category.name || "Category"),
-                    canManage ? h("button", { type: "button", class: "icon-button small", "aria-label": `Edit category ${category.name}`, onclick: () => editCategory(server, category) }, "⚙") : null)
+                    canManage ? h("button", { type: "button", class: "icon-button small", "aria-label": `Edit category ${category.name}`, onclick: () => editCategory(server, category) }, icon("gear", 14)) : null)
                 : null,
               h("ul", {}, list.map((channel) => channelItem(server, channel, channelId, canManage))),
             ),
@@ -77,14 +91,16 @@ function drawServer(container, server, channelId) {
 
 function channelItem(server, channel, activeId, canManage) {
   const name = channelName(channel);
-  const icon = channel.channel_type === "voice" ? "🔊" : channel.is_private ? "🔒" : "#";
-  const unread = store.unread(channel.id);
+  const kind = channel.channel_type === "voice" ? "voice" : channel.is_private ? "private" : "text";
+  const muted = notifier.channelMuted(channel);
+  const unread = muted ? 0 : store.unread(channel.id);
   return h(
     "li",
-    { class: `channel${channel.id === activeId ? " active" : ""}${unread ? " unread" : ""}`, dataset: { channelId: channel.id } },
+    { class: `channel${channel.id === activeId ? " active" : ""}${unread ? " unread" : ""}${muted ? " muted-channel" : ""}`, dataset: { channelId: channel.id } },
     h("a", { href: `#/channels/${server.id}/${channel.id}`, "aria-current": channel.id === activeId ? "page" : undefined },
-      h("span", { class: "channel-icon", "aria-hidden": "true" }, icon), h("span", { class: "channel-name" }, name), badge(unread)),
-    canManage ? h("button", { type: "button", class: "icon-button small", "aria-label": `Edit channel ${name}`, onclick: () => editChannel(server, channel) }, "⚙") : null,
+      h("span", { class: "channel-icon", "aria-hidden": "true" }, icon(CHANNEL_ICONS[kind], 16)), h("span", { class: "channel-name" }, name),
+      mentionBadge(notifier.mentionCount(channel.id)), badge(unread)),
+    canManage ? h("button", { type: "button", class: "icon-button small", "aria-label": `Edit channel ${name}`, onclick: () => editChannel(server, channel) }, icon("gear", 14)) : null,
     channel.channel_type === "voice" ? voiceRoster(channel) : null,
   );
 }
@@ -95,7 +111,7 @@ function voiceRoster(channel) {
   if (!people.length) return null;
   return h("ul", { class: "voice-roster", "aria-label": `In ${channelName(channel)}` }, people.map((p) =>
     h("li", { dataset: { userId: p.user_id } }, avatar({ userId: p.user_id, name: p.name, url: p.avatar_url, size: 18 }), h("span", { class: "small" }, p.name),
-      p.server_muted ? h("span", { "aria-label": "server muted", title: "Muted by a moderator" }, "🔇") : null)));
+      p.server_muted ? h("span", { "aria-label": "server muted", title: "Muted by a moderator" }, icon("bellOff", 14)) : null)));
 }
 
 function serverMenu(server) {
@@ -107,10 +123,11 @@ function serverMenu(server) {
     has(perms, P.MANAGE_CHANNELS) && ["Create channel", "create-channel", () => createChannel(server)],
     has(perms, P.MANAGE_CHANNELS) && ["Create category", "create-category", () => createCategory(server)],
     ["Edit my nickname", "nickname", () => editNickname(server)],
+    notifier.isMuted(server.id) ? ["Unmute server", "unmute-server", () => notifier.setMuted(server.id, false)] : ["Mute server", "mute-server", () => notifier.setMuted(server.id, true)],
     isOwner ? ["Delete server", "delete-server", () => deleteServer(server)] : ["Leave server", "leave-server", () => leaveServer(server)],
   ].filter(Boolean);
   const list = h("ul", { class: "menu", role: "menu", hidden: true });
-  const button = h("button", { type: "button", class: "icon-button", "aria-haspopup": "menu", "aria-expanded": "false", "aria-label": "Server menu", id: "server-menu" }, "▾");
+  const button = h("button", { type: "button", class: "icon-button", "aria-haspopup": "menu", "aria-expanded": "false", "aria-label": "Server menu", id: "server-menu" }, icon("chevron", 18));
   const show = (open) => {
     openMenuServerId = open ? server.id : null;
     list.hidden = !open;
@@ -232,7 +249,11 @@ function editChannel(server, channel) {
       await store.loadChannels(server.id);
     },
   );
-  modal.body.append(deleteButton);
+  modal.body.append(h("div", { class: "row" },
+    h("button", { type: "button", class: "secondary", id: "channel-permissions", onclick: () => {
+      modal.close();
+      editOverwrites(server, channel).catch(() => {});
+    } }, "Permissions…"), deleteButton));
 }
 
 function createCategory(server) {
@@ -264,6 +285,7 @@ function editNickname(server) {
 
 function leaveServer(server) {
   confirmModal("Leave server", `Leave ${store.serverName(server)}?`, "Leave", async () => {
+    store.leaving.add(server.id);
     await api("DELETE", `/servers/${server.id}/members/@me`);
     await store.loadServers();
     navigate("#/channels/@me");
@@ -282,7 +304,8 @@ function deleteServer(server) {
 
 export function renderDmSidebar(container, channelId) {
   const draw = () => drawDms(container, channelId);
-  listen(store.on("dms", draw), store.on("readstates", draw));
+  notifier.addEventListener("change", draw);
+  listen(store.on("dms", draw), store.on("readstates", draw), store.on("friends", draw), () => notifier.removeEventListener("change", draw));
   draw();
 }
 
@@ -293,15 +316,19 @@ function drawDms(container, channelId) {
     h("header", { class: "sidebar-head" }, h("h2", {}, "Direct messages")),
     h("nav", { class: "channel-list", "aria-label": "Direct messages" },
       h("ul", {},
-        h("li", { class: `channel${!channelId ? " active" : ""}` }, h("a", { href: "#/channels/@me", id: "friends-link" }, h("span", { class: "channel-icon", "aria-hidden": "true" }, "👥"), h("span", {}, "Friends"))),
+        h("li", { class: `channel${!channelId ? " active" : ""}` }, h("a", { href: "#/channels/@me", id: "friends-link", "aria-current": !channelId ? "page" : undefined },
+          h("span", { class: "channel-icon", "aria-hidden": "true" }, icon("users", 16)), h("span", { class: "channel-name" }, "Friends"),
+          store.pendingRequests ? h("span", { class: "badge unread-count", id: "pending-badge", "aria-label": `${store.pendingRequests} pending requests` }, String(store.pendingRequests)) : null)),
         dms.map((c) => {
-          const unread = store.unread(c.id);
+          const muted = notifier.channelMuted(c);
+          const unread = muted ? 0 : store.unread(c.id);
           return h("li", { class: `channel dm${c.id === channelId ? " active" : ""}${unread ? " unread" : ""}`, dataset: { channelId: c.id } },
             h("a", { href: `#/channels/@me/${c.id}`, "aria-current": c.id === channelId ? "page" : undefined },
-              h("span", { class: "channel-icon", "aria-hidden": "true" }, c.channel_type === "group" ? "👥" : "@"),
+              h("span", { class: "channel-icon", "aria-hidden": "true" }, icon(c.channel_type === "group" ? "users" : "at", 16)),
               h("span", { class: "channel-name" }, store.dmTitle(c)),
               c.dm_status && c.dm_status !== "active" ? h("span", { class: "muted small" }, ` (${c.dm_status})`) : null,
-              badge(unread)));
-        }))),
+              mentionBadge(notifier.mentionCount(c.id)), badge(unread)));
+        })),
+      dms.length ? null : h("p", { class: "muted small empty-hint" }, "No conversations yet. Open Friends to add someone, then send them a message.")),
   );
 }

@@ -4,6 +4,7 @@
 
 import { calls } from "../calls.js";
 import { h, mount } from "../dom.js";
+import { icon } from "../icons.js";
 import { avatar } from "../media.js";
 import { has, P } from "../perms.js";
 import { store } from "../store.js";
@@ -20,9 +21,9 @@ const STATE_TEXT = {
 function sessionControls(session, prefix = "voice") {
   return [
     h("button", { type: "button", class: `small${session.muted ? "" : " secondary"}`, id: `${prefix}-mute`, "aria-pressed": String(session.muted),
-      onclick: () => voice.toggleMute() }, session.muted ? "🎙 Unmute" : "🎙 Mute"),
+      onclick: () => voice.toggleMute() }, icon(session.muted ? "bellOff" : "speaker", 14), session.muted ? " Unmute" : " Mute"),
     h("button", { type: "button", class: `small${session.deafened ? "" : " secondary"}`, id: `${prefix}-deafen`, "aria-pressed": String(session.deafened),
-      onclick: () => voice.toggleDeafen() }, session.deafened ? "🎧 Undeafen" : "🎧 Deafen"),
+      onclick: () => voice.toggleDeafen() }, session.deafened ? "Undeafen" : "Deafen"),
   ];
 }
 
@@ -47,8 +48,8 @@ export function renderVoicePanel(container, channel, server) {
       people.length ? people.map((p) => h("li", { class: "voice-participant", dataset: { userId: p.user_id } },
         avatar({ userId: p.user_id, name: p.name, url: p.avatar_url, size: 24 }),
         h("span", { class: "name" }, p.name),
-        p.server_muted ? h("span", { class: "badge-muted", title: "Muted by a moderator", "aria-label": "server muted" }, "🔇") : null,
-        p.server_deafened ? h("span", { class: "badge-deafened", title: "Deafened by a moderator", "aria-label": "server deafened" }, "🙉") : null,
+        p.server_muted ? h("span", { class: "badge-muted", title: "Muted by a moderator", "aria-label": "server muted" }, icon("bellOff", 14)) : null,
+        p.server_deafened ? h("span", { class: "badge-deafened", title: "Deafened by a moderator", "aria-label": "server deafened" }, "(deafened)") : null,
         canModerate ? h("span", { class: "voice-tools" },
           h("button", { type: "button", class: "icon-button small", dataset: { action: "server-mute" }, "aria-label": `${p.server_muted ? "Unmute" : "Server mute"} ${p.name}`,
             onclick: () => moderate(channel.id, p.user_id, "mute", !p.server_muted) }, p.server_muted ? "Unmute" : "Mute"),
@@ -67,12 +68,12 @@ export function renderVoicePanel(container, channel, server) {
           error.hidden = false;
           error.textContent = failure.message;
         }
-      } }, "🔊 Join voice"));
+      } }, icon("speaker", 16), " Join voice"));
     } else {
       controls.push(stateLine(session), ...sessionControls(session),
         h("button", { type: "button", class: "small danger", id: "voice-leave", onclick: () => voice.leave() }, "Leave"));
     }
-    mount(container, h("div", { class: "voice-head" }, h("strong", {}, "🔊 Voice"), h("div", { class: "voice-controls" }, controls)), error, list);
+    mount(container, h("div", { class: "voice-head" }, h("strong", {}, icon("speaker", 16), " Voice"), h("div", { class: "voice-controls" }, controls)), error, list);
   };
   const moderate = async (channelId, userId, what, value) => {
     error.hidden = true;
@@ -103,7 +104,7 @@ export function renderVoiceBar(container) {
       return;
     }
     mount(container,
-      h("div", { class: "voice-bar-head" }, h("strong", {}, `🔊 ${session.label || "Voice"}`)),
+      h("div", { class: "voice-bar-head" }, h("strong", {}, icon("speaker", 16), ` ${session.label || "Voice"}`)),
       stateLine(session, "voice-bar"),
       h("div", { class: "row" }, sessionControls(session, "voice-bar"),
         h("button", { type: "button", class: "small danger", id: "voice-bar-leave", onclick: () => {
