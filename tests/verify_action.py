@@ -260,6 +260,11 @@ class ClientState:
         self.data["dms"] = _by_id(self.get("/dm"))
         self.data["dm_requests"] = _by_id(self.get("/dm/requests"))
 
+    def on_ChannelUpdated(self, p: dict[str, Any]) -> None:
+        channel = self.data["dms"].get(p["channel_id"])
+        if channel is not None:
+            channel["encrypted_meta"] = p["encrypted_meta"]
+
     def on_ReportResolved(self, p: dict[str, Any]) -> None:
         report = self.data["reports"].get(p["report_id"])
         if report is not None:

@@ -22,6 +22,7 @@ from chat.access import (
     visible_channels,
 )
 from chat.actions.audit import record_audit
+from chat.actions.dms import do_rename_group
 from chat.actions.notify import notify_channel_deleted, notify_server_updated
 from chat.actions.servers import decode_meta
 from chat.models import Channel, ChannelCategory, ChannelMember, ChannelType, Report, Server
@@ -121,6 +122,10 @@ def do_reorder_channels(user: User, server_id: uuid.UUID, order: list[dict[str, 
 
 
 def do_rename_channel(user: User, channel_id: uuid.UUID, encrypted_meta: str) -> Channel:
+    """A server channel (api.md 2.7), or a group DM: a port addition that any participant may
+    make (``do_rename_group``). One-to-one DMs keep the spec's ``403 Cannot rename DM channels``."""
+    if Channel.objects.filter(id=channel_id, channel_type=ChannelType.GROUP).exists():
+        return do_rename_group(user, channel_id, encrypted_meta)
     access = access_server_channel(
         user.id,
         channel_id,

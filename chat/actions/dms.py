@@ -28,6 +28,7 @@ from chat.events import control, publish, to_users
 from chat.hooks import announce_access_change
 from chat.models import Channel, ChannelMember, ChannelType, DmStatus, ReadState, ServerMember
 from chat.storage import delete_message_files_on_commit
+from haven_site.api.encoding import b64
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
 
 MAX_GROUP = 10  # members in total, the creator included
@@ -221,6 +222,28 @@ def do_leave_group(user: User, channel_id: uuid.UUID) -> None:
             channel.delete()
         control("recheck", to_users(user.id), channel_id=str(channel_id))
         announce_access_change(None, user_ids=[user.id], channel_id=channel_id)
+
+
+def do_rename_group(user: User, channel_id: uuid.UUID, encrypted_meta: str) -> Channel:
+    """A port addition (docs/api-messages.md "Group DMs"): any participant replaces a group's
+    meta (its name lives there, e2ee.md 8.1), and every participant's connections hear
+    ``ChannelUpdated``. A meta equal to the current one changes nothing and sends nothing."""
+    with transaction.atomic():
+        channel = _locked_channel(channel_id)
+        if channel.channel_type != ChannelType.GROUP:  # a 1:1 DM keeps the spec's refusal
+            raise Forbidden("Cannot rename DM channels")
+        members = list(
+            ChannelMember.objects.filter(channel=channel).values_list("user_id", flat=True)
+        )
+        if user.id not in members:
+            raise Forbidden(NOT_CHANNEL_MEMBER)
+        meta = decode_meta(encrypted_meta)
+        if bytes(channel.encrypted_meta) != meta:
+            channel.encrypted_meta = meta
+            channel.save(update_fields=["encrypted_meta"])
+            payload = {"channel_id": str(channel.id), "encrypted_meta": b64(meta)}
+            publish("ChannelUpdated", payload, to_users(members))
+    return channel
 
 
 def do_answer_dm_request(user: User, channel_id: uuid.UUID, action: str) -> str:

@@ -150,7 +150,17 @@ annotate(
             "put": op(message("Channels reordered"), body=ReorderChannelsBody)
         },
         channels.ChannelView: {
-            "put": op(ChannelResponse, body=RenameChannelBody),
+            "put": op(
+                ChannelResponse,
+                body=RenameChannelBody,
+                description=(
+                    "Renames a server channel (needs MANAGE_CHANNELS) or, a port addition, a "
+                    "group DM: any participant of the group may replace its encrypted_meta "
+                    "(403 Not a member of this channel otherwise), and every participant's "
+                    "connections get ChannelUpdated {channel_id, encrypted_meta}. One-to-one "
+                    "DMs are refused: 403 Cannot rename DM channels."
+                ),
+            ),
             "delete": op(message("Channel deleted")),
         },
         channels.JoinChannelView: {"post": op(message("Joined channel"))},

@@ -274,6 +274,14 @@ class Store {
     this.emit("readstates");
   }
 
+  /** A group DM was renamed (ChannelUpdated, a port addition): its new meta, for every view. */
+  channelUpdated({ channel_id: channelId, encrypted_meta: meta }) {
+    const channel = this.dms.find((c) => c.id === channelId);
+    if (!channel || typeof meta !== "string") return;
+    channel.encrypted_meta = meta;
+    this.emit("dms");
+  }
+
   serverUpdated(serverId) {
     this.loadChannels(serverId).catch(() => this.loadServers());
     this.refreshServer(serverId);

@@ -84,6 +84,27 @@ export function groupMeta(me, name, members) {
   return encodeMeta(meta);
 }
 
+/**
+ * A group's meta with a new name (empty: no name, as the original omits a blank one). The rest is
+ * kept as it is, `type`, `participants` and `names` included (the original routes by them); a
+ * meta that is not a JSON object gets them from `members` (ChannelMemberInfo[]).
+ */
+export function renamedGroupMeta(b64, name, members) {
+  let old = {};
+  try {
+    const value = decodeJsonB64(b64);
+    if (value && typeof value === "object" && !Array.isArray(value)) old = value;
+  } catch {
+    /* not JSON: start over from the members */
+  }
+  const { type, name: _previous, participants, names, ...rest } = old;
+  const meta = { type: type || "group" };
+  if (name) meta.name = name;
+  meta.participants = Array.isArray(participants) ? participants : members.map((m) => m.user_id);
+  meta.names = names && typeof names === "object" ? names : Object.fromEntries(members.map((m) => [m.user_id, m.display_name || m.username]));
+  return encodeMeta({ ...meta, ...rest });
+}
+
 /** base64 of UTF-8 JSON (system messages, meta) -> the value; throws when it is not that. */
 export const decodeJsonB64 = (b64) => JSON.parse(fromUtf8(fromB64(b64)));
 
@@ -94,6 +115,8 @@ export function decodeMeta(b64, fallbackName = "unnamed") {
     try {
       const value = JSON.parse(text);
       if (value && typeof value === "object" && typeof value.name === "string") return value;
+      // A JSON object without a name (a group DM named by nobody): no name, not its text.
+      if (value && typeof value === "object" && !Array.isArray(value)) return { ...value, name: fallbackName };
     } catch {
       /* not JSON: a plain name such as "welcome" */
     }

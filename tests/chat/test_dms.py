@@ -384,6 +384,84 @@ def test_leave_group_errors(api: Api) -> None:
         assert response.json() == {"error": error, "status": status}
 
 
+# --- Renaming a group (PUT /channels/{id}, a port addition) -------------------------------------
+
+
+def rename(api: Api, who: str, channel_id: object, meta: object) -> object:
+    return api.as_(who).put(f"/api/v1/channels/{channel_id}", {"encrypted_meta": meta})
+
+
+def group_meta(name: str, *members: User) -> str:
+    """The meta the client writes (e2ee.md 8.1): type, name, participants, names."""
+    ids = [str(m.id) for m in members]
+    names = {str(m.id): m.username for m in members}
+    meta = {"type": "group", "name": name, "participants": ids, "names": names}
+    return b64(json.dumps(meta).encode())
+
+
+def test_any_participant_renames_a_group_and_every_participant_hears_it(api: Api) -> None:
+    alice, bob, carol = users(api, "alice", "bob", "carol")
+    group = make_dm(alice, bob, carol, group=True)
+    meta = group_meta("Trip", alice, bob, carol)
+    with published() as events:
+        response = rename(api, "bob", group.id, meta)
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["id"], data["channel_type"], data["encrypted_meta"]) == (
+        str(group.id),
+        "group",
+        meta,
+    )
+    group.refresh_from_db()
+    assert bytes(group.encrypted_meta) == base64.b64decode(meta)
+    assert [(e.type, e.payload, e.audience) for e in events] == [
+        (
+            "ChannelUpdated",
+            {"channel_id": str(group.id), "encrypted_meta": meta},
+            to_users(alice.id, bob.id, carol.id),
+        )
+    ]
+    assert api.as_("carol").get("/api/v1/dm").json()[0]["encrypted_meta"] == meta
+    # The same meta again changes nothing, and says nothing.
+    with published() as again:
+        assert rename(api, "alice", group.id, meta).status_code == 200
+    assert again == []
+
+
+def test_group_rename_errors_change_nothing(api: Api) -> None:
+    alice, bob, carol, _dave = users(api, "alice", "bob", "carol", "dave")
+    group = make_dm(alice, bob, carol, group=True)
+    dm = make_dm(alice, bob)
+    good = group_meta("Trip", alice, bob, carol)
+    with published() as events:
+        cases = [
+            (rename(api, "alice", dm.id, good), 403, "Cannot rename DM channels"),
+            (rename(api, "dave", group.id, good), 403, "Not a member of this channel"),
+            (rename(api, "dave", group.id, "@@"), 403, "Not a member of this channel"),
+            (rename(api, "alice", group.id, "@@"), 400, "Invalid encrypted_meta encoding"),
+            (
+                rename(api, "alice", group.id, b64(b"x" * 8193)),
+                400,
+                "encrypted_meta exceeds maximum size (8KB)",
+            ),
+            (rename(api, "alice", uuid.uuid4(), good), 404, "Channel not found"),
+        ]
+        for response, status, error in cases:
+            assert response.json() == {"error": error, "status": status}
+        assert rename(api, "alice", group.id, 5).status_code == 422
+        assert api.as_("alice").put(f"/api/v1/channels/{group.id}", {}).status_code == 422
+        # Someone who left is no participant any more.
+        api.as_("carol").delete(f"/api/v1/channels/{group.id}/leave")
+        left = rename(api, "carol", group.id, good)
+        assert (left.status_code, left.json()["error"]) == (403, "Not a member of this channel")
+    assert [e.type for e in events] == ["NewMessage"]  # carol's member_left, nothing else
+    group.refresh_from_db()
+    dm.refresh_from_db()
+    assert (bytes(group.encrypted_meta), bytes(dm.encrypted_meta)) == (b"group", b"dm")
+    # Exactly 8 KiB is accepted, as for server channels.
+    assert rename(api, "alice", group.id, b64(b"x" * 8192)).status_code == 200
+
+
 def _open_in_thread(
     me: User, other: User, barrier: threading.Barrier, opened: list[uuid.UUID]
 ) -> None:

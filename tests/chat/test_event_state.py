@@ -23,7 +23,7 @@ from accounts.models import User
 from chat.actions import messages, pins, reactions, report_decisions
 from chat.permissions import Permission
 from tests.chat.conftest import P, create_server, grant, join
-from tests.factories import PNG, post, send_body
+from tests.factories import PNG, make_dm, post, send_body
 from tests.helpers import Api, b64
 from tests.verify_action import verify_action, verify_quiet
 
@@ -238,6 +238,13 @@ def test_friends(api: Api, world: dict[str, Any]) -> None:
 def test_dm_requests(api: Api, world: dict[str, Any]) -> None:
     body = {"target_user_id": api.users["dave"].id, "encrypted_meta": b64(b"dm")}
     verify(api, lambda: api.as_("alice").post(f"{P}/dm", body), viewers=["alice", "dave"])
+
+
+def test_group_rename(api: Api, world: dict[str, Any]) -> None:
+    group = make_dm(*(row(api, n) for n in ("alice", "bob", "carol")), group=True)
+    body = {"encrypted_meta": b64(b'{"type":"group","name":"Trip"}')}
+    sent = verify(api, lambda: api.as_("carol").put(f"{P}/channels/{group.id}", body))
+    assert [e.type for e in sent] == ["ChannelUpdated"]
 
 
 def test_report_decisions(api: Api, world: dict[str, Any]) -> None:

@@ -7,11 +7,14 @@ note of 10), in real browsers:
    from it accepted), signing another device out from the list, a browser signed out from
    elsewhere leaving "live" for the sign-in page, a password change that keeps the tab working,
    deleting the account;
-8. a badge for pending friend requests, a group DM's member list, adding people, leaving;
+8. a badge for pending friend requests, a group DM's member list, adding people, renaming (seen
+   live by the others, the meta's other fields kept), leaving;
 10. the first account is told it administers the instance, with a link to the admin."""
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -48,6 +51,13 @@ def test_invite_links_account_and_groups(haven: HavenProcess, browser: Any, tmp_
     except BaseException:
         snapshot(pages, console)
         raise
+
+
+def group_meta(base: str, group: str) -> dict[str, Any]:
+    """The group's meta as stored (e2ee.md 8.1: base64 of UTF-8 JSON), read as ada."""
+    listed = api_login(base, "ada").get("/dm").json()
+    meta = next(c["encrypted_meta"] for c in listed if c["id"] == group)
+    return dict(json.loads(base64.b64decode(meta)))
 
 
 def accept_request(page: Any, username: str) -> None:
@@ -135,6 +145,18 @@ def scenario(
     for page in (bea, cyd, dan):
         page.goto(f"{base}/#/channels/@me/{group}")
         message(page, "welcome to the plan").wait_for()
+    # Any participant renames the group (a port addition); the others see it live.
+    before = group_meta(base, group)
+    bea.click("#rename-group")
+    assert bea.input_value("#rename-group-dialog input[name=name]") == "Planning"
+    bea.fill("#rename-group-dialog input[name=name]", "Road trip")
+    bea.click("#rename-group-dialog button[type=submit]")
+    for page in (bea, ada, cyd):
+        page.wait_for_selector("#chat-title:text-is('Road trip')")
+    ada.wait_for_selector(
+        f".channel.dm[data-channel-id='{group}'] .channel-name:text-is('Road trip')"
+    )
+    assert group_meta(base, group) == {**before, "name": "Road trip"}
     cyd.click("#leave-group")
     cyd.click("dialog button[type=submit]")
     cyd.wait_for_url("**/#/channels/@me")

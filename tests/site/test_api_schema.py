@@ -325,3 +325,11 @@ def test_conflicts_are_documented(schema: dict[str, Any], method: str, path: str
     """The routes whose actions raise 409 say so (the fuzz run found the ban route's missing:
     the original answered 500 there, this port 409)."""
     assert "409" in schema["paths"][path][method]["responses"]
+
+
+def test_group_rename_is_described(schema: dict[str, Any]) -> None:
+    """``PUT /channels/{id}`` renames group DMs here too (docs/api-messages.md "Group DMs"): the
+    description says who may, what is announced, and that 1:1 DMs keep the spec's refusal."""
+    text = schema["paths"]["/api/v1/channels/{channel_id}"]["put"]["description"]
+    for words in ("group DM", "ChannelUpdated", "Cannot rename DM channels", "participant"):
+        assert words in text

@@ -104,6 +104,7 @@ class ChatView {
       this.composer.updateAccess();
       rerender();
     }), store.on("servers", () => this.composer.updateAccess()), this.watchMute());
+    if (!this.serverId) this.cleanup.push(store.on("dms", () => this.retitle())); // a group renamed
     if (this.serverId) this.cleanup.push(store.on(`emojis:${this.serverId}`, rerender));
     const onVisible = () => !document.hidden && this.model.markRead();
     document.addEventListener("visibilitychange", onVisible);
@@ -139,7 +140,7 @@ class ChatView {
     }
     const head = h("header", { class: "chat-head" },
       navToggle(),
-      h("h2", { id: "chat-title" }, this.label),
+      this.titleNode = h("h2", { id: "chat-title" }, this.label),
       meta.topic ? h("span", { class: "topic muted" }, meta.topic) : null,
       h("span", { class: "e2ee-badge", title: "Messages here are end-to-end encrypted: the server stores only ciphertext" }, icon("lock", 14), " encrypted"),
       h("div", { class: "chat-tools" }, tools));
@@ -151,6 +152,13 @@ class ChatView {
     this.composer.wireDrop(root);
     mount(this.container, root);
     this.composer.focus();
+  }
+
+  /** A DM's title follows the list (a group renamed here or by someone else, names loaded). */
+  retitle() {
+    this.channel = store.channel(this.channelId) || this.channel;
+    const title = this.title();
+    if (this.titleNode.textContent !== title) this.titleNode.textContent = title;
   }
 
   watchMute() {

@@ -1,6 +1,7 @@
 // Group DMs: the member list (in the members pane), adding friends (POST /channels/{id}/members,
-// at most 10 people), leaving. Adding someone changes who reads the group: the next message is
-// distributed to them (sender keys), as for any new reader.
+// at most 10 people), renaming (PUT /channels/{id}, a port addition: docs/api-messages.md),
+// leaving. Adding someone changes who reads the group: the next message is distributed to them
+// (sender keys), as for any new reader.
 
 import { api } from "../api.js";
 import { navigate } from "../app.js";
@@ -8,15 +9,17 @@ import { h, mount } from "../dom.js";
 import { icon } from "../icons.js";
 import { avatar } from "../media.js";
 import { store } from "../store.js";
+import { decodeMeta, renamedGroupMeta } from "../util.js";
 import { closeChat } from "./chat.js";
-import { confirmModal, formModal } from "./modal.js";
+import { confirmModal, field, formModal } from "./modal.js";
 import { showProfile } from "./profile.js";
 
 const MAX_GROUP = 10;
 
-/** The header buttons of a group DM: add people, leave. */
+/** The header buttons of a group DM: add people, rename, leave. */
 export function groupTools(channel) {
   return [
+    h("button", { type: "button", class: "icon-button", id: "rename-group", "aria-label": "Rename the group", title: "Rename the group", onclick: () => renameGroup(channel) }, icon("edit", 20)),
     h("button", { type: "button", class: "icon-button", id: "add-to-group", "aria-label": "Add people", title: "Add people", onclick: () => addPeople(channel) }, icon("plus", 20)),
     h("button", { type: "button", class: "small secondary", id: "leave-group", onclick: () => confirmModal("Leave group",
       "Leave this group? You will no longer read what is sent here (the others' clients re-key without you).", "Leave", async () => {
@@ -28,6 +31,20 @@ export function groupTools(channel) {
         await store.loadDms();
       }) }, "Leave"),
   ];
+}
+
+/** Writes the group's meta with the new name (util.js keeps type, participants and names). */
+function renameGroup(channel) {
+  const current = store.channel(channel.id) || channel;
+  const modal = formModal("Rename the group", [
+    h("p", { class: "muted small" }, "Everyone in the group sees the new name. Like every conversation name, it is not end-to-end encrypted: the server can read it."),
+    field("Group name", "name", { value: decodeMeta(current.encrypted_meta, "").name, maxlength: 100, placeholder: "Empty: named after its members" }),
+  ], "Rename", async (values) => {
+    const meta = renamedGroupMeta(current.encrypted_meta, values.name.trim(), store.dmMembers.get(channel.id) || []);
+    const updated = await api("PUT", `/channels/${channel.id}`, { encrypted_meta: meta });
+    store.channelUpdated({ channel_id: channel.id, encrypted_meta: updated.encrypted_meta });
+  });
+  modal.dialog.id = "rename-group-dialog";
 }
 
 async function addPeople(channel) {

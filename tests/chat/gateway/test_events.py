@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from chat.events import Event, adispatch, control, to_channels, to_servers, to_users
 from chat.gateway.bus import adeliver_control
 from tests.chat.gateway.conftest import Ws, settle
+from tests.factories import make_dm
 from tests.helpers import Api, TestUser
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -292,3 +293,29 @@ async def test_events_published_after_commit_from_sync_code(
     assert (await alice.expect("ReadStateUpdated"))["payload"] == {"n": 9}
     await settle()
     await alice.close()
+
+
+async def test_a_group_rename_reaches_every_participants_connections(
+    users: dict[str, TestUser], api: Api
+) -> None:
+    """``ChannelUpdated`` (a port addition, docs/realtime.md) goes to every participant's
+    connections, subscribed or not, the renamer's own included; nobody else hears it."""
+    dave = await sync_to_async(api.register)("dave")
+    ids = [uuid.UUID(users[n].id) for n in ("alice", "bob", "carol")]
+    group = str((await sync_to_async(make_dm)(*ids, group=True)).id)
+    sockets = {name: Ws(user.access_token) for name, user in {**users, "dave": dave}.items()}
+    for ws in sockets.values():
+        await ws.open()
+    await sockets["carol"].subscribe(group)
+    meta = "eyJ0eXBlIjoiZ3JvdXAiLCJuYW1lIjoiVHJpcCJ9"  # {"type":"group","name":"Trip"}
+    renamed = await sync_to_async(api.as_("bob").put)(
+        f"/api/v1/channels/{group}", {"encrypted_meta": meta}
+    )
+    assert renamed.status_code == 200, renamed
+    for name in ("alice", "bob", "carol"):
+        frame = await sockets[name].expect("ChannelUpdated")
+        assert frame["payload"] == {"channel_id": group, "encrypted_meta": meta}
+        await sockets[name].silent()  # one copy, subscribed or not
+    await sockets["dave"].silent()
+    for ws in sockets.values():
+        await ws.close()
