@@ -3,9 +3,15 @@
 const STORAGE_KEY = "haven.session";
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  /** `data`: the JSON error body, whose details some refusals carry (`code`, docs/moderation.md). */
+  constructor(status, message, data = null) {
     super(message);
     this.status = status;
+    this.data = data;
+  }
+
+  get code() {
+    return this.data?.code ?? null;
   }
 }
 
@@ -35,7 +41,7 @@ async function send(method, path, body, token) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  if (!response.ok) throw new ApiError(response.status, errorText(response.status, text));
+  if (!response.ok) throw new ApiError(response.status, errorText(response.status, text), errorBody(text));
   try {
     return text ? JSON.parse(text) : null;
   } catch {
@@ -49,9 +55,10 @@ export const authEvents = new EventTarget();
 /** The refresh token was refused (not a network failure or an overloaded server). */
 const refused = (failure) => failure instanceof ApiError && failure.status >= 400 && failure.status < 500 && failure.status !== 429;
 
-function expired() {
+/** The session is gone; `failure` is the refresh's refusal (a suspension says so: its `code`). */
+function expired(failure) {
   session.clear();
-  authEvents.dispatchEvent(new Event("expired"));
+  authEvents.dispatchEvent(new CustomEvent("expired", { detail: failure }));
 }
 
 let refreshing = null;
@@ -93,10 +100,20 @@ async function authenticated(method, path, body) {
     try {
       await refresh();
     } catch (failure) {
-      if (refused(failure)) expired();
+      if (refused(failure)) expired(failure);
       throw error;
     }
     return send(method, path, body, session.load().access_token);
+  }
+}
+
+/** The JSON object of an error body, or null (plain text, markup). */
+function errorBody(text) {
+  try {
+    const data = JSON.parse(text);
+    return data && typeof data === "object" && !Array.isArray(data) ? data : null;
+  } catch {
+    return null;
   }
 }
 
@@ -121,7 +138,7 @@ async function withRefresh(attempt) {
   try {
     await refresh();
   } catch (failure) {
-    if (refused(failure)) expired();
+    if (refused(failure)) expired(failure);
     return first;
   }
   return attempt(session.load().access_token);

@@ -63,11 +63,14 @@ function route() {
   else renderSettings(root);
 }
 
-// The session ended under the page (signed out on another device, password changed elsewhere):
-// leave the app for the sign-in form instead of keeping a dead socket.
-authEvents.addEventListener("expired", () => {
+// The session ended under the page (signed out on another device, password changed elsewhere,
+// suspended or asked for a new password by an admin): leave the app for the sign-in form instead
+// of keeping a dead socket. Signing in says why, when it was an admin.
+authEvents.addEventListener("expired", (event) => {
   if (!store.started) return;
-  sessionStorage.setItem("haven.signedOutNotice", "You were signed out (on another device, or your session ended). Sign in again.");
+  const notice = event.detail?.code === "account_suspended" ? `Your account was suspended: ${event.detail.data.reason || "no reason given"}.`
+    : "You were signed out (on another device, or your session ended). Sign in again.";
+  sessionStorage.setItem("haven.signedOutNotice", notice);
   signedOut();
   navigate("#/login");
 });

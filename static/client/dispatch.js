@@ -27,6 +27,7 @@ export function wireRealtime(rt) {
   on("ReadStateUpdated", (e) => store.markedRead(e.channel_id));
   on("ServerUpdated", (e) => store.serverUpdated(e.server_id));
   on("ChannelUpdated", (e) => store.channelUpdated(e));
+  on("ReportResolved", (e) => store.reportResolved(e));
   for (const type of MEMBERSHIP_EVENTS) on(type, (e) => store.membershipChanged(type, e));
   for (const type of MEMBER_EVENTS) on(type, (e) => store.memberChanged(type, e));
   on("SenderKeysUpdated", ({ channel_id: channelId }) => {

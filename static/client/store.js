@@ -1,7 +1,7 @@
 // Shared client state for the signed-in session: who I am, my servers and their channels, DM
 // channels, unread counts, and the crypto and realtime services. Views read from here and listen
-// to `store.bus` for "servers", "channels:<serverId>", "dms", "friends", "readstates" and
-// "keys:<channelId>" changes. Realtime events and the polling fallback both land here.
+// to `store.bus` for "servers", "channels:<serverId>", "dms", "friends", "readstates",
+// "reports" and "keys:<channelId>" changes. Realtime events and the polling fallback both land here.
 
 import { api, session } from "./api.js";
 import { E2ee } from "./e2ee/service.js";
@@ -10,6 +10,7 @@ import { wireRealtime } from "./dispatch.js";
 import { Realtime } from "./realtime.js";
 import { decodeMeta } from "./util.js";
 import { notifier } from "./notify.js";
+import { newlyResolved, resolvedNotice } from "./reports.js";
 import { voice } from "./voice.js";
 
 class Store {
@@ -45,6 +46,7 @@ class Store {
     this.pendingRequests = 0; // incoming friend requests and message requests (a badge)
     this.timeouts = new Map(); // server id -> until when I am timed out there
     this.leaving = new Set(); // servers I am leaving myself (no "you were removed" notice)
+    this.toldReports = new Set(); // report ids whose decision was told in this tab
   }
 
   emit(name) {
@@ -99,6 +101,7 @@ class Store {
     this.realtime.start();
     await Promise.all([this.loadServers(), this.loadDms(), this.loadReadStates()]);
     this.loadRequestCount().catch(() => {});
+    this.catchUpReports().catch(() => {});
   }
 
   /** How many friend and message requests wait for an answer (the Friends badge). */
@@ -330,6 +333,48 @@ class Store {
   /** A notice for the user (moderation of their own account), shown by the shell. */
   tell(text) {
     this.bus.dispatchEvent(new CustomEvent("tell", { detail: { text } }));
+  }
+
+  // ---- reports: the reporter hears how each ended ---------------------------------------------
+
+  get reportsSeenKey() {
+    return `haven.reportsSeen.${this.me.id}`;
+  }
+
+  /** A report was filed here: from now on this browser tells its decision even if it comes while closed. */
+  reportFiled() {
+    if (!localStorage.getItem(this.reportsSeenKey)) localStorage.setItem(this.reportsSeenKey, String(Date.now()));
+    this.emit("reports");
+  }
+
+  /** ReportResolved (live, or replayed on resume): tell the reporter what was done. */
+  reportResolved(report) {
+    if (!this.toldReports.has(report.report_id)) {
+      this.toldReports.add(report.report_id);
+      this.tell(resolvedNotice(report, this.placeName(report.channel_id)));
+    }
+    const seen = Number(localStorage.getItem(this.reportsSeenKey)) || 0;
+    localStorage.setItem(this.reportsSeenKey, String(Math.max(seen, Date.parse(report.resolved_at) || 0)));
+    this.emit("reports");
+  }
+
+  /** At start: the decisions made while this browser was not listening (at most three told). */
+  async catchUpReports() {
+    const stored = localStorage.getItem(this.reportsSeenKey);
+    const reports = await api("GET", "/reports?limit=20");
+    const { fresh, seenAt } = newlyResolved(reports, stored === null ? null : Number(stored));
+    localStorage.setItem(this.reportsSeenKey, String(seenAt));
+    for (const report of fresh.slice(-3)) this.reportResolved({ ...report, report_id: report.id });
+  }
+
+  /** "#general in Daily", "the group Trip", or "a conversation" (one no longer listed). */
+  placeName(channelId) {
+    const channel = this.channel(channelId);
+    if (!channel) return "a conversation";
+    if (!channel.server_id) return channel.channel_type === "group" ? `the group ${this.dmTitle(channel)}` : `your conversation with ${this.dmTitle(channel)}`;
+    const server = this.server(channel.server_id);
+    const name = `#${decodeMeta(channel.encrypted_meta, "channel").name}`;
+    return server ? `${name} in ${this.serverName(server)}` : name;
   }
 
   friendsChanged() {

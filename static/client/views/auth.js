@@ -1,4 +1,6 @@
-// Sign-in and registration, with the two-step TOTP login and invite-only registration.
+// Sign-in and registration, with the two-step TOTP login and invite-only registration. Sign-in
+// also answers the instance's sanctions (docs/moderation.md): a suspended account is told why and
+// until when; an account that must choose a new password does so here and signs in with it.
 
 import { ApiError, publicApi, session } from "../api.js";
 import { solveChallenge } from "../crypto.js";
@@ -28,7 +30,16 @@ function errorBox() {
 
 function showError(box, error) {
   box.hidden = false;
-  box.textContent = error instanceof ApiError ? error.message : "Something went wrong. Try again.";
+  box.textContent = typeof error === "string" ? error : error instanceof ApiError ? error.message : "Something went wrong. Try again.";
+}
+
+/** The words of a suspension (403 `account_suspended`: `reason`, `suspended_until` or null). */
+export function suspensionNotice(data) {
+  const until = data?.suspended_until;
+  return h("div", { class: "notice error suspended-notice", role: "alert", id: "suspended-notice" },
+    h("p", {}, "Your account is suspended by this instance's admins",
+      until ? [" until ", h("time", { datetime: until }, new Date(until).toLocaleString())] : " until they lift it", "."),
+    data?.reason ? h("p", {}, "Reason: ", h("span", { class: "suspension-reason" }, data.reason)) : null);
 }
 
 // A new account lands on Settings (its invite codes to share); a returning user in the app.
@@ -46,6 +57,13 @@ export async function renderAuth(root, mode) {
     maxlength: 6,
   });
   totp.hidden = true;
+  // Asked for only when the server requires a new password (then sent with every attempt).
+  const change = h("fieldset", { id: "new-password-fields", hidden: true, disabled: true },
+    h("legend", {}, "Choose a new password"),
+    h("p", { class: "small" }, "This instance's admins ask you to choose a new password before signing in."),
+    field("New password (8 to 128 characters)", "new_password", { type: "password", autocomplete: "new-password", required: true, minlength: 8, maxlength: 128 }),
+    field("New password again", "new_password_again", { type: "password", autocomplete: "new-password", required: true, minlength: 8, maxlength: 128 }));
+  const sanction = h("div", { id: "sign-in-sanction" });
   const form = h(
     "form",
     { class: "card", id: "login-form" },
@@ -53,7 +71,9 @@ export async function renderAuth(root, mode) {
     notices(),
     field("Username", "username", { autocomplete: "username", required: true }),
     field("Password", "password", { type: "password", autocomplete: "current-password", required: true }),
+    change,
     totp,
+    sanction,
     error,
     h("button", { type: "submit" }, "Sign in"),
     h("p", {}, "New here? ", h("a", { href: "#/register" }, "Create an account")),
@@ -63,6 +83,15 @@ export async function renderAuth(root, mode) {
     const values = formValues(form);
     const body = { username: values.username, password: values.password };
     if (!totp.hidden) body.totp_code = values.totp_code;
+    if (!change.hidden) {
+      if (values.new_password !== values.new_password_again) {
+        showError(error, "The two new passwords are not the same.");
+        return;
+      }
+      body.new_password = values.new_password;
+    }
+    error.hidden = true;
+    sanction.replaceChildren();
     try {
       const result = await publicApi("POST", "/auth/login", body);
       if (result.totp_required) {
@@ -72,7 +101,15 @@ export async function renderAuth(root, mode) {
       }
       signedIn(result);
     } catch (failure) {
-      showError(error, failure);
+      if (failure instanceof ApiError && failure.code === "password_change_required") {
+        change.hidden = false;
+        change.disabled = false;
+        change.querySelector("input").focus();
+      } else if (failure instanceof ApiError && failure.code === "account_suspended") {
+        sanction.replaceChildren(suspensionNotice(failure.data));
+      } else {
+        showError(error, failure);
+      }
     }
   });
   mount(root, form);

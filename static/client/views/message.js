@@ -241,7 +241,11 @@ function actionsNode(ctx, message, result, mine) {
   if (mine && ok) add("Edit", "edit", "edit", () => ctx.startEdit(message), live, "Editing needs the live connection");
   if (mine || canModerate) add("Delete", "delete", "trash", () => deleteMessage(ctx, message), live || canModerate, "Deleting needs the live connection");
   if (canPin) add(pinned ? "Unpin" : "Pin", pinned ? "unpin" : "pin", "pin", () => ctx.model.pin(message.id, pinned), live && !timedOut, "Pinning needs the live connection");
-  if (!mine && message.message_type !== "system") add("Report", "report", "flag", () => reportMessage(message, ctx.channelId, (text) => ctx.flash(text)));
+  if (!mine && message.message_type !== "system") {
+    // What the reporter may choose to share: the text and file names this browser decrypted.
+    add("Report", "report", "flag", () => reportMessage(message, ctx.channelId, (text) => ctx.flash(text),
+      ok ? result.content : null, ok ? attachmentsOf(result.content).map((a) => a.filename) : []));
+  }
   return h("div", { class: "actions", role: "group", "aria-label": "Message actions" }, buttons);
 }
 

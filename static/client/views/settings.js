@@ -7,6 +7,7 @@ import { navigate, signedOut } from "../app.js";
 import { store } from "../store.js";
 import { encryptionSettings } from "./keys.js";
 import { notifier } from "../notify.js";
+import { outcomeText } from "../reports.js";
 import { decodeMeta } from "../util.js";
 import { deleteSection, passwordSection, sessionsSection, twoFactorSection } from "./account.js";
 import { confirmModal } from "./modal.js";
@@ -73,6 +74,21 @@ function notificationsSection() {
   return section;
 }
 
+/** The reports this user filed and how each ended (GET /reports), kept live by ReportResolved. */
+function reportsSection() {
+  const section = h("section", { id: "my-reports", class: "my-reports" });
+  const draw = (reports) => mount(section, h("h2", {}, "Your reports"),
+    reports.length ? h("ul", {}, reports.map((r) => h("li", { class: "report", dataset: { reportId: r.id, status: r.status, outcome: r.outcome || "" } },
+      h("span", {}, r.reason),
+      h("span", { class: "muted small" }, `Sent ${when(r.created_at)}${r.content || r.attachment_names ? ", with the message" : ""}. `,
+        r.resolved_at ? `Reviewed ${when(r.resolved_at)}: ${outcomeText(r)}.` : "Waiting for review.")))) :
+      h("p", { class: "muted small" }, "You have not reported anything. To report a message, use the flag among its actions."));
+  const load = () => api("GET", "/reports?limit=50").then(draw, () => {});
+  const off = store.on("reports", () => (section.isConnected ? load() : off()));
+  load();
+  return section;
+}
+
 /** The first account of an instance is its administrator: say so, with the way to the admin. */
 function adminNote(user) {
   if (!user.is_instance_admin) return null;
@@ -120,7 +136,7 @@ export async function renderSettings(root) {
       : h("section", { id: "encryption" }, h("h2", {}, "Encryption"), h("p", { class: "warn" }, "This browser does not hold your encryption keys: open Haven to restore them from your security phrase."));
     if (!store.running) notifier.start(user);
     mount(root, header, adminNote(user), encryption, profileEditor(user), notificationsSection(), await inviteCodes(),
-      passwordSection(user), twoFactorSection(user), await sessionsSection(confirmSignOut), deleteSection());
+      reportsSection(), passwordSection(user), twoFactorSection(user), await sessionsSection(confirmSignOut), deleteSection());
   } catch (failure) {
     if (!session.load()) navigate("#/login");
     else mount(root, header, h("p", { class: "error" }, failure.message));
