@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.actions.blocks import blocked_either_way
@@ -36,7 +35,7 @@ from chat.access import (
     check_not_timed_out,
 )
 from chat.actions.audit import record_audit
-from chat.actions.message_store import insert_message
+from chat.actions.message_store import insert_message, live_messages, read_page
 from chat.events import publish, to_channels, to_users
 from chat.models import (
     Attachment,
@@ -76,11 +75,6 @@ DM_STILL_PENDING = "DM request is still pending"
 CANNOT_EDIT = "Failed to edit message: Forbidden: Cannot edit this message"
 CANNOT_DELETE = "Cannot delete this message"
 MESSAGE_NOT_FOUND = "Message not found"
-
-
-def live_messages() -> QuerySet[Message]:
-    """Messages whose ``expires_at`` has not passed: expired ones are invisible everywhere."""
-    return Message.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
 
 
 def direct_member_ids(channel: Channel) -> list[uuid.UUID]:
@@ -347,11 +341,7 @@ def history(
     limit = min(limit, HISTORY_MAX)
     if limit <= 0:
         return []
-    page = live_messages().filter(channel_id=channel_id)
-    if before is not None:
-        page = page.filter(timestamp__lt=before)
-    rows = page.order_by("-timestamp").values_list(*MessageRow._fields)[:limit]
-    return [MessageRow(*row) for row in rows]
+    return read_page(channel_id, before, limit)
 
 
 def readable_message(user_id: uuid.UUID, message_id: uuid.UUID) -> tuple[Message, ChannelAccess]:

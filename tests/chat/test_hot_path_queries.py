@@ -135,3 +135,36 @@ def test_a_suspension_applies_at_once_and_runs_out(world: tuple[Api, str, str], 
     assert bob.get(f"{P}/servers").status_code == 401  # and again, from the cache
     time.sleep(max(0.0, (until - timezone.now()).total_seconds()) + 0.1)
     assert bob.get(f"{P}/servers").status_code == 200
+
+
+def test_the_written_history_sql_reads_what_the_orm_reads(world: tuple[Api, str, str]) -> None:
+    """The history page's hand-written statement (PostgreSQL) against the ORM's query, on a
+    channel with an expired, an expiring, an edited and a reply message, at every cursor."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chat.actions import message_store
+    from chat.models import Message
+
+    bob, _, channel = world
+    sent = [bob.post(f"{P}/channels/{channel}/messages", body()).json() for _ in range(5)]
+    now = timezone.now()
+    Message.objects.filter(id=sent[0]["id"]).update(expires_at=now - timedelta(seconds=1))
+    Message.objects.filter(id=sent[1]["id"]).update(expires_at=now + timedelta(hours=1))
+    Message.objects.filter(id=sent[2]["id"]).update(edited_at=now, reply_to_id=sent[3]["id"])
+    if connection.vendor != "postgresql":
+        pytest.skip("the written statement is PostgreSQL's")
+    channel_id = uuid.UUID(channel)
+    cursors = [
+        None,
+        *Message.objects.filter(channel_id=channel_id).values_list("timestamp", flat=True),
+    ]
+    for before in cursors:
+        for limit in (1, 3, 50):
+            orm = message_store.orm_page(channel_id, before, limit)
+            assert message_store.sql_page(channel_id, before, limit) == orm
+            assert [
+                tuple(map(type, row)) for row in message_store.sql_page(channel_id, before, limit)
+            ] == [tuple(map(type, row)) for row in orm]
+    assert len(message_store.sql_page(channel_id, None, 50)) == 5  # 4 live + "bob joined"
