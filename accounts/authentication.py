@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import uuid
 from typing import Any
 
@@ -12,12 +11,12 @@ from rest_framework.request import Request
 from accounts.models import User
 from accounts.tokens import AccessClaims, decode_access_token
 from haven_site.api.errors import Unauthorized
-from haven_site.epochs import EpochCache
+from haven_site.epochs import EpochCache, copy_row
 
 # The user behind a (user, login session) pair, kept per process until the users or
 # device_sessions table changes anywhere (haven_site.epochs): a revoked session is refused at
 # once, on every process. Each caller gets its own copy of the row.
-_live_users = EpochCache("auth", copy=copy.copy)
+_live_users = EpochCache("auth", copy=copy_row)
 
 
 def live_user(user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:

@@ -12,7 +12,6 @@ request on every process.
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ from chat.permissions import (
 )
 from chat.permissions import permissions_in_server as _permissions_in_server
 from haven_site.api.errors import Forbidden, NotFound
-from haven_site.epochs import EpochCache
+from haven_site.epochs import EpochCache, copy_row
 
 NOT_SERVER_MEMBER = "Not a member of this server"
 NOT_CHANNEL_MEMBER = "Not a member of this channel"
@@ -72,9 +71,9 @@ def _copy_channel(channel: Channel | None) -> Channel | None:
     """Each caller gets its own Channel (and Server): actions may change and save them."""
     if channel is None:
         return None
-    mine = copy.copy(channel)
+    mine = copy_row(channel)
     if channel.server is not None:
-        mine.server = copy.copy(channel.server)
+        mine.server = copy_row(channel.server)
     return mine
 
 

@@ -203,6 +203,26 @@ def current(name: str) -> str | None:
     return memo[name]
 
 
+M = TypeVar("M")
+
+
+def copy_row(instance: M) -> M:
+    """A model instance's own copy, as ``copy.copy`` makes it (Model.__getstate__: the field
+    values, its own ``_state`` and fields cache) without the pickling protocol it goes through:
+    cached rows are copied for every caller, so that an action may change and save its own.
+    None (a cached "no such row") is returned as it is."""
+    if instance is None:
+        return instance
+    clone = object.__new__(type(instance))
+    clone.__dict__.update(instance.__dict__)
+    state = object.__new__(type(instance._state))  # type: ignore[attr-defined]
+    state.__dict__.update(instance._state.__dict__)  # type: ignore[attr-defined]
+    if "fields_cache" in state.__dict__:
+        state.fields_cache = dict(state.fields_cache)
+    clone._state = state  # type: ignore[attr-defined]
+    return clone
+
+
 def _names_in_use() -> set[str]:
     return set(_tables.values()) | {cache.epoch for cache in EpochCache.instances}
 

@@ -76,7 +76,8 @@ def _page_sql(with_before: bool) -> str:
     """The history page of ``orm_page`` as PostgreSQL reads it, over the (channel, timestamp)
     index. Parameters: channel, now, [before,] limit."""
     meta = Message._meta
-    columns = ", ".join(f'"{meta.get_field(name).column}"' for name in MessageRow._fields)
+    column = {field.attname: field.column for field in meta.concrete_fields}
+    columns = ", ".join(f'"{column[name]}"' for name in MessageRow._fields)
     before = ' AND "timestamp" < %s' if with_before else ""
     return (
         f'SELECT {columns} FROM "{meta.db_table}" WHERE "channel_id" = %s'  # noqa: S608 - names from the model

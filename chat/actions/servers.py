@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import uuid
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ from chat.permissions import DEFAULT_EVERYONE, Permission, permissions_in_server
 from chat.storage import delete_message_files_on_commit, delete_server_files_on_commit
 from haven_site.api.encoding import decode_b64
 from haven_site.api.errors import BadRequest, Forbidden
-from haven_site.epochs import EpochCache
+from haven_site.epochs import EpochCache, copy_row
 
 MAX_META = 8192  # create: decoded size of encrypted_meta
 MAX_PATCH_META = 4096  # PATCH: 1..4096 bytes
@@ -68,7 +67,7 @@ def do_create_server(owner: User, encrypted_meta: str) -> ServerView:
 
 
 def _copies(views: list[ServerView]) -> list[ServerView]:
-    return [ServerView(copy.copy(v.server), v.my_permissions) for v in views]
+    return [ServerView(copy_row(v.server), v.my_permissions) for v in views]
 
 
 # Per process, while no server, membership or role changes anywhere (haven_site.epochs).

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import uuid
@@ -79,7 +78,9 @@ def _fields(serializer: serializers.Serializer) -> BindingDict:
         return serializer.fields
     fields = BindingDict(serializer)
     for name, field in prototype.items():
-        fields[name] = copy.copy(field)
+        clone = object.__new__(type(field))  # copy.copy, without its generic protocol
+        clone.__dict__.update(field.__dict__)
+        fields[name] = clone
     return fields
 
 
