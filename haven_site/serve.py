@@ -38,6 +38,7 @@ from typing import Any
 
 from daphne import cli, http_protocol, server, ws_protocol
 from twisted.internet import endpoints
+from twisted.web import http
 
 from haven_site import asgi_guards, shutdown
 from haven_site.logging import AccessLog
@@ -76,6 +77,21 @@ def _server_from_string(reactor: Any, description: str) -> Any:
     return endpoints.AdoptedStreamServerEndpoint(reactor, int(options["fileno"]), family)
 
 
+class HavenHTTPFactory(http_protocol.HTTPFactory):
+    def log(self, request: Any) -> None:
+        """Requests are logged by Daphne's action logger (haven_site.logging.AccessLog). Twisted
+        also formatted a combined-log line of every request (full path, query included) for
+        its own log, which Daphne sends nowhere (or, at -v 2, to a logger Haven keeps at
+        WARNING): some 2 % of a small request's CPU (profiled)."""
+
+
+def _media_type(line: bytes) -> bytes:
+    """Twisted's request parsing reads the Content-Type of every request with a body through
+    the ``email`` package, only to see whether it is a form (whose fields Daphne never reads):
+    some 3 % of a REST send's CPU (profiled). The media type, lower-cased, is all it needs."""
+    return line.split(b";", 1)[0].strip().lower()
+
+
 def _workers() -> tuple[int, object]:
     from haven_site.config import ConfigError, load_config
 
@@ -96,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     server.serverFromString = _server_from_string
     ws_protocol.WebSocketFactory.protocol = HavenWebSocketProtocol
     server.WebSocketFactory = HavenWebSocketFactory  # limits and no compression
+    server.HTTPFactory = HavenHTTPFactory  # no second access log
+    http._parseContentType = _media_type
     http_protocol.WebRequest = HavenWebRequest  # HTTPFactory builds these
     cli.AccessLogGenerator = AccessLog  # through our logging
     cli.CommandLineInterface.server_class = HavenServer
