@@ -87,6 +87,8 @@ TEMPLATES = [
 if HAVEN.database_url:
     _database = environ.Env.db_url_config(HAVEN.database_url)
     if _database["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, with psycopg's compiled timestamp parser (haven_site/postgresql).
+        _database["ENGINE"] = "haven_site.postgresql"
         # A connection pool per process (psycopg_pool): under ASGI every request runs in a thread
         # of its own, so persistent connections (CONN_MAX_AGE) would not be reused, and opening
         # one per request costs more than the request itself (docs/performance.md).

@@ -163,7 +163,9 @@ def haven_settings(**changes: Any) -> Iterator[None]:
 
 
 def using_postgres() -> bool:
-    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
 
 
 def using_redis() -> bool:

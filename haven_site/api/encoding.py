@@ -29,7 +29,8 @@ def decode_b64(text: str, message: str) -> bytes:
 def b64(raw: bytes | memoryview | None) -> str | None:
     if raw is None:
         return None
-    return base64.b64encode(bytes(raw)).decode()
+    # base64.b64encode's own work, without its Python wrapper (a history page encodes 100)
+    return binascii.b2a_base64(raw, newline=False).decode("ascii")
 
 
 def ts(moment: datetime | None) -> str | None:

@@ -168,3 +168,34 @@ def test_the_written_history_sql_reads_what_the_orm_reads(world: tuple[Api, str,
                 tuple(map(type, row)) for row in message_store.sql_page(channel_id, before, limit)
             ] == [tuple(map(type, row)) for row in orm]
     assert len(message_store.sql_page(channel_id, None, 50)) == 5  # 4 live + "bob joined"
+
+
+def test_timestamps_are_read_as_django_reads_them() -> None:
+    """haven_site.postgresql's compiled timestamptz parser: the values and labels of Django's
+    own loader, from any offset, with microseconds or without."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's loader")
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader
+    from psycopg import adapters
+
+    from haven_site.postgresql.base import TIMESTAMPTZ_OID, TimestamptzLoader
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")  # a connection with its adapters
+        raw = connection.connection
+        ours = raw.adapters.get_loader(TIMESTAMPTZ_OID, 0)(TIMESTAMPTZ_OID, raw)
+        django = type("Django", (BaseTzLoader,), {"timezone": connection.timezone})(
+            TIMESTAMPTZ_OID, raw
+        )
+        assert isinstance(ours, TimestamptzLoader)
+        assert ours.timezone == connection.timezone
+        for text in (
+            b"2026-12-06 09:42:28.007183+00",
+            b"2026-12-06 11:42:28+02",
+            b"1999-01-01 00:00:00.5-07:30",
+        ):
+            assert ours.load(text) == django.load(text)
+            assert ours.load(text).tzinfo == django.load(text).tzinfo
+        cursor.execute("SELECT now()")
+        assert cursor.fetchone()[0].tzinfo == connection.timezone
+    assert adapters.get_loader(TIMESTAMPTZ_OID, 0) is not None
