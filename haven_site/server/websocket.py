@@ -19,12 +19,12 @@ from pprint import pformat
 from typing import Any
 
 from autobahn.websocket import protocol as autobahn_protocol
-from autobahn.websocket.protocol import PreparedMessage
 from daphne import ws_protocol
 from twisted.internet import tcp
 
 from haven_site import shutdown
 from haven_site.server.access import resolved_client, with_client
+from haven_site.server.frames import PreparedFrame
 
 
 class _LazyFormat:
@@ -147,7 +147,7 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
         shutdown.unregister(self)
         super().connectionLost(reason)
 
-    def send_prepared(self, prepared: PreparedMessage) -> None:
+    def send_prepared(self, prepared: PreparedFrame) -> None:
         """Write a frame built once for every local socket that receives the event (also
         called directly by the gateway: the ``haven.send_prepared`` scope extension)."""
         if self.state == self.STATE_OPEN and not self._overflowed:
