@@ -67,7 +67,6 @@ BULK_DELETE_MAX = 100
 # content); the rest wait for the answer.
 PENDING_DM_MESSAGES = 10
 
-TIMED_OUT = "You are timed out in this server"
 TOO_LARGE = "Message too large"
 CANNOT_MESSAGE = "Cannot message this user"
 DM_DECLINED = "This DM request was declined"
