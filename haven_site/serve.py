@@ -7,8 +7,9 @@
   (Daphne's 5 s dropped the clients at the back of a restart's queue).
 * A graceful stop: on SIGTERM every open WebSocket is told to save its resume state and close with
   1001 (going away) before the process exits, so that clients resume on the next instance.
-* WebSocket limits and fan-out costs (haven_site.server.websocket): no compression, 1 MiB messages,
-  bounded outbound buffers, frames prepared once per event.
+* WebSocket limits and fan-out costs (haven_site.server.websocket): no compression, 1 MiB messages
+  and frames (Daphne's own limits, set here to the spec's value), bounded outbound buffers, frames
+  prepared once per event.
 * Flat memory for large bodies, both ways. Stock Daphne queues a request's whole body (spooled to
   a temporary file by Twisted) as ASGI messages at once, and writes response chunks into the
   socket buffer as fast as the application produces them. Here the request body is read from that
@@ -51,6 +52,14 @@ APPLICATION = "haven_site.asgi:application"
 # dropped for a slow handshake (Daphne's default: 5 s) or a full listen queue (Twisted's: 50).
 HANDSHAKE_TIMEOUT_SECS = 30
 BACKLOG = 2048
+# websocket.md: text messages up to 1 MiB; larger ones close the socket with 1009.
+MAX_MESSAGE_BYTES = 1024 * 1024
+# Daphne's options that Haven sets unless the command line does.
+DEFAULTS = {
+    "--websocket_connect_timeout": str(HANDSHAKE_TIMEOUT_SECS),
+    "--websocket-max-message-size": str(MAX_MESSAGE_BYTES),
+    "--websocket-max-frame-size": str(MAX_MESSAGE_BYTES),
+}
 
 
 def _start_metrics() -> None:
@@ -102,8 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     asgi_guards.WS_DENIAL_SUPPORTED = True
     shutdown.install()
     _start_metrics()
-    if not any(arg.startswith("--websocket_connect_timeout") for arg in args):
-        args += ["--websocket_connect_timeout", str(HANDSHAKE_TIMEOUT_SECS)]
+    for option, value in DEFAULTS.items():
+        if not any(arg.startswith(option) for arg in args):
+            args += [option, value]
     if not any(":" in arg and not arg.startswith("-") for arg in args):
         args.append(APPLICATION)  # Daphne requires the application argument
     cli.CommandLineInterface().run(args)

@@ -3,7 +3,8 @@ real HTTP status and JSON body), registration for the graceful stop, access logg
 limits the gateway relies on:
 
 * no permessage-deflate (ciphertext does not compress, and compression costs CPU per frame and
-  per socket); messages and frames above 1 MiB are refused with close code 1009;
+  per socket); messages and frames above Daphne's size limits (1 MiB, set by haven_site.serve)
+  are refused with close code 1009, not a dropped connection;
 * WebSocket ping/pong frames count as activity for the gateway's idle timer (``haven.activity``);
 * a peer that stops reading cannot make the server buffer without bound: past
   ``OUTBOUND_LIMIT_BYTES`` of unsent data the connection is dropped and the application told
@@ -46,7 +47,6 @@ class _LazyFormat:
 autobahn_protocol.pformat = _LazyFormat  # type: ignore[assignment]
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests"}
-MAX_MESSAGE_BYTES = 1024 * 1024
 OUTBOUND_LIMIT_BYTES = 4 * 1024 * 1024
 
 
@@ -194,12 +194,10 @@ class HavenWebSocketFactory(ws_protocol.WebSocketFactory):
     protocol = HavenWebSocketProtocol
 
     def setProtocolOptions(self, **options: Any) -> None:
-        options.update(
-            perMessageCompressionAccept=_refuse_compression,
-            maxMessagePayloadSize=MAX_MESSAGE_BYTES,
-            maxFramePayloadSize=MAX_MESSAGE_BYTES,
-            failByDrop=False,  # a refused frame is answered with its close code (1009), not a drop
-        )
+        # The size limits come with Daphne's own options (--websocket-max-message-size and
+        # --websocket-max-frame-size); Autobahn enforces them, and without failByDrop=False it
+        # would drop the TCP connection instead of closing with 1009 as the spec says.
+        options.update(perMessageCompressionAccept=_refuse_compression, failByDrop=False)
         super().setProtocolOptions(**options)
 
 
