@@ -17,6 +17,9 @@
   waits while the socket's buffer is full (Twisted's producer flow control), so a 500 MB upload
   or download costs a few chunks of memory.
 
+Before patching anything it checks that Daphne, Twisted and Autobahn still have what these
+additions rely on (haven_site.server.contract), and refuses to start otherwise.
+
 It also routes Daphne's access log through Haven's logging (``haven_site.logging.AccessLog``:
 JSON in production, paths without query strings, client addresses only with
 ``LOG_CLIENT_IPS``), and starts the Prometheus exporter on ``METRICS_PORT`` when that is set
@@ -37,15 +40,16 @@ import socket
 import sys
 from typing import Any
 
+from autobahn.websocket import protocol as autobahn_protocol
 from daphne import cli, http_protocol, server, ws_protocol
 from twisted.internet import endpoints
 
 from haven_site import asgi_guards, shutdown
 from haven_site.logging import AccessLog
-from haven_site.server import workers
+from haven_site.server import contract, workers
 from haven_site.server.access import HavenWebRequest
 from haven_site.server.streaming import HavenServer
-from haven_site.server.websocket import HavenWebSocketFactory, HavenWebSocketProtocol
+from haven_site.server.websocket import HavenWebSocketFactory, HavenWebSocketProtocol, LazyFormat
 
 APPLICATION = "haven_site.asgi:application"
 # After a restart every client reconnects at once; those at the back of the queue must not be
@@ -96,12 +100,24 @@ def _workers() -> tuple[int, object]:
     return config.workers, config
 
 
+def _check_contract() -> None:
+    """Refuse to start on a Daphne, Twisted or Autobahn that lacks what the patches below and
+    haven_site.server rely on (haven_site.server.contract), before anything is patched."""
+    try:
+        contract.check()
+    except contract.ContractError as error:
+        print(error, file=sys.stderr)  # noqa: T201 - the operator reads this first
+        raise SystemExit(2) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    _check_contract()  # also before the supervisor, which would restart refusing workers forever
     if os.environ.get(workers.WORKER_ENV) is None:
         count, config = _workers()
         if count > 1:
             raise SystemExit(workers.supervise(args, count, config))
+    autobahn_protocol.pformat = LazyFormat  # type: ignore[assignment]
     server.serverFromString = _server_from_string
     ws_protocol.WebSocketFactory.protocol = HavenWebSocketProtocol
     server.WebSocketFactory = HavenWebSocketFactory  # limits and no compression

@@ -19,7 +19,6 @@ from __future__ import annotations
 from pprint import pformat
 from typing import Any
 
-from autobahn.websocket import protocol as autobahn_protocol
 from daphne import ws_protocol
 from twisted.internet import tcp
 
@@ -28,10 +27,10 @@ from haven_site.server.access import resolved_client, with_client
 from haven_site.server.frames import PreparedFrame
 
 
-class _LazyFormat:
+class LazyFormat:
     """Autobahn formats its whole configuration with ``pformat`` for a debug log line on every
-    connection, logged or not: a twentieth of a reconnect storm's CPU. Formatted only if
-    the line is written."""
+    connection, logged or not: a twentieth of a reconnect storm's CPU. haven_site.serve puts this
+    in its place, so that the value is formatted only if the line is written."""
 
     __slots__ = ("value",)
 
@@ -43,8 +42,6 @@ class _LazyFormat:
 
     __repr__ = __str__
 
-
-autobahn_protocol.pformat = _LazyFormat  # type: ignore[assignment]
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests"}
 OUTBOUND_LIMIT_BYTES = 4 * 1024 * 1024
@@ -69,12 +66,12 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
         self._notify({"type": "haven.activity"})
 
     def _pending_bytes(self) -> int:
+        """Bytes written but not yet taken by the kernel (Twisted's private write buffer:
+        haven_site.server.contract makes sure these attributes exist)."""
         transport = self.transport
-        try:
-            unsent = len(transport.dataBuffer) - transport.offset
-            return int(unsent + transport._tempDataLen)
-        except AttributeError:  # not a plain TCP transport (TLS wrappers buffer elsewhere)
-            return 0
+        if not isinstance(transport, tcp.Connection):
+            return 0  # a TLS endpoint buffers in its own layer (Haven's TLS is Caddy's)
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
     def sendData(self, data: bytes, sync: bool = False, chopsize: int | None = None) -> None:
         """Write straight to the socket when nothing is queued, like asyncio's transports do.
