@@ -43,11 +43,15 @@ setup-dev: $(DEV_STAMP)
 # `make lock UPGRADE_PACKAGE=daphne` just that package. The dev lock is constrained by the
 # runtime lock, so both install the same version of every package they share.
 PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --allow-unsafe \
-	--strip-extras --no-emit-index-url --no-emit-find-links \
-	$(if $(UPGRADE),--upgrade) $(if $(UPGRADE_PACKAGE),--upgrade-package $(UPGRADE_PACKAGE))
+	--strip-extras --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade)
+# --upgrade-package adds its package to a lock that lacks it: the runtime lock gets the option
+# only for one of its own packages.
+UPGRADE_ONE = $(if $(UPGRADE_PACKAGE),--upgrade-package $(UPGRADE_PACKAGE))
+IN_RUNTIME = $(shell grep -qix '$(UPGRADE_PACKAGE)==.*' $(RUNTIME_LOCK) && echo yes)
 lock: setup-dev
-	$(PIP_COMPILE) --output-file $(RUNTIME_LOCK) pyproject.toml
-	$(PIP_COMPILE) --extra dev --constraint $(RUNTIME_LOCK) --output-file $(DEV_LOCK) pyproject.toml
+	$(PIP_COMPILE) $(if $(IN_RUNTIME),$(UPGRADE_ONE)) --output-file $(RUNTIME_LOCK) pyproject.toml
+	$(PIP_COMPILE) $(UPGRADE_ONE) --extra dev --constraint $(RUNTIME_LOCK) \
+		--output-file $(DEV_LOCK) pyproject.toml
 
 run: setup
 	$(BIN)/python manage.py migrate --noinput

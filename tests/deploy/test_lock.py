@@ -119,3 +119,17 @@ def test_the_image_installs_the_runtime_lock() -> None:
     assert text.index("COPY requirements/runtime.txt") < text.index("pip install")
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert not any(line.strip("/").startswith("requirements") for line in ignored)
+
+
+@pytest.mark.parametrize(("package", "in_runtime"), [("daphne", True), ("ruff", False)])
+def test_make_lock_upgrades_one_package(package: str, in_runtime: bool) -> None:
+    """Only the locks that hold the package get --upgrade-package (pip-compile would add it)."""
+    compiles = [
+        line for line in _dry_run("lock", f"UPGRADE_PACKAGE={package}").splitlines()
+        if "pip-compile" in line
+    ]  # fmt: skip
+    runtime, dev = compiles
+    assert "requirements/runtime.txt" in runtime
+    assert "--extra dev" in dev
+    assert (f"--upgrade-package {package}" in runtime) is in_runtime
+    assert f"--upgrade-package {package}" in dev
