@@ -5,8 +5,10 @@ and reads private attributes (Twisted's write buffer). An upgrade that renamed o
 not fail: an override would no longer be called, a replaced attribute would be set where nothing
 reads it, and the outbound overflow guard would stop seeing the buffer. So ``haven_site.serve``
 calls ``check()`` before it patches anything and refuses to start, naming what is missing
-(docs/decisions.md, "Configuration and start-up"). The lock files pin the versions this list
-was checked on (README.md, "Dependencies"); tests/site/test_server_contract.py checks it.
+(docs/decisions.md, "Configuration and start-up"). Only haven_site.serve patches anything, so
+only it checks; Daphne run any other way (``manage.py runserver``) serves Haven unpatched. The
+lock files pin the versions this list was checked on (README.md, "Dependencies");
+tests/site/test_server_contract.py checks it.
 
 Three kinds of entries:
 
