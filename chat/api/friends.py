@@ -31,7 +31,7 @@ class FriendRequestView(ApiView):
         body = parse_body(request, FriendRequestBody)
         result = friends.do_send_request(self.user, body["username"])
         shape = friend_shape(result.friendship, self.user.id)
-        shape["is_incoming"] = False  # the original's answer, auto-accepted requests included
+        shape["is_incoming"] = False  # the spec's answer, auto-accepted requests included
         return Response(shape)
 
 

@@ -16,7 +16,7 @@ from haven_site.api.views import ApiView
 
 
 class SendBody(serializers.Serializer):
-    channel_id = Uuid()  # required by the original, value ignored: the path wins
+    channel_id = Uuid()  # required by the spec, value ignored: the path wins
     sender_token = B64()
     encrypted_body = B64()
     expires_at = Timestamp(required=False, allow_null=True)

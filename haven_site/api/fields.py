@@ -1,8 +1,8 @@
 """Strict serializer fields for request bodies.
 
-The original rejects a JSON value of the wrong type (a number where a string is expected, a string
-for a bool) with 422 instead of coercing it, as DRF's default fields would. These fields keep that
-contract; their failures become 422 in ``haven_site.api.parsing``.
+A JSON value of the wrong type (a number where a string is expected, a string for a bool) is
+rejected, not coerced as DRF's default fields would. Their failures become 422 in
+``haven_site.api.parsing`` (api.md 1.3).
 """
 
 from __future__ import annotations

@@ -100,14 +100,13 @@ def query_int(query: QueryDict, name: str, default: int) -> int:
     if not _INTEGER.fullmatch(value):  # int() would also take " 5", "+5" and "1_000"
         raise _query_error(f"{name}: invalid digit found in string")
     number = int(value)
-    if not I64[0] <= number <= I64[1]:  # as the original's i64; the database's limit too
+    if not I64[0] <= number <= I64[1]:  # the spec's 64-bit integers; the database's limit too
         raise _query_error(f"{name}: number too large to fit in target type")
     return number
 
 
 def query_count(query: QueryDict, name: str, default: int) -> int:
-    """A ``limit`` or ``offset`` that is not clamped: a negative one is malformed (400), where
-    the original failed with 500."""
+    """A ``limit`` or ``offset`` that is not clamped: a negative one is malformed (400)."""
     number = query_int(query, name, default)
     if number < 0:
         raise _query_error(f"{name}: must not be negative")

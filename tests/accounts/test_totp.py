@@ -82,7 +82,7 @@ def test_setup_twice_when_enabled_fails(api: Api) -> None:
 
 
 def test_verify_without_pending_keeps_totp_on(api: Api) -> None:
-    """The original turned 2FA off here (operations.md 2.14); we keep it on."""
+    """The spec's quirk of turning 2FA off here (operations.md 2.14) is fixed: it stays on."""
     api.register("alice")
     secret = enable_totp(api, "alice")
     response = api.as_("alice").post("/api/v1/auth/totp/verify", {"code": code_at(secret, 1)})
