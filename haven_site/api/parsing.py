@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any, TypeVar
+from typing import Any
 
 from django.http import HttpRequest, QueryDict
 from rest_framework import serializers
@@ -15,7 +15,12 @@ from rest_framework import serializers
 from haven_site.api.errors import BadRequest, Unprocessable, UnsupportedMediaType
 from haven_site.api.fields import I64, NUL_MESSAGE, has_nul, parse_timestamp, parse_uuid
 
-S = TypeVar("S", bound=serializers.Serializer)
+
+# The shape of a JSON request body, made of the strict fields of ``haven_site.api.fields``.
+# ``parse_body`` validates a body into a dict: a Body is never bound to a model instance. (No
+# docstring: the API description would show it on every body that inherits it.)
+class Body(serializers.Serializer[None]):
+    pass
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -36,7 +41,7 @@ def read_json(request: HttpRequest) -> Any:
         raise BadRequest(f"Failed to parse the request body as JSON: {error}") from None
 
 
-def parse_body(request: HttpRequest, schema: type[serializers.Serializer]) -> dict[str, Any]:
+def parse_body(request: HttpRequest, schema: type[Body]) -> dict[str, Any]:
     """Validate a JSON object body against ``schema``; unknown fields are ignored."""
     data = read_json(request)
     if not isinstance(data, dict):
