@@ -51,7 +51,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 def _rate_limited_path(scope: Scope) -> bool:
     path: str = scope.get("path", "")
     if path.startswith(settings.STATIC_URL):
-        return False  # the browser client's assets, served like the original's embedded SPA
+        return False  # the browser client's assets are not rate limited
     return scope.get("method") != "OPTIONS"  # CORS preflights are answered before the limiter
 
 

@@ -1,6 +1,6 @@
 """Haven's configuration: read from the environment once, validated at start-up.
 
-Variable names and defaults follow the original server (spec operations.md section 1). With no
+Variable names and defaults are the spec's (operations.md section 1). With no
 configuration at all the server runs on the "embedded default": SQLite and an in-memory channel
 layer under ``var/``, with local secrets generated once. Setting ``HAVEN_DOMAIN`` marks a
 production instance, where missing or weak secrets stop start-up with one line per problem.
