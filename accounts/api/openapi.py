@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import serializers
 
 from accounts.api import admin, auth, images, keys, users
 from accounts.api.schemas import (
@@ -27,6 +26,7 @@ from haven_site.api.openapi import (
     TIMESTAMP,
     UUID,
     Ref,
+    Shape,
     annotate,
     const,
     message,
@@ -38,6 +38,7 @@ from haven_site.api.openapi import (
 )
 
 
+# drf-spectacular's extension base registers subclasses in an untyped __init_subclass__.
 class BearerScheme(OpenApiAuthenticationExtension):
     target_class = "accounts.authentication.BearerAuthentication"
     name = "bearer"
@@ -49,7 +50,7 @@ class BearerScheme(OpenApiAuthenticationExtension):
 # --- Components (api.md 1.9) ---------------------------------------------------------------------
 
 
-class UserSummary(serializers.Serializer):
+class UserSummary(Shape):
     """A user in lists of people (members, friends, blocks, voice rosters)."""
 
     user_id = Uuid()
@@ -58,7 +59,7 @@ class UserSummary(serializers.Serializer):
     avatar_url = nullable(Str)
 
 
-class UserPublic(serializers.Serializer):
+class UserPublic(Shape):
     id = Uuid()
     username = Str()
     display_name = nullable(Str)
@@ -73,13 +74,13 @@ class UserPublic(serializers.Serializer):
     totp_enabled = Bool()
 
 
-class AuthResponse(serializers.Serializer):
+class AuthResponse(Shape):
     access_token = Str()
     refresh_token = Str()
     user = UserPublic()
 
 
-class SessionResponse(serializers.Serializer):
+class SessionResponse(Shape):
     id = Uuid()
     family_id = nullable(Uuid)
     device_name = nullable(Str)
@@ -89,7 +90,7 @@ class SessionResponse(serializers.Serializer):
     is_current = Bool()
 
 
-class ProfileResponse(serializers.Serializer):
+class ProfileResponse(Shape):
     """The profile card of ``GET /users/{user_id}/profile``."""
 
     id = Uuid()
@@ -116,7 +117,7 @@ class BlockedUserResponse(UserSummary):
     blocked_at = Timestamp()
 
 
-class AdminUserResponse(serializers.Serializer):
+class AdminUserResponse(Shape):
     id = Uuid()
     username = Str()
     display_name = nullable(Str)

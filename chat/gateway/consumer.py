@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from autobahn.websocket.protocol import PreparedMessage
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -35,6 +34,7 @@ from chat.gateway.store import SessionRecord, get_store, seq_of
 from haven_site import epochs, metrics
 from haven_site.api.errors import ApiError, Unauthorized
 from haven_site.asgi_guards import deny, deny_text
+from haven_site.server.frames import prepare_text_frame
 
 logger = logging.getLogger("haven.gateway")
 
@@ -591,7 +591,7 @@ class GatewayConsumer(AsyncConsumer):
     def outbound(self, frame: str) -> dict[str, Any]:
         """The websocket.send message for a doorbell's frame, shared by all local sockets."""
         if self.prepared:
-            prepared = PreparedMessage(frame.encode(), False, False, True)
+            prepared = prepare_text_frame(frame)
             return {"type": "websocket.send", "text": frame, "haven.prepared": prepared}
         return {"type": "websocket.send", "text": frame}
 
