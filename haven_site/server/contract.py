@@ -32,8 +32,11 @@ from typing import Any
 PRESENT: dict[str, tuple[str, ...]] = {
     # haven_site.serve replaces these module attributes (and AccessLogGenerator, server_class),
     # and builds its endpoints with Twisted's parser.
-    "daphne.server": ("Server", "WebSocketFactory", "serverFromString"),
-    "daphne.http_protocol": ("WebRequest",),
+    "daphne.server": ("Server", "WebSocketFactory", "HTTPFactory", "serverFromString"),
+    "daphne.http_protocol": ("WebRequest", "HTTPFactory"),
+    # ... and Twisted's Content-Type parser and per-request log line (haven_site.serve).
+    "twisted.web.http": ("_parseContentType",),
+    "daphne.http_protocol:HTTPFactory": ("log",),
     "daphne.ws_protocol": ("WebSocketFactory", "WebSocketProtocol"),
     "daphne.cli": ("AccessLogGenerator", "CommandLineInterface"),
     "daphne.cli:CommandLineInterface": ("server_class", "run"),
@@ -68,6 +71,8 @@ SET_BY: dict[str, tuple[str, ...]] = {
     "autobahn.websocket.protocol:WebSocketProtocol._connectionMade": ("state",),
     "twisted.internet.abstract:FileDescriptor.__init__": ("_tempDataLen",),
     "twisted.internet.tcp:Connection.__init__": ("socket",),
+    # send_prepared writes the frame's bytes itself
+    "autobahn.websocket.protocol:PreparedMessage.__init__": ("payloadHybi",),
     "daphne.ws_protocol:WebSocketProtocol.onConnect": (
         "server", "request", "clean_headers", "client_addr", "handshake_deferred",
     ),
