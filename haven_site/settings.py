@@ -61,7 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "haven_site.middleware.BrowserMessageMiddleware",  # Django's, for pages only
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "haven_site.metrics.PrometheusAfterWithSeries",  # django-prometheus's "after" middleware
 ]
 
 ROOT_URLCONF = "haven_site.urls"

@@ -7,14 +7,17 @@ import json
 import logging
 import logging.config
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from django.conf import settings
+from django_prometheus.middleware import PrometheusAfterMiddleware
 from prometheus_client import REGISTRY
 
 from haven_site import metrics
 from haven_site.logging import ACCESS_CLIENT, AccessLog, logging_config
+from haven_site.metrics import PrometheusAfterWithSeries
 from tests.deploy.conftest import Daphne
 from tests.helpers import haven_settings
 
@@ -160,7 +163,24 @@ def test_gateway_metrics_api() -> None:
 def test_prometheus_middleware_wraps_every_other_middleware() -> None:
     middleware = settings.MIDDLEWARE
     assert middleware[0] == "django_prometheus.middleware.PrometheusBeforeMiddleware"
-    assert middleware[-1] == "django_prometheus.middleware.PrometheusAfterMiddleware"
+    assert middleware[-1] == "haven_site.metrics.PrometheusAfterWithSeries"
+    assert issubclass(PrometheusAfterWithSeries, PrometheusAfterMiddleware)
+
+
+@pytest.mark.django_db
+def test_each_request_counts_in_its_series(client: Any) -> None:
+    """The series kept per process are django-prometheus's own: every request still counts."""
+    view = "invites.api.registration.InviteRequiredView"
+    labels = {"status": "200", "view": view, "method": "GET"}
+    name = "django_http_responses_total_by_status_view_method_total"
+
+    def count() -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = count()
+    for _ in range(3):
+        assert client.get("/api/v1/auth/invite-required").status_code == 200
+    assert count() - before == 3
 
 
 @pytest.mark.slow
