@@ -1,4 +1,5 @@
-"""What makes the send and history paths cheap (docs/performance.md), pinned as query counts.
+"""What makes the send and history paths cheap (docs/performance.md), pinned as query counts
+(REST and gateway send, history page, server list) and as the statements they use.
 
 The rows every request reads (the session, the channel and its server, the membership, roles and
 overwrites) are kept per process while nothing behind them changes (haven_site.epochs): a warm
@@ -175,15 +176,17 @@ def test_timestamps_are_read_as_django_reads_them() -> None:
     own loader, from any offset, with microseconds or without."""
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's loader")
-    from django.db.backends.postgresql.psycopg_any import BaseTzLoader
-    from psycopg import adapters
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader  # type: ignore[import-untyped]
+    from psycopg.pq import Format
 
     from haven_site.postgresql.base import TIMESTAMPTZ_OID, TimestamptzLoader
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")  # a connection with its adapters
         raw = connection.connection
-        ours = raw.adapters.get_loader(TIMESTAMPTZ_OID, 0)(TIMESTAMPTZ_OID, raw)
+        loader = raw.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+        assert loader is not None
+        ours = loader(TIMESTAMPTZ_OID, raw)
         django = type("Django", (BaseTzLoader,), {"timezone": connection.timezone})(
             TIMESTAMPTZ_OID, raw
         )
@@ -198,4 +201,33 @@ def test_timestamps_are_read_as_django_reads_them() -> None:
             assert ours.load(text).tzinfo == django.load(text).tzinfo
         cursor.execute("SELECT now()")
         assert cursor.fetchone()[0].tzinfo == connection.timezone
-    assert adapters.get_loader(TIMESTAMPTZ_OID, 0) is not None
+
+
+def test_a_warm_gateway_send_is_one_insert(world: tuple[Api, str, str], api: Api) -> None:
+    """The gateway's SendMessage, as its database thread runs it (one unit of work: the session
+    check, then the action): warm, the INSERT alone, as for REST."""
+    from accounts.tokens import decode_access_token
+    from chat.actions import messages
+    from chat.gateway.consumer import _run_as
+
+    _, _, channel = world
+    claims = decode_access_token(api.users["bob"].access_token)
+
+    def send() -> list[str]:
+        fields = body()
+        del fields["channel_id"], fields["has_attachments"]
+        with CaptureQueriesContext(connection) as queries:
+            _run_as(
+                claims.user_id,
+                claims.session_id,
+                messages.do_send_message,
+                (uuid.UUID(channel),),
+                {**fields, "via_websocket": True},
+            )
+        control = ("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT")
+        return [q["sql"] for q in queries if not q["sql"].startswith(control)]
+
+    send()
+    warm = send()
+    assert len(warm) == 1, warm
+    assert warm[0].startswith("INSERT INTO"), warm
