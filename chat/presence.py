@@ -11,14 +11,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from chat.events import Audience, control, publish, to_channels, to_servers, to_users
+from realtime.events import Audience, control, publish, to_channels, to_servers, to_users
 
 VISIBLE = ("online", "idle", "dnd")
 STATUSES = ("online", "idle", "dnd", "invisible")
 
 
 def _registry() -> Any:
-    from chat.gateway.registry import get_registry
+    from realtime.registry import get_registry
 
     return get_registry()
 

@@ -21,11 +21,11 @@ from chat.access import (
     check_not_timed_out,
     may_stay_in_voice,
 )
-from chat.events import Audience, publish, to_channels, to_servers, to_users
 from chat.hooks import AccessChange
 from chat.models import Channel, ChannelMember, ChannelType, ServerMember
 from chat.permissions import Permission
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
+from realtime.events import Audience, publish, to_channels, to_servers, to_users
 from voice import livekit, state
 from voice.calls import check_dm_call
 

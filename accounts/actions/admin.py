@@ -39,8 +39,8 @@ def search_users(search: str | None, limit: int, offset: int) -> QuerySet[User]:
 def instance_stats() -> dict[str, int]:
     """api.md 2.26; ``active_connections`` counts distinct users connected to the gateway on
     any instance (the original counted this process only)."""
-    from chat.gateway.registry import get_registry
     from chat.models import Channel, Message, Server
+    from realtime.registry import get_registry
 
     return {
         "total_users": User.objects.count(),

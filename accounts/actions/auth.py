@@ -20,7 +20,6 @@ from accounts.actions.sessions import (
 from accounts.models import PreKey, User
 from accounts.passwords import burn_verification_time, hash_password
 from accounts.validation import check_display_name, check_password_length, check_username
-from chat.events import control, publish, to_users
 from haven_site.api.encoding import b64decode_strict, decode_b64
 from haven_site.api.errors import (
     ApiError,
@@ -35,6 +34,7 @@ from invites.actions.registration import (
     do_consume_invite,
     do_grant_invites,
 )
+from realtime.events import control, publish, to_users
 
 MAX_REGISTRATION_PREKEYS = 100
 _REGISTRATION_LOCK = 0x48415645  # "HAVE": serialises registrations on PostgreSQL

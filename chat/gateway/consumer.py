@@ -1,9 +1,9 @@
 """``/api/v1/ws``: one connection of the realtime gateway (websocket.md; docs/realtime.md).
 
-Transport only: frames are decoded by ``chat.gateway.protocol`` and handled by the registered
+Transport only: frames are decoded by ``realtime.protocol`` and handled by the registered
 client messages (``chat.gateway.session``: the connection's own; ``chat.gateway.messages``: the
 message operations; ``voice.gateway``: calls), access is decided by ``chat.access``, events are
-built by ``chat.events``; this class keeps the connection's state (groups and their replay
+built by ``realtime.events``; this class keeps the connection's state (groups and their replay
 cursors, session, timers) and moves frames.
 
 Everything a connection handles (client frames, doorbells, controls, the shutdown notice) is
@@ -27,14 +27,14 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
-from chat.events import Event, adispatch, channel_group, encode_frame, server_group, user_group
-from chat.gateway import protocol
-from chat.gateway.hub import FRAMES, get_hub
-from chat.gateway.registry import get_registry, refresh_every
-from chat.gateway.store import SessionRecord, get_store, seq_of
 from haven_site import epochs, metrics
 from haven_site.api.errors import ApiError, Unauthorized
 from haven_site.asgi_guards import deny, deny_text
+from realtime import protocol
+from realtime.events import Event, adispatch, channel_group, encode_frame, server_group, user_group
+from realtime.hub import FRAMES, get_hub
+from realtime.registry import get_registry, refresh_every
+from realtime.store import SessionRecord, get_store, seq_of
 
 logger = logging.getLogger("haven.gateway")
 
@@ -665,7 +665,7 @@ class GatewayConsumer(AsyncConsumer):
             self.cursors[group] = entry.sid
         return True
 
-    # --- controls from the rest of the application (chat.events.control) --------------------
+    # --- controls from the rest of the application (realtime.events.control) --------------------
 
     async def gateway_control(self, message: dict[str, Any]) -> None:
         if not self.accepted or self.closing:

@@ -6,7 +6,7 @@ Beyond the original, a resume never hands out what the user may no longer see:
   channel the user cannot see now (banned, kicked, left, hidden by a role or an overwrite, a DM or
   group left or deleted) is dropped, with its server's group unless another kept channel needs it;
 * a kept channel whose access changed while the session was away (an access stamp newer than the
-  record, ``chat.gateway.store``) may have been lost and regained meanwhile, so the session cannot
+  record, ``realtime.store``) may have been lost and regained meanwhile, so the session cannot
   be resumed exactly: ``InvalidSession`` (the client re-fetches over REST);
 * the record is *taken*, as the original takes its buffer: saved back without groups, so resuming
   it again replays nothing (an old session id is not a subscription that never ends).
@@ -27,11 +27,11 @@ from typing import Any
 from django.conf import settings
 
 from chat.access import still_visible_by_server
-from chat.events import channel_group, encode_frame, server_group, user_group
-from chat.gateway import protocol
 from chat.gateway.consumer import GatewayConsumer
-from chat.gateway.store import SessionRecord, channel_scopes, get_store, seq_of
 from haven_site import metrics
+from realtime import protocol
+from realtime.events import channel_group, encode_frame, server_group, user_group
+from realtime.store import SessionRecord, channel_scopes, get_store, seq_of
 
 
 @protocol.client_message("Resume", session_id=protocol.Kind.UUID)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chat.events import Audience, CapturedEvent, capture_events
+from realtime.events import Audience, CapturedEvent, capture_events
 from tests.helpers import Api, b64
 
 P = "/api/v1"
@@ -86,7 +86,7 @@ def capture(
 ) -> Callable[[], AbstractContextManager[Captured]]:
     """``with capture() as got:`` runs the on-commit callbacks of the block (the test runs in a
     transaction that never commits) and records the events and gateway commands they send."""
-    from chat.gateway import bus
+    from realtime import bus
 
     @contextmanager
     def run() -> Iterator[Captured]:

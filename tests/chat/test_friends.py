@@ -11,8 +11,8 @@ from django.db import connection
 
 from accounts.models import User
 from chat.actions import friends
-from chat.events import to_users
 from chat.models import Friendship, FriendshipStatus
+from realtime.events import to_users
 from tests.factories import (
     befriend,
     published,

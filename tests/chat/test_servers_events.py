@@ -11,9 +11,9 @@ from contextlib import AbstractContextManager
 
 import pytest
 
-from chat.events import Audience, to_channels, to_servers, to_users
 from chat.models import Role, ServerMember
 from chat.permissions import Permission
+from realtime.events import Audience, to_channels, to_servers, to_users
 from tests.chat.conftest import Captured, P, create_server, grant, join, make_role
 from tests.helpers import Api, b64
 

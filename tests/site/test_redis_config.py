@@ -146,8 +146,8 @@ CHECK = textwrap.dedent(
     django.setup()
     from channels.layers import get_channel_layer
     from django.core.cache import cache
-    from chat.events import Event, dispatch, to_channels
-    from chat.gateway.store import get_store
+    from realtime.events import Event, dispatch, to_channels
+    from realtime.store import get_store
     from haven_site import ratelimit, redisconn
     import uuid
 

@@ -14,8 +14,8 @@ from channels.testing import WebsocketCommunicator
 
 from chat.gateway import consumer as consumer_module
 from chat.gateway.consumer import GatewayConsumer
-from chat.gateway.registry import memory_registry
-from chat.gateway.store import memory_store
+from realtime.registry import memory_registry
+from realtime.store import memory_store
 from tests.helpers import Api, TestUser
 
 

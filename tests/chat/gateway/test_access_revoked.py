@@ -15,8 +15,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from accounts.authentication import user_for_token
-from chat.gateway.store import get_store
 from chat.permissions import Permission
+from realtime.store import get_store
 from tests.chat.gateway.conftest import Ws
 from tests.factories import (
     make_dm,
@@ -478,7 +478,7 @@ async def test_entries_hidden_from_a_user_are_stored_with_the_event(
 ) -> None:
     """The replay store keeps who an event is hidden from, so a backfill after a lost doorbell
     hides it too."""
-    from chat.events import Event, adispatch, to_users
+    from realtime.events import Event, adispatch, to_users
 
     bob_id = uuid.UUID(users["bob"].id)
     bob = await _connect(users["bob"])

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat.gateway import protocol
 from chat.gateway.consumer import maybe_sweep
 from chat.gateway.messages import RATE_LIMITED, send_allowed
-from chat.gateway.registry import get_registry
 from haven_site.api.errors import BadRequest
+from realtime import protocol
+from realtime.registry import get_registry
 from tests.chat.gateway.conftest import Ws
 from tests.helpers import Api, TestUser, eventually, haven_settings
 
@@ -123,7 +123,7 @@ def test_admin_stats_counts_connected_users(users: dict[str, TestUser], api: Api
 def slow_type() -> Any:
     """A handler that publishes to its own user, then replies after a pause (like SendMessage:
     the echo of what it published must not overtake its reply)."""
-    from chat.events import Event, adispatch, to_users
+    from realtime.events import Event, adispatch, to_users
 
     @protocol.client_message("TestSlow", count=protocol.Kind.OPT_STR)
     async def slow(conn: Any, payload: dict[str, Any]) -> None:
@@ -173,7 +173,7 @@ def _metric(name: str, **labels: str) -> float:
 
 
 async def test_metrics_count_sockets_frames_and_resumes(users: dict[str, TestUser]) -> None:
-    from chat.events import Event, adispatch, to_users
+    from realtime.events import Event, adispatch, to_users
 
     opened = _metric("haven_ws_open_sockets")
     frames = _metric("haven_ws_events_delivered_total")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from chat.events import Event, adispatch, to_channels, to_users
-from chat.gateway.store import SessionRecord, get_store
+from realtime.events import Event, adispatch, to_channels, to_users
+from realtime.store import SessionRecord, get_store
 from tests.chat.gateway.conftest import Ws, settle
 from tests.helpers import TestUser, haven_settings
 

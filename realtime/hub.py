@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
-from chat.gateway import protocol
 from haven_site import metrics
+from realtime import protocol
 
 logger = logging.getLogger("haven.gateway.hub")
 

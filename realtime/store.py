@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
-from chat.gateway import redis_client
+from haven_site import redisconn
 
 ZERO = "0-0"
 RETENTION_MARGIN_SECS = 60
@@ -256,31 +256,31 @@ def _session_ttl(record: SessionRecord) -> int:
 class RedisReplayStore:
     # The append script can also ring the doorbells itself (``publish``: the pub/sub channel
     # layer's prefix): published inside the script, they leave Redis in exactly the order the
-    # events were appended, whichever processes appended them (chat.gateway.bus).
+    # events were appended, whichever processes appended them (realtime.bus).
     publishes = True
 
     def append(
         self, groups: list[str], event_id: str, frame: str, hidden: str = "", publish: str = ""
     ) -> tuple[str, list[str]]:
         keys, args = _append_args(groups, event_id, frame, hidden, publish)
-        sid, prevs = _script(redis_client.sync_client())(keys=keys, args=args)
+        sid, prevs = _script(redisconn.sync_client())(keys=keys, args=args)
         return str(sid), [str(p) for p in prevs]
 
     async def aappend(
         self, groups: list[str], event_id: str, frame: str, hidden: str = "", publish: str = ""
     ) -> tuple[str, list[str]]:
         keys, args = _append_args(groups, event_id, frame, hidden, publish)
-        sid, prevs = await _script(redis_client.async_client())(keys=keys, args=args)
+        sid, prevs = await _script(redisconn.async_client())(keys=keys, args=args)
         return str(sid), [str(p) for p in prevs]
 
     async def last_ids(self, groups: list[str]) -> list[str]:
         if not groups:
             return []
-        values = await redis_client.async_client().mget([last_key(g) for g in groups])
+        values = await redisconn.async_client().mget([last_key(g) for g in groups])
         return [str(v) if v else ZERO for v in values]
 
     async def read_after(self, group: str, after: str) -> list[Entry] | None:
-        client = redis_client.async_client()
+        client = redisconn.async_client()
         async with client.pipeline(transaction=False) as pipe:
             pipe.xrange(stream_key(group), min=f"({after}", max="+", count=max_events() + 1)
             pipe.get(last_key(group))
@@ -296,20 +296,20 @@ class RedisReplayStore:
     async def save_sessions(self, records: dict[str, SessionRecord]) -> None:
         if not records:
             return
-        async with redis_client.async_client().pipeline(transaction=False) as pipe:
+        async with redisconn.async_client().pipeline(transaction=False) as pipe:
             for session_id, record in records.items():
                 pipe.set(session_key(session_id), record.encode(), ex=_session_ttl(record))
             await pipe.execute()
 
     async def load_session(self, session_id: str) -> SessionRecord | None:
-        text = await redis_client.async_client().get(session_key(session_id))
+        text = await redisconn.async_client().get(session_key(session_id))
         return SessionRecord.decode(str(text)) if text else None
 
     async def delete_session(self, session_id: str) -> None:
-        await redis_client.async_client().delete(session_key(session_id))
+        await redisconn.async_client().delete(session_key(session_id))
 
     def stamp_access(self, scopes: list[str], at: float) -> None:
-        with redis_client.sync_client().pipeline(transaction=False) as pipe:
+        with redisconn.sync_client().pipeline(transaction=False) as pipe:
             for scope in scopes:
                 pipe.set(stamp_key(scope), repr(at), ex=retention_secs())
             pipe.execute()
@@ -317,7 +317,7 @@ class RedisReplayStore:
     async def access_stamps(self, scopes: list[str]) -> dict[str, float]:
         if not scopes:
             return {}
-        values = await redis_client.async_client().mget([stamp_key(s) for s in scopes])
+        values = await redisconn.async_client().mget([stamp_key(s) for s in scopes])
         return {s: float(v) for s, v in zip(scopes, values, strict=True) if v}
 
 
@@ -432,7 +432,7 @@ _redis = RedisReplayStore()
 
 
 def get_store() -> ReplayStore:
-    return _redis if redis_client.enabled() else _memory
+    return _redis if redisconn.enabled() else _memory
 
 
 def memory_store() -> MemoryReplayStore:

@@ -1,0 +1,4 @@
+"""The realtime platform under the chat gateway: events and their audiences, the bus that rings
+the channel layer, the replay store, the cluster-wide connection registry, the process hub and
+the client-message registry. It knows users, channels and servers only by id; what a message or
+a channel means is chat's (docs/realtime.md, "Layers")."""
