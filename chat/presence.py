@@ -9,17 +9,18 @@ cluster; REST logout and account deletion end them here.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
+from accounts.actions.blocks import blocked_either_way_ids
+from accounts.hooks import LoginSessionEnded, SignedOut
+from chat.models import ChannelMember, ServerMember
 from realtime.events import Audience, control, publish, to_channels, to_servers, to_users
+from realtime.registry import MemoryRegistry, RedisRegistry, get_registry
 
 VISIBLE = ("online", "idle", "dnd")
 STATUSES = ("online", "idle", "dnd", "invisible")
 
 
-def _registry() -> Any:
-    from realtime.registry import get_registry
-
+def _registry() -> RedisRegistry | MemoryRegistry:
     return get_registry()
 
 
@@ -42,9 +43,6 @@ def audience_of(user_id: uuid.UUID) -> Audience:
     """Everyone who can see this user's presence: subscribers of every channel the user can
     access, i.e. the user's servers and the user's DM and group channels, except the people
     the user blocked or who blocked the user."""
-    from accounts.actions.blocks import blocked_either_way_ids
-    from chat.models import ChannelMember, ServerMember
-
     servers = ServerMember.objects.filter(user_id=user_id).values_list("server_id", flat=True)
     direct = ChannelMember.objects.filter(
         user_id=user_id, channel__server__isnull=True
@@ -57,21 +55,19 @@ def presence_frame_payload(user_id: uuid.UUID | str, stored: str | None) -> dict
     return {"user_id": str(user_id), "status": wire_status(stored)}
 
 
-def user_signed_out(user_id: uuid.UUID) -> None:
-    """Logout, password change, token reuse or account deletion: every login session of the
-    user ended, so the user goes offline everywhere at once, leaves voice (VoiceStateUpdate
-    ``joined: false``, as the original does on logout), and its open sockets (whose tokens no
-    longer work) are closed."""
-    from voice.actions import leave_all
-
+def user_signed_out(change: SignedOut) -> None:
+    """Logout, password change, token reuse or account deletion (the ``signed_out`` hook): every
+    login session of the user ended, so the user goes offline everywhere at once and its open
+    sockets (whose tokens no longer work) are closed. Voice is left by voice's own handler."""
+    user_id = change.user_id
     _registry().delete_status(str(user_id))
     publish("PresenceUpdate", presence_frame_payload(user_id, None), audience_of(user_id))
-    leave_all(user_id)
     control("close", to_users(user_id), code=1008, announce=False)
 
 
-def login_session_ended(user_id: uuid.UUID, login_session: uuid.UUID) -> None:
+def login_session_ended(change: LoginSessionEnded) -> None:
     """One login session was revoked (``DELETE /auth/sessions/{id}``, the admin): the sockets
     opened with its tokens close (1008) on every instance; the user stays online if other
     connections remain, else goes offline as on any last disconnect."""
-    control("close", to_users(user_id), code=1008, login_session=str(login_session))
+    audience = to_users(change.user_id)
+    control("close", audience, code=1008, login_session=str(change.login_session))

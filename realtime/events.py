@@ -129,7 +129,9 @@ def encode_frame(event_type: str, payload: dict[str, Any] | None) -> str:
 
 
 Listener = Callable[[Event], None]
+ControlListener = Callable[["Audience", dict[str, Any]], None]
 _listeners: list[Listener] = []
+_control_listeners: list[ControlListener] = []
 
 
 def publish(event_type: str, payload: dict[str, Any] | None, audience: Audience) -> None:
@@ -146,9 +148,14 @@ def control(action: str, audience: Audience, **data: Any) -> None:
     if not audience:
         return
     message = {"type": "gateway.control", "action": action, **data}
-    stamps = access_scopes(audience, message) if action == "recheck" else []
-    groups = audience.groups()
-    transaction.on_commit(lambda: bus.deliver_control(groups, message, stamps), robust=True)
+    transaction.on_commit(lambda: deliver_control(audience, message), robust=True)
+
+
+def deliver_control(audience: Audience, message: dict[str, Any]) -> None:
+    for listener in list(_control_listeners):
+        listener(audience, message)
+    stamps = access_scopes(audience, message) if message["action"] == "recheck" else []
+    bus.deliver_control(audience.groups(), message, stamps)
 
 
 async def acontrol(action: str, audience: Audience, **data: Any) -> None:
@@ -206,3 +213,18 @@ def capture_events() -> Iterator[list[CapturedEvent]]:
         yield captured
     finally:
         _listeners.remove(record)
+
+
+@contextmanager
+def capture_controls() -> Iterator[list[tuple[Audience, dict[str, Any]]]]:
+    """Record every gateway control sent (tests), as (audience, message)."""
+    captured: list[tuple[Audience, dict[str, Any]]] = []
+
+    def record(audience: Audience, message: dict[str, Any]) -> None:
+        captured.append((audience, message))
+
+    _control_listeners.append(record)
+    try:
+        yield captured
+    finally:
+        _control_listeners.remove(record)

@@ -36,21 +36,6 @@ def search_users(search: str | None, limit: int, offset: int) -> QuerySet[User]:
     return users[offset : offset + limit]
 
 
-def instance_stats() -> dict[str, int]:
-    """api.md 2.26; ``active_connections`` counts distinct users connected to the gateway on
-    any instance (the original counted this process only)."""
-    from chat.models import Channel, Message, Server
-    from realtime.registry import get_registry
-
-    return {
-        "total_users": User.objects.count(),
-        "total_servers": Server.objects.count(),
-        "total_channels": Channel.objects.count(),
-        "total_messages": Message.objects.count(),
-        "active_connections": get_registry().connected_users(),
-    }
-
-
 def find_user(ref: str) -> User:
     """A user by username (case-insensitive) or id, for commands and admin forms."""
     user = User.objects.filter(username__iexact=ref).first()

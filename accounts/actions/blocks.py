@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
+from accounts import hooks
 from accounts.models import BlockedUser, ProfileKeyDistribution, User
 from haven_site.api.errors import BadRequest, NotFound
 
@@ -44,9 +45,8 @@ def blockers_of(user_id: uuid.UUID, among: Iterable[uuid.UUID]) -> set[uuid.UUID
 
 
 def do_block(user: User, target_id: uuid.UUID) -> None:
-    """Idempotent. Ends the friendship (FriendRemoved to the blocked user, as if removed)."""
-    from chat.actions.friends import do_end_friendship_on_block
-
+    """Idempotent. The ``user_blocked`` hook ends the friendship (chat: FriendRemoved to the
+    blocked user, as if removed)."""
     if target_id == user.id:
         raise BadRequest("Cannot block yourself")
     if not User.objects.filter(id=target_id).exists():
@@ -58,7 +58,7 @@ def do_block(user: User, target_id: uuid.UUID) -> None:
         except IntegrityError:
             pass  # a concurrent identical block won
         ProfileKeyDistribution.objects.filter(from_user=user, to_user_id=target_id).delete()
-        do_end_friendship_on_block(user, target_id)
+        hooks.user_blocked.send(hooks.UserBlocked(user, target_id))
 
 
 def do_unblock(user: User, target_id: uuid.UUID) -> None:

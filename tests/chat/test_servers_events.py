@@ -51,7 +51,7 @@ def only(got: Captured, event_type: str) -> tuple[object, Audience]:
 
 
 def recheck(got: Captured) -> list[tuple[dict[str, object], Audience]]:
-    return [(m, a) for m, a in got.controls if m["action"] == "recheck"]
+    return [(m, a) for a, m in got.controls if m["action"] == "recheck"]
 
 
 def system_event(got: Captured) -> dict[str, object]:
