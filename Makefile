@@ -50,9 +50,11 @@ system-deps:
 		fi; \
 	fi
 
+# lint-imports: the apps' layer order ([tool.importlinter] in pyproject.toml, docs/decisions.md).
 lint: setup-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: setup-dev
 	$(BIN)/mypy .
