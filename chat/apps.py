@@ -7,9 +7,9 @@ class ChatConfig(AppConfig):
 
     def ready(self) -> None:
         # The gateway's client messages (websocket.md 3): the connection's own (Ping,
-        # Subscribe, ...) and the message operations (SendMessage, ...).
+        # Subscribe, ...) and the message operations (SendMessage, ...); its per-process timers.
         from chat import account_effects
-        from chat.gateway import messages, resume, session  # noqa: F401
+        from chat.gateway import messages, resume, session, timers  # noqa: F401
         from chat.models import (
             Channel,
             ChannelMember,

@@ -32,7 +32,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from haven_site import redisconn
-from realtime.store import get_store, hidden_field
+from realtime.replay import Appended, hidden_field
+from realtime.store import get_store
 
 logger = logging.getLogger("haven.gateway.bus")
 
@@ -71,8 +72,8 @@ def _messages(
     return out
 
 
-def _hidden(event: Outgoing) -> str:
-    return hidden_field(event.hidden)
+def _appended(event: Outgoing) -> Appended:
+    return Appended(event.id, event.type, event.frame, hidden_field(event.hidden))
 
 
 async def _ring(messages: list[tuple[str, dict[str, Any]]]) -> None:
@@ -133,7 +134,7 @@ async def adeliver(event: Outgoing) -> None:
     if event.replayable:
         publish = _publisher()
         store = get_store()
-        sid, prevs = await store.aappend(groups, event.id, event.frame, _hidden(event), publish)
+        sid, prevs = await store.aappend(groups, _appended(event), publish)
         if publish:
             return
     await _ring(_messages(event, groups, sid, prevs))
@@ -151,7 +152,7 @@ def deliver(event: Outgoing) -> None:
         if event.replayable:
             publish = _publisher()
             store = get_store()
-            sid, prevs = store.append(groups, event.id, event.frame, _hidden(event), publish)
+            sid, prevs = store.append(groups, _appended(event), publish)
             if publish:
                 return
         _ring_sync(_messages(event, groups, sid, prevs))

@@ -28,7 +28,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from realtime import bus
-from realtime.store import member_scope, participant_scope, server_scope
+from realtime.replay import member_scope, participant_scope, server_scope
 
 # Events the spec does not replay on resume (websocket.md 4.0 "Buf" column).
 NOT_REPLAYED = frozenset(

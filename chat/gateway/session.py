@@ -22,7 +22,7 @@ from haven_site import ratelimit
 from realtime import protocol
 from realtime.events import Event, adispatch
 from realtime.registry import get_registry
-from realtime.store import channel_scopes
+from realtime.replay import channel_scopes
 
 K = protocol.Kind
 

@@ -74,3 +74,17 @@ def test_a_cycle_between_events_and_bus_fails_the_lint(tmp_path: Path) -> None:
     done = lint_imports(code)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "realtime.bus -> realtime.events" in done.stdout
+
+
+MAX_LINES = 400
+
+
+@pytest.mark.parametrize("folder", ["chat/gateway", "realtime"])
+def test_gateway_modules_are_short(folder: str) -> None:
+    """The gateway's modules each have one job (issue 15): none is over 400 lines."""
+    long = {
+        path.name: n
+        for path in sorted((Path(ROOT) / folder).glob("*.py"))
+        if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}

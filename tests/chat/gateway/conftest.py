@@ -12,7 +12,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
 
-from chat.gateway import consumer as consumer_module
+from chat.gateway import timers
 from chat.gateway.consumer import GatewayConsumer
 from realtime.registry import memory_registry
 from realtime.store import memory_store
@@ -23,7 +23,7 @@ from tests.helpers import Api, TestUser
 def _fresh_gateway() -> None:
     memory_store().reset()
     memory_registry().reset()
-    consumer_module._last_sweep = 0.0
+    timers._last_sweep = 0.0
     layer = get_channel_layer()
     if isinstance(layer, InMemoryChannelLayer):
         async_to_sync(layer.flush)()

@@ -16,6 +16,7 @@ from asgiref.sync import sync_to_async
 
 from accounts.authentication import user_for_token
 from chat.permissions import Permission
+from realtime.replay import Appended
 from realtime.store import get_store
 from tests.chat.gateway.conftest import Ws
 from tests.factories import (
@@ -484,7 +485,8 @@ async def test_entries_hidden_from_a_user_are_stored_with_the_event(
     bob = await _connect(users["bob"])
     group = f"user.{bob_id}"
     hidden = Event("ReadStateUpdated", {"n": 1}, to_users(bob_id).hiding([bob_id]))
-    await get_store().aappend([group], hidden.id, hidden.frame, users["bob"].id)  # doorbell lost
+    appended = Appended(hidden.id, hidden.type, hidden.frame, users["bob"].id)
+    await get_store().aappend([group], appended)  # doorbell lost
     await adispatch(Event("ReadStateUpdated", {"n": 2}, to_users(bob_id)))
     frame = await bob.expect("ReadStateUpdated")
     assert frame["payload"] == {"n": 2}

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat.gateway.consumer import maybe_sweep
 from chat.gateway.messages import RATE_LIMITED, send_allowed
+from chat.gateway.timers import maybe_sweep
 from haven_site.api.errors import BadRequest
 from realtime import protocol
 from realtime.registry import get_registry
@@ -150,9 +150,9 @@ async def test_events_wait_until_the_current_message_is_handled(
 async def test_a_connection_too_far_behind_is_closed_and_not_resumable(
     users: dict[str, TestUser], slow_type: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chat.gateway import consumer
+    from chat.gateway import inbound
 
-    monkeypatch.setattr(consumer, "BACKLOG_LIMIT", 3)
+    monkeypatch.setattr(inbound, "BACKLOG_LIMIT", 3)
     ws = Ws(users["alice"].access_token)
     await ws.open()
     await ws.send({"type": "TestSlow", "payload": {"count": "5"}})
