@@ -1,5 +1,5 @@
 # Haven for Django. `make run` serves the app on the embedded default (SQLite, in-memory channel
-# layer); `make test` runs ruff, mypy and the whole test suite. Both set themselves up first.
+# layer); `make test` runs ruff, import-linter, mypy and the whole test suite. Both set themselves up first.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv

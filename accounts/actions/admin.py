@@ -225,8 +225,8 @@ def do_set_admin(actor: Actor, target_id: uuid.UUID, is_admin: bool, *, reason: 
 
 
 def do_admin_delete_user(actor: Actor, target_id: uuid.UUID, *, reason: str = "") -> None:
-    """Account deletion with the self-deletion cleanup (api.md 2.26 notes the original's bare
-    row delete); the entry keeps the username."""
+    """Account deletion with the self-deletion cleanup (``do_delete_user``); the audit entry
+    keeps the username."""
     reason = check_reason(reason, required=False)
     if target_id == actor.user_id:
         raise BadRequest("Cannot delete your own account via admin panel")

@@ -132,7 +132,7 @@ def do_register(body: dict[str, Any], client: Client) -> tuple[User, Tokens]:
         )
         hooks.registered.send(hooks.Registered(user, invite_code, first_user))
         tokens = do_start_session(user, user_agent=client.user_agent, ip=client.ip)
-    # The original answers with the row as inserted, without is_instance_admin (api.md 2.1).
+    # The answer shows the row as inserted: no is_instance_admin (docs/decisions.md).
     user.is_instance_admin = False
     return user, tokens
 
@@ -220,8 +220,8 @@ def check_totp_code(user: User, code: str) -> None:
 
 
 def do_logout(user: User) -> None:
-    """Ends every session of the user (the original deletes all refresh tokens); their access
-    tokens stop working too. Presence goes offline and voice is left (after commit)."""
+    """Ends every session of the user (all refresh-token families); their access tokens stop
+    working too. Presence goes offline and voice is left (after commit)."""
     with transaction.atomic():
         do_end_all_sessions(user)
 
@@ -249,8 +249,8 @@ def do_delete_account(user: User, password: str) -> None:
 
 
 def do_delete_user(user: User) -> None:
-    """Account deletion, for the user themself or an instance admin (the original's admin
-    delete skipped this cleanup and failed on owned servers). The other apps do their part
+    """Account deletion, for the user themself or an instance admin, with the same cleanup
+    (docs/decisions.md, "Accounts and sign-in"). The other apps do their part
     through the ``user_leaving`` and ``user_deleting`` hooks (``accounts.hooks``)."""
     from accounts.actions.images import delete_profile_images_on_commit
 

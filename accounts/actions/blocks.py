@@ -1,10 +1,9 @@
 """User-to-user blocks (api.md 2.4).
 
-In the original a block only stopped friend requests from the blocked user. Here a block really
-blocks (docs/api-messages.md): it ends any friendship or pending request between the two, drops
-the profile key the blocker had shared, and from then on neither can open or write a one-to-one
-DM with the other, nor send the other a friend request; the blocked user sees the blocker as
-``offline``.
+A block really blocks (docs/api-messages.md, "DM requests, privacy and blocks"): it ends any
+friendship or pending request between the two, drops the profile key the blocker had shared, and
+from then on neither can open or write a one-to-one DM with the other, nor send the other a
+friend request; the blocked user sees the blocker as ``offline``.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def do_upload_prekeys(user: User, prekeys: list[str]) -> int:
         decoded.append(raw)
     with transaction.atomic():
         # key_id only orders a user's prekeys here (clients never see it); continuing after the
-        # highest one keeps ids distinct, unlike the original's "unused count + index".
+        # highest one keeps ids distinct (docs/api-messages.md).
         highest = PreKey.objects.filter(user=user).aggregate(m=Max("key_id"))["m"]
         start = 0 if highest is None else highest + 1
         PreKey.objects.bulk_create(

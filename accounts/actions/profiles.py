@@ -1,9 +1,8 @@
 """Users and profiles: search, profile updates, profile keys (api.md 2.4; the profile card,
 which shows what two users share, is chat's: ``chat.actions.profiles``).
 
-Profile updates change only the fields a request names: the original cleared ``about_me``,
-``custom_status`` and ``custom_status_emoji`` whenever a request left them out (appendix C #10),
-which lost data whenever a client updated one field. ``null`` still clears them.
+Profile updates change only the fields a request names; ``null`` clears ``about_me``,
+``custom_status`` and ``custom_status_emoji`` (docs/api-messages.md, "Profiles and users").
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ def find_user(username: str) -> User:
 
 def do_update_profile(user: User, changes: dict[str, Any]) -> User:
     """``changes`` holds only the fields the request contained (absent = unchanged).
-    ``display_name``: null keeps it (the original's rule); ``about_me``, ``custom_status``,
+    ``display_name``: null keeps it; ``about_me``, ``custom_status``,
     ``custom_status_emoji``: null clears; ``encrypted_profile``: null keeps it."""
     updates: dict[str, Any] = {}
     if changes.get("display_name") is not None:
@@ -53,7 +52,7 @@ def do_update_profile(user: User, changes: dict[str, Any]) -> User:
 
 def do_distribute_profile_keys(user: User, distributions: list[dict[str, Any]]) -> int:
     """Upsert the caller's profile key sealed for each recipient (all or nothing). Unknown
-    recipients answer 404 (the original answered 500)."""
+    recipients answer 404."""
     decoded = [
         (
             entry["to_user_id"],

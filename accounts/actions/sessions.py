@@ -2,7 +2,7 @@
 
 A refresh token is 48 random bytes (URL-safe base64, 64 characters); only its SHA-256 is stored.
 Rotation happens under a row lock, so two concurrent refreshes with one token cannot both win
-(operations.md 2.10 notes the original's race).
+(docs/decisions.md, "Accounts and sign-in").
 """
 
 from __future__ import annotations

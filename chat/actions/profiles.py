@@ -32,9 +32,9 @@ def profile(viewer: User, target_id: uuid.UUID, server_id: uuid.UUID | None) -> 
     """The profile card of ``target_id`` as ``viewer`` sees it, in a fixed number of queries.
 
     Only for users who share something with the viewer (``chat.access.users_sharing_something``):
-    anyone else answers ``404 User not found``, as a missing user (the original showed anyone's).
-    ``roles`` (when ``server_id`` is given) lists the target's assigned roles there only when
-    the viewer is a member of that server; the original showed them to anyone (``[]`` here)."""
+    anyone else answers ``404 User not found``, as a missing user. ``roles`` (when ``server_id``
+    is given) lists the target's assigned roles there when the viewer is a member of that
+    server, else ``[]`` (docs/api-messages.md, "Profiles and users")."""
     target = User.objects.filter(id=target_id).first()
     if target is None or not users_sharing_something(viewer.id, [target.id]):
         raise NotFound("User not found")  # a stranger's card is as absent as a missing user

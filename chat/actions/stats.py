@@ -9,7 +9,7 @@ from realtime.registry import get_registry
 
 def instance_stats() -> dict[str, int]:
     """api.md 2.26; ``active_connections`` counts distinct users connected to the gateway on
-    any instance (the original counted this process only)."""
+    any instance (docs/realtime.md)."""
 
     return {
         "total_users": User.objects.count(),

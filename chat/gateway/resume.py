@@ -1,6 +1,7 @@
 """``Resume`` (websocket.md 6.2): replay what a saved session missed, then ``Resumed``.
 
-Beyond the original, a resume never hands out what the user may no longer see:
+A resume never hands out what the user may no longer see (docs/realtime.md, "Resume re-checks
+access"):
 
 * every group of the saved record is re-checked against current access (``chat.access``): a
   channel the user cannot see now (banned, kicked, left, hidden by a role or an overwrite, a DM or
@@ -8,8 +9,8 @@ Beyond the original, a resume never hands out what the user may no longer see:
 * a kept channel whose access changed while the session was away (an access stamp newer than the
   record, ``realtime.store``) may have been lost and regained meanwhile, so the session cannot
   be resumed exactly: ``InvalidSession`` (the client re-fetches over REST);
-* the record is *taken*, as the original takes its buffer: saved back without groups, so resuming
-  it again replays nothing (an old session id is not a subscription that never ends).
+* the record is *taken*: saved back without groups, so resuming it again replays nothing (an old
+  session id is not a subscription that never ends).
 
 The kept channel and server groups are handed to the new connection (``conn.resumed``): its
 re-``Subscribe`` of one of them continues from where the replay ended, so events published
