@@ -1,5 +1,6 @@
 # Haven for Django. `make run` serves the app on the embedded default (SQLite, in-memory channel
-# layer); `make test` runs ruff, import-linter, mypy and the whole test suite. Both set themselves up first.
+# layer); `make test` runs ruff, import-linter, mypy and the whole test suite. Both set themselves
+# up first, from the lock files in requirements/ (`make lock` writes them; README.md, "Dependencies").
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,25 +9,49 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
+RUNTIME_LOCK := requirements/runtime.txt
+DEV_LOCK := requirements/dev.txt
 SYSTEM_PACKAGES := caddy chromium shellcheck docker-compose nodejs zbar-tools
 
-.PHONY: run test test-client screenshots lint typecheck setup setup-dev system-deps bench bench-rest format clean
+.PHONY: run test test-client screenshots lint typecheck setup setup-dev lock system-deps bench bench-rest format clean
 
+# pip itself is pinned in the dev lock: pip-tools (make lock) follows pip's internals.
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$$(grep -m1 '^pip==' $(DEV_LOCK))"
 
-$(RUNTIME_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -e .
+# Exactly the locked versions, then the project itself without resolving anything again. A stamp
+# is older than its lock after `make lock` or a merge that changed it, so the next target
+# reinstalls.
+$(RUNTIME_STAMP): $(RUNTIME_LOCK) pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r $(RUNTIME_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(DEV_STAMP): $(DEV_LOCK) $(RUNTIME_LOCK) pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(RUNTIME_STAMP)
 
 setup: $(RUNTIME_STAMP)
 
 setup-dev: $(DEV_STAMP)
+
+# The lock files, from pyproject.toml's ranges for this Python (3.11, as the Docker image's).
+# `make lock` keeps every pin that still fits (after adding or changing a dependency);
+# `make lock UPGRADE=1` moves everything to the newest versions the ranges allow, and
+# `make lock UPGRADE_PACKAGE=daphne` just that package. The dev lock is constrained by the
+# runtime lock, so both install the same version of every package they share.
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade)
+# --upgrade-package adds its package to a lock that lacks it: the runtime lock gets the option
+# only for one of its own packages.
+UPGRADE_ONE = $(if $(UPGRADE_PACKAGE),--upgrade-package $(UPGRADE_PACKAGE))
+IN_RUNTIME = $(shell grep -qix '$(UPGRADE_PACKAGE)==.*' $(RUNTIME_LOCK) && echo yes)
+lock: setup-dev
+	$(PIP_COMPILE) $(if $(IN_RUNTIME),$(UPGRADE_ONE)) --output-file $(RUNTIME_LOCK) pyproject.toml
+	$(PIP_COMPILE) $(UPGRADE_ONE) --extra dev --constraint $(RUNTIME_LOCK) \
+		--output-file $(DEV_LOCK) pyproject.toml
 
 run: setup
 	$(BIN)/python manage.py migrate --noinput

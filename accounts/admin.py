@@ -9,12 +9,12 @@ edited directly (docs/moderation.md).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -22,16 +22,19 @@ from django.utils import timezone
 from accounts.actions import admin as actions
 from accounts.actions.instance_audit import Actor
 from accounts.models import DeviceSession, InstanceAuditEntry, User, not_suspended
+from haven_site.admin_generics import ModelAdmin, TabularInline
 from haven_site.api.errors import ApiError
 
 MAX_SUSPENSION_DAYS = 3650
+
+_M = TypeVar("_M", bound=Model)
 
 
 def _actor(request: HttpRequest) -> Actor:
     return Actor.admin(request.user)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin[_M]):
     """A record that only the application writes."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -44,7 +47,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class DeviceSessionInline(admin.TabularInline):
+class DeviceSessionInline(TabularInline[DeviceSession, User]):
     model = DeviceSession
     extra = 0
     fields = ("device_name", "ip_address", "created_at", "last_activity")
@@ -93,7 +96,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(ModelAdmin[User]):
     list_display = (
         "username",
         "display_name",
@@ -269,7 +272,7 @@ class UserAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeviceSession)
-class DeviceSessionAdmin(admin.ModelAdmin):
+class DeviceSessionAdmin(ModelAdmin[DeviceSession]):
     list_display = ("user", "device_name", "ip_address", "created_at", "last_activity")
     search_fields = ("user__username", "device_name")
     list_select_related = ("user",)
@@ -297,7 +300,7 @@ class DeviceSessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(InstanceAuditEntry)
-class InstanceAuditEntryAdmin(ReadOnlyAdmin):
+class InstanceAuditEntryAdmin(ReadOnlyAdmin[InstanceAuditEntry]):
     list_display = (
         "created_at",
         "actor_name",

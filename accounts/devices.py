@@ -15,7 +15,7 @@ _SYSTEMS = (
 
 
 def device_name(user_agent: str | None) -> str | None:
-    """``"<Browser> on <OS>"`` with the original's first-match order (so Android reads Linux)."""
+    """``"<Browser> on <OS>"`` with the spec's first-match order (so Android reads Linux)."""
     if not user_agent:
         return None
     browser = next((name for key, name in _BROWSERS if key in user_agent), "Unknown Browser")

@@ -45,7 +45,7 @@ class User(AbstractBaseUser):
     identity_key = models.BinaryField(default=b"")
     signed_prekey = models.BinaryField(default=b"")
     signed_prekey_sig = models.BinaryField(default=b"")
-    # TOTP secrets are encrypted at rest (accounts.totp); the original kept them in plain text.
+    # TOTP secrets are encrypted at rest (accounts.totp).
     totp_secret = models.BinaryField(null=True, editable=False)
     pending_totp_secret = models.BinaryField(null=True, editable=False)
     pending_totp_created_at = models.DateTimeField(null=True, editable=False)
@@ -83,7 +83,7 @@ class User(AbstractBaseUser):
     def __str__(self) -> str:
         return self.username
 
-    # Passwords are Argon2id PHC strings, exactly the original's format (operations.md 2.3).
+    # Passwords are Argon2id PHC strings, exactly the spec's format (operations.md 2.3).
     def set_password(self, raw_password: str | None) -> None:
         from accounts.passwords import hash_password
 
@@ -146,7 +146,7 @@ class DeviceSession(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="device_sessions")
     device_name = models.CharField(max_length=64, null=True, blank=True)
-    # Stored already masked ("a.b.x.x"): the raw address is never kept (the original kept it).
+    # Stored already masked ("a.b.x.x"): the raw address is never kept.
     ip_address = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_activity = models.DateTimeField(null=True)

@@ -1,4 +1,4 @@
-"""Argon2id passwords as plain PHC strings, byte-compatible with the original (ops 2.3)."""
+"""Argon2id passwords as plain PHC strings, in the spec's format (operations.md 2.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Access tokens: HS256 JWTs with the original's claims (sub, exp, iat, jti) plus ``sid``, the
+"""Access tokens: HS256 JWTs with the spec's claims (sub, exp, iat, jti) plus ``sid``, the
 login session they belong to, so that ending a session ends its access tokens too.
 
 Encoded and verified with PyJWT as djangorestframework-simplejwt's token backend does, with its

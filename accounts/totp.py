@@ -1,5 +1,5 @@
 """TOTP two-factor authentication (operations.md 2.14) with pyotp: SHA-1, 6 digits, 30 s, one
-step of skew. Unlike the original, secrets are sealed at rest and a code cannot be replayed."""
+step of skew. Secrets are sealed at rest, and a code cannot be replayed."""
 
 from __future__ import annotations
 

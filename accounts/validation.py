@@ -20,13 +20,13 @@ def check_username(username: str) -> None:
 
 
 def check_password_length(password: str) -> None:
-    """Registration counts characters (8-128), as the original."""
+    """Registration counts characters (8-128), as the spec."""
     if not 8 <= len(password) <= 128:
         raise BadRequest("password: Password must be 8-128 characters")
 
 
 def check_new_password(password: str) -> None:
-    """Password change counts UTF-8 bytes (8-128), as the original."""
+    """Password change counts UTF-8 bytes (8-128), as the spec."""
     if not 8 <= len(password.encode()) <= 128:
         raise BadRequest("New password must be 8-128 characters")
 

@@ -1,8 +1,8 @@
 """Fetch an object *and* check that the user may act on it, for REST views, the WebSocket gateway
 and event fan-out alike (DESIGN.md 2). Permission rules live in ``chat.permissions``.
 
-Unlike the original, membership is always required (a non-member never acts with @everyone's
-permissions), and private channels are invisible to members without VIEW_CHANNELS there.
+Membership is always required (a non-member never acts with @everyone's permissions), and
+private channels are invisible to members without VIEW_CHANNELS there.
 
 The rows every request reads (the channel with its server, the caller's membership, roles and the
 channel's overwrites) are kept per process while nothing behind them changes anywhere

@@ -9,7 +9,8 @@ go through actions, so that clients get their events and the instance audit log 
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.contrib import admin, messages
@@ -36,6 +37,15 @@ from chat.models import (
 )
 from haven_site.api.errors import ApiError
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _ServerFigures(TypedDict):
+    _members: int
+    _channels: int
+    _last_activity: datetime | None
+
 
 def _count(model: Any, **match: Any) -> Coalesce:
     rows = model.objects.filter(**match).order_by().values("server_id")
@@ -52,7 +62,7 @@ class ServerActionForm(forms.Form):
 
 
 @admin.register(Server)
-class ServerAdmin(ReadOnlyAdmin):
+class ServerAdmin(ReadOnlyAdmin[Server]):
     list_display = ("name", "owner", "member_count", "channel_count", "created_at", "last_activity")
     list_select_related = ("owner",)
     search_fields = ("=id", "owner__username")
@@ -87,16 +97,16 @@ class ServerAdmin(ReadOnlyAdmin):
         return label(server.encrypted_meta, server.id)
 
     @admin.display(description="members", ordering="_members")
-    def member_count(self, server: Server) -> int:
-        return server._members  # type: ignore[attr-defined]
+    def member_count(self, server: WithAnnotations[Server, _ServerFigures]) -> int:
+        return server._members
 
     @admin.display(description="channels", ordering="_channels")
-    def channel_count(self, server: Server) -> int:
-        return server._channels  # type: ignore[attr-defined]
+    def channel_count(self, server: WithAnnotations[Server, _ServerFigures]) -> int:
+        return server._channels
 
     @admin.display(description="last message", ordering="_last_activity")
-    def last_activity(self, server: Server) -> Any:
-        return server._last_activity  # type: ignore[attr-defined]
+    def last_activity(self, server: WithAnnotations[Server, _ServerFigures]) -> datetime | None:
+        return server._last_activity
 
     # --- take down / transfer (templates/admin/chat/server/change_form.html) ---------------------
 
@@ -134,7 +144,7 @@ class ServerAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Channel)
-class ChannelAdmin(ReadOnlyAdmin):
+class ChannelAdmin(ReadOnlyAdmin[Channel]):
     list_display = ("name", "server_name", "channel_type", "position", "is_private", "created_at")
     list_filter = ("channel_type", "is_private")
     list_select_related = ("server",)
@@ -163,14 +173,14 @@ class ChannelAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChannelCategory)
-class ChannelCategoryAdmin(ReadOnlyAdmin):
+class ChannelCategoryAdmin(ReadOnlyAdmin[ChannelCategory]):
     list_display = ("name", "server", "position", "created_at")
     list_select_related = ("server",)
     search_fields = ("name", "=server__id")
 
 
 @admin.register(ServerMember)
-class ServerMemberAdmin(ReadOnlyAdmin):
+class ServerMemberAdmin(ReadOnlyAdmin[ServerMember]):
     list_display = ("user", "server", "nickname", "joined_at", "timed_out_until")
     list_select_related = ("user", "server")
     search_fields = ("user__username", "nickname", "=server__id")
@@ -178,21 +188,21 @@ class ServerMemberAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(ReadOnlyAdmin):
+class RoleAdmin(ReadOnlyAdmin[Role]):
     list_display = ("name", "server", "position", "permissions", "is_default")
     list_select_related = ("server",)
     search_fields = ("name", "=server__id")
 
 
 @admin.register(Ban)
-class BanAdmin(ReadOnlyAdmin):
+class BanAdmin(ReadOnlyAdmin[Ban]):
     list_display = ("user", "server", "banned_by", "reason", "created_at")
     list_select_related = ("user", "server", "banned_by")
     search_fields = ("user__username", "=server__id", "reason")
 
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(ReadOnlyAdmin):
+class AuditLogEntryAdmin(ReadOnlyAdmin[AuditLogEntry]):
     list_display = ("created_at", "server", "actor", "action", "target_type", "target_id")
     list_filter = ("action", "target_type")
     list_select_related = ("server", "actor")

@@ -22,6 +22,7 @@ from accounts.actions.instance_audit import Actor
 from chat.actions import report_decisions as decisions
 from chat.meta import label
 from chat.models import Channel, Report, ReportStatus, Server
+from haven_site.admin_generics import ModelAdmin
 from haven_site.api.errors import ApiError
 
 TIMEOUTS = [
@@ -51,7 +52,7 @@ class DecisionForm(forms.Form):
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(ModelAdmin[Report]):
     list_display = (
         "created_at",
         "reason",

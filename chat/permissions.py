@@ -292,8 +292,8 @@ def top_positions(server_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> dict[u
 def ungrantable_bits(actor: ServerPermissions, requested: int) -> int:
     """The known permission bits in ``requested`` that ``actor`` does not hold themself.
 
-    Not in the original: without it a MANAGE_ROLES holder could create an ADMINISTRATOR role
-    below their own and assign it to themself. Owners and administrators hold every bit."""
+    Without this check a MANAGE_ROLES holder could create an ADMINISTRATOR role below their own
+    and assign it to themself. Owners and administrators hold every bit."""
     if actor.bits == ALL or actor.bits & Permission.ADMINISTRATOR:
         return 0
     return requested & KNOWN_BITS & ~actor.bits

@@ -1,7 +1,7 @@
 """Blob housekeeping for chat: deleting attachment blobs with their messages, and collecting
 what nothing refers to any more (uploads never sent, blobs whose rows went by cascade).
 
-The original never deletes an attachment blob (operations.md 5.4). Here:
+Attachment blobs are deleted (operations.md 5.4 keeps them forever):
 
 * actions that delete messages call ``delete_attachment_blobs_on_commit(ids)`` with the ids of
   the attachments they delete, so the blobs go once the deletion is committed (a rollback keeps

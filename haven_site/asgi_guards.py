@@ -51,7 +51,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 def _rate_limited_path(scope: Scope) -> bool:
     path: str = scope.get("path", "")
     if path.startswith(settings.STATIC_URL):
-        return False  # the browser client's assets, served like the original's embedded SPA
+        return False  # the browser client's assets are not rate limited
     return scope.get("method") != "OPTIONS"  # CORS preflights are answered before the limiter
 
 
@@ -114,7 +114,7 @@ class EdgeGuard:
         ip = client_ip(peer[0] if peer else None, _header(scope, b"x-forwarded-for"))
         scope = dict(scope, client=(ip, peer[1] if peer else 0))
         if scope["type"] == "websocket" and WS_DENIAL_SUPPORTED:
-            # haven_site.serve also takes autobahn prepared frames ("haven.prepared").
+            # haven_site.serve also takes prepared frames (haven_site.server.frames).
             scope["extensions"] = {
                 **scope.get("extensions", {}),
                 "websocket.http.response": {},

@@ -1,15 +1,15 @@
 """The encrypted blob store: every stored file (attachments, avatars, banners, server icons, custom
 emojis) lives under ``MEDIA_ROOT`` encrypted with AES-256-GCM (operations.md 5.1-5.3).
 
-Names are the original's: ``hex(HMAC-SHA256(STORAGE_ENCRYPTION_KEY, identifier))`` split as
+Names (operations.md 5.1): ``hex(HMAC-SHA256(STORAGE_ENCRYPTION_KEY, identifier))`` split as
 ``<2 hex>/<62 hex>``, so the file system reveals no user, server or attachment ids. Identifiers:
 ``<attachment uuid>``, ``avatar:<user uuid>``, ``banner:<user uuid>``, ``server-icon:<server
 uuid>``, ``emoji:<server uuid>:<emoji uuid>``.
 
 Two layouts (docs/files-and-voice.md describes both byte by byte):
 
-* **Single-shot** (small images): the original's ``nonce(12) || ciphertext || tag(16)`` under the
-  raw storage key, no associated data, so blobs copied from an original deployment still open.
+* **Single-shot** (small images): the spec's ``nonce(12) || ciphertext || tag(16)`` under the
+  raw storage key, no associated data, so blobs copied from an existing deployment still open.
 * **Streamed** (attachments, up to ``MAX_UPLOAD_SIZE_BYTES``): a 24-byte header ``"HVNBLOB1" ||
   chunk size (u32, big-endian) || base nonce (12 random bytes)``, then the plaintext in chunks of
   ``chunk size`` bytes (the last may be shorter, or empty), each sealed separately as
@@ -131,7 +131,7 @@ def _temporary_beside(path: Path) -> tuple[BinaryIO, Path]:
 
 
 def seal(plaintext: bytes) -> bytes:
-    """The original's layout: ``nonce || ciphertext || tag`` under the raw storage key."""
+    """The single-shot layout: ``nonce || ciphertext || tag`` under the raw storage key."""
     nonce = os.urandom(NONCE_BYTES)
     return nonce + AESGCM(_storage_key()).encrypt(nonce, plaintext, None)
 
@@ -259,7 +259,7 @@ class StreamReader:
             raise BlobMissing(key) from None
         self._header = self._handle.read(HEADER.size)
         if not self._header.startswith(MAGIC):
-            # A single-shot blob (e.g. copied from an original deployment): opened whole.
+            # A single-shot blob (e.g. copied from an existing deployment): opened whole.
             self._legacy: bytes | None = self._header + self._handle.read()
             self._handle.close()
             return

@@ -1,8 +1,8 @@
 """The client's address: the TCP peer, or X-Forwarded-For when the peer is a trusted proxy.
 
-The original trusted the first X-Forwarded-For entry from anyone, so a client could pick its own
-rate-limit bucket. Here the header counts only when it comes from ``TRUSTED_PROXIES`` (Caddy in
-the stack), and then the rightmost address that is not itself a trusted proxy is the client.
+So that a client cannot pick its own rate-limit bucket, the header counts only when it comes from
+``TRUSTED_PROXIES`` (Caddy in the stack), and then the rightmost address that is not itself a
+trusted proxy is the client.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Haven's configuration: read from the environment once, validated at start-up.
 
-Variable names and defaults follow the original server (spec operations.md section 1). With no
+Variable names and defaults are the spec's (operations.md section 1). With no
 configuration at all the server runs on the "embedded default": SQLite and an in-memory channel
 layer under ``var/``, with local secrets generated once. Setting ``HAVEN_DOMAIN`` marks a
 production instance, where missing or weak secrets stop start-up with one line per problem.
@@ -48,7 +48,6 @@ class ConfigError(Exception):
 class _Reader:
     """Typed access to the environment that collects problems instead of failing on the first."""
 
-    env: environ.Env
     problems: list[str] = field(default_factory=list)
 
     def raw(self, name: str) -> str | None:
@@ -215,7 +214,7 @@ def _parse_storage_key(value: str, problems: list[str]) -> bytes:
 def load_config() -> HavenConfig:
     if (BASE_DIR / ".env").exists():
         environ.Env.read_env(BASE_DIR / ".env")  # never overrides the real environment
-    reader = _Reader(environ.Env())
+    reader = _Reader()
     problems = reader.problems
 
     domain = reader.text("HAVEN_DOMAIN")

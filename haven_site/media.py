@@ -54,9 +54,9 @@ def image_upload(
 def image_response(key: str, *, missing: str, max_age: int, webp: bool = True) -> HttpResponse:
     """A public image: decrypted bytes, Content-Type sniffed from magic bytes, cacheable.
 
-    A blob that is missing or does not open answers ``404 <missing>``, as the original does
-    (operations.md 5.2); a blob that does not open is also logged, since it means tampering or a
-    changed STORAGE_ENCRYPTION_KEY."""
+    A blob that is missing or does not open answers ``404 <missing>`` (operations.md 5.2); a
+    blob that does not open is also logged, since it means tampering or a changed
+    STORAGE_ENCRYPTION_KEY."""
     try:
         data = blobs.read_small(key)
     except blobs.BlobMissing:

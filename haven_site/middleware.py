@@ -1,4 +1,4 @@
-"""Response headers of the original (api.md 1.12), on every response including the web client."""
+"""The spec's security headers (api.md 1.12), on every response including the web client."""
 
 from __future__ import annotations
 

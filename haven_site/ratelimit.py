@@ -1,6 +1,6 @@
 """Fixed-window rate limits kept in Django's cache, so that on Redis they hold across processes.
 
-Semantics of the original (operations.md 4.2): the first request opens a window, every request
+Semantics of operations.md 4.2: the first request opens a window, every request
 (rejected ones too) counts, and a request is refused once the count exceeds the limit. The window
 is the key's time to live, so it reopens with the first request after it ran out.
 
@@ -112,7 +112,7 @@ def auth_allowed(ip: str | None) -> bool:
 
 def check_write_limit(user_id: object) -> None:
     """The shared per-user bucket of invite creation, uploads and emoji uploads: 30 a minute,
-    answered with the original's 400 (operations.md 4.1)."""
+    answered with the spec's 400 (operations.md 4.1)."""
     from haven_site.api.errors import BadRequest
 
     limit, window = WRITE_LIMIT

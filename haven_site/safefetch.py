@@ -10,7 +10,7 @@ is a connection opened:
    documentation, benchmarking, multicast, broadcast, unspecified, or an IPv6 form that embeds
    one of those (IPv4-mapped, IPv4-compatible, 6to4, NAT64);
 3. the connection goes to the vetted address itself (the URL's host is replaced by the IP), with
-   the original name as ``Host`` header and TLS SNI/certificate name, so a second DNS answer
+   the URL's host name as ``Host`` header and TLS SNI/certificate name, so a second DNS answer
    (rebinding) cannot redirect it.
 
 Bodies are read up to a byte limit, the whole fetch has a deadline, and the environment's proxy

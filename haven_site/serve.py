@@ -7,14 +7,18 @@
   (Daphne's 5 s dropped the clients at the back of a restart's queue).
 * A graceful stop: on SIGTERM every open WebSocket is told to save its resume state and close with
   1001 (going away) before the process exits, so that clients resume on the next instance.
-* WebSocket limits and fan-out costs (haven_site.server.websocket): no compression, 1 MiB messages,
-  bounded outbound buffers, frames prepared once per event.
+* WebSocket limits and fan-out costs (haven_site.server.websocket): no compression, 1 MiB messages
+  and frames (Daphne's own limits, set here to the spec's value), bounded outbound buffers, frames
+  prepared once per event.
 * Flat memory for large bodies, both ways. Stock Daphne queues a request's whole body (spooled to
   a temporary file by Twisted) as ASGI messages at once, and writes response chunks into the
   socket buffer as fast as the application produces them. Here the request body is read from that
   file one chunk at a time as the application asks for it, and ``send()`` of a response chunk
   waits while the socket's buffer is full (Twisted's producer flow control), so a 500 MB upload
   or download costs a few chunks of memory.
+
+Before patching anything it checks that Daphne, Twisted and Autobahn still have what these
+additions rely on (haven_site.server.contract), and refuses to start otherwise.
 
 It also routes Daphne's access log through Haven's logging (``haven_site.logging.AccessLog``:
 JSON in production, paths without query strings, client addresses only with
@@ -36,21 +40,30 @@ import socket
 import sys
 from typing import Any
 
+from autobahn.websocket import protocol as autobahn_protocol
 from daphne import cli, http_protocol, server, ws_protocol
 from twisted.internet import endpoints
 
 from haven_site import asgi_guards, shutdown
 from haven_site.logging import AccessLog
-from haven_site.server import workers
+from haven_site.server import contract, workers
 from haven_site.server.access import HavenWebRequest
 from haven_site.server.streaming import HavenServer
-from haven_site.server.websocket import HavenWebSocketFactory, HavenWebSocketProtocol
+from haven_site.server.websocket import HavenWebSocketFactory, HavenWebSocketProtocol, LazyFormat
 
 APPLICATION = "haven_site.asgi:application"
 # After a restart every client reconnects at once; those at the back of the queue must not be
 # dropped for a slow handshake (Daphne's default: 5 s) or a full listen queue (Twisted's: 50).
 HANDSHAKE_TIMEOUT_SECS = 30
 BACKLOG = 2048
+# websocket.md: text messages up to 1 MiB; larger ones close the socket with 1009.
+MAX_MESSAGE_BYTES = 1024 * 1024
+# Daphne's options that Haven sets unless the command line does.
+DEFAULTS = {
+    "--websocket_connect_timeout": str(HANDSHAKE_TIMEOUT_SECS),
+    "--websocket-max-message-size": str(MAX_MESSAGE_BYTES),
+    "--websocket-max-frame-size": str(MAX_MESSAGE_BYTES),
+}
 
 
 def _start_metrics() -> None:
@@ -87,12 +100,24 @@ def _workers() -> tuple[int, object]:
     return config.workers, config
 
 
+def _check_contract() -> None:
+    """Refuse to start on a Daphne, Twisted or Autobahn that lacks what the patches below and
+    haven_site.server rely on (haven_site.server.contract), before anything is patched."""
+    try:
+        contract.check()
+    except contract.ContractError as error:
+        print(error, file=sys.stderr)  # noqa: T201 - the operator reads this first
+        raise SystemExit(2) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    _check_contract()  # also before the supervisor, which would restart refusing workers forever
     if os.environ.get(workers.WORKER_ENV) is None:
         count, config = _workers()
         if count > 1:
             raise SystemExit(workers.supervise(args, count, config))
+    autobahn_protocol.pformat = LazyFormat  # type: ignore[assignment]
     server.serverFromString = _server_from_string
     ws_protocol.WebSocketFactory.protocol = HavenWebSocketProtocol
     server.WebSocketFactory = HavenWebSocketFactory  # limits and no compression
@@ -102,8 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     asgi_guards.WS_DENIAL_SUPPORTED = True
     shutdown.install()
     _start_metrics()
-    if not any(arg.startswith("--websocket_connect_timeout") for arg in args):
-        args += ["--websocket_connect_timeout", str(HANDSHAKE_TIMEOUT_SECS)]
+    for option, value in DEFAULTS.items():
+        if not any(arg.startswith(option) for arg in args):
+            args += [option, value]
     if not any(":" in arg and not arg.startswith("-") for arg in args):
         args.append(APPLICATION)  # Daphne requires the application argument
     cli.CommandLineInterface().run(args)

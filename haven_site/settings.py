@@ -236,7 +236,7 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 
-# Argon2id parameters of the original (operations.md 2.3); tests may lower the memory cost.
+# Argon2id parameters of operations.md 2.3; tests may lower the memory cost.
 ARGON2_TIME_COST = 2
 ARGON2_MEMORY_COST_KIB = 19_456
 ARGON2_PARALLELISM = 1

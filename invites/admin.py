@@ -10,12 +10,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.actions.instance_audit import Actor
+from haven_site.admin_generics import ModelAdmin
 from invites.actions.registration import do_issue_invites, do_revoke_invites
 from invites.models import RegistrationInvite, ServerInvite
 
 
 @admin.register(RegistrationInvite)
-class RegistrationInviteAdmin(admin.ModelAdmin):
+class RegistrationInviteAdmin(ModelAdmin[RegistrationInvite]):
     list_display = ("code", "created_by", "used_by", "used_at", "expires_at", "created_at")
     list_filter = (("used_at", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("code", "created_by__username", "used_by__username")
@@ -56,7 +57,7 @@ class RegistrationInviteAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServerInvite)
-class ServerInviteAdmin(admin.ModelAdmin):
+class ServerInviteAdmin(ModelAdmin[ServerInvite]):
     list_display = ("code", "server", "created_by", "use_count", "max_uses", "expires_at")
     list_select_related = ("server", "created_by")
     search_fields = ("=code", "=server__id", "created_by__username")

@@ -93,10 +93,10 @@ def make_server(owner: UserRef, *, everyone: int = DEFAULT_EVERYONE) -> ServerFi
     owner = user(owner)
     server = servers.do_create_server(owner, b64(b"meta")).server
     role = Role.objects.get(server=server, is_default=True)
-    if everyone != DEFAULT_EVERYONE:
-        set_everyone(ServerFixture(server, role, server.system_channel), everyone)
     channel = server.system_channel
     assert channel is not None
+    if everyone != DEFAULT_EVERYONE:
+        set_everyone(ServerFixture(server, role, channel), everyone)
     return ServerFixture(server, role, channel)
 
 
@@ -159,6 +159,7 @@ def add_overwrite(
     channel: Channel, target_type: str, target_id: uuid.UUID, *, allow: int = 0, deny: int = 0
 ) -> PermissionOverwrite:
     """``do_set_overwrite`` as the server's owner."""
+    assert channel.server_id is not None, "overwrites belong to server channels"
     owner = Server.objects.get(id=channel.server_id).owner
     return overwrites.do_set_overwrite(
         owner,

@@ -24,7 +24,7 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -202,7 +202,7 @@ class HavenProcess:
         folder = os.environ.get("HAVEN_PROFILE_DIR")
         return ["-m", "cProfile", "-o", f"{folder}/{self.name}.prof"] if folder else []
 
-    def start(self, timeout: float = 30.0) -> HavenProcess:
+    def start(self, timeout: float = 30.0) -> Self:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(

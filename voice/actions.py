@@ -208,8 +208,8 @@ def revoke_lost_access(change: AccessChange) -> None:
 
 
 def participants(user: User, channel_id: uuid.UUID) -> list[dict[str, Any]]:
-    """GET /voice/{id}/participants: unlike the original, only for users who can access the
-    channel (403 "Not a member of this channel"; an unknown channel answers the same)."""
+    """GET /voice/{id}/participants: only for users who can access the channel (403 "Not a
+    member of this channel"; an unknown channel answers the same)."""
     access_channel(user.id, channel_id)
     user_ids = state.roster(channel_id)
     if not user_ids:

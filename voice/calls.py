@@ -3,8 +3,8 @@ CallEnd, answered with CallRinging / CallAccepted / CallRejected / CallEnded. Me
 LiveKit separately (``POST /voice/{channel_id}/join``).
 
 The gateway calls these coroutines with ``(user, channel_id)``; each raises ApiError with the
-spec's WebSocket error text, which the gateway sends back as ``Error``. Unlike the original, EVERY
-message checks that the channel exists, is a DM or group, and that the caller is a member.
+spec's WebSocket error text, which the gateway sends back as ``Error``. EVERY message checks that
+the channel exists, is a DM or group, and that the caller is a member.
 
 State lives in Django's cache (Redis when configured), shared by all instances, under a per-channel
 lock (``voice.locks``):

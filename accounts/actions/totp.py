@@ -1,5 +1,5 @@
-"""TOTP setup, verification and removal (api.md 2.2), with the original's defects fixed:
-verifying with nothing pending keeps 2FA on, and a pending setup expires."""
+"""TOTP setup, verification and removal (api.md 2.2). Verifying with nothing pending keeps 2FA on,
+and a pending setup expires (docs/decisions.md)."""
 
 from __future__ import annotations
 

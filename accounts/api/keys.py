@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import uuid
 
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.actions import keys
 from haven_site.api.encoding import b64, ts
 from haven_site.api.fields import B64, Int, ListOf
-from haven_site.api.parsing import parse_body
+from haven_site.api.parsing import Body, parse_body
 from haven_site.api.views import ApiView
 
 
-class IdentityBody(serializers.Serializer):
+class IdentityBody(Body):
     identity_key = B64()
     signed_prekey = B64()
     signed_prekey_signature = B64()
 
 
-class PrekeysBody(serializers.Serializer):
+class PrekeysBody(Body):
     prekeys = ListOf(child=B64())
 
 
-class BackupBody(serializers.Serializer):
+class BackupBody(Body):
     encrypted_data = B64()
     nonce = B64()
     salt = B64()

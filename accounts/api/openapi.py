@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import serializers
 
 from accounts.api import admin, auth, images, keys, users
 from accounts.api.schemas import (
@@ -26,6 +25,7 @@ from haven_site.api.openapi import (
     STRING,
     TIMESTAMP,
     UUID,
+    Shape,
     annotate,
     const,
     message,
@@ -37,6 +37,7 @@ from haven_site.api.openapi import (
 )
 
 
+# drf-spectacular's extension base registers subclasses in an untyped __init_subclass__.
 class BearerScheme(OpenApiAuthenticationExtension):
     target_class = "accounts.authentication.BearerAuthentication"
     name = "bearer"
@@ -48,7 +49,7 @@ class BearerScheme(OpenApiAuthenticationExtension):
 # --- Components (api.md 1.9) ---------------------------------------------------------------------
 
 
-class UserSummary(serializers.Serializer):
+class UserSummary(Shape):
     """A user in lists of people (members, friends, blocks, voice rosters)."""
 
     user_id = Uuid()
@@ -57,7 +58,7 @@ class UserSummary(serializers.Serializer):
     avatar_url = nullable(Str)
 
 
-class UserPublic(serializers.Serializer):
+class UserPublic(Shape):
     id = Uuid()
     username = Str()
     display_name = nullable(Str)
@@ -72,13 +73,13 @@ class UserPublic(serializers.Serializer):
     totp_enabled = Bool()
 
 
-class AuthResponse(serializers.Serializer):
+class AuthResponse(Shape):
     access_token = Str()
     refresh_token = Str()
     user = UserPublic()
 
 
-class SessionResponse(serializers.Serializer):
+class SessionResponse(Shape):
     id = Uuid()
     family_id = nullable(Uuid)
     device_name = nullable(Str)
@@ -92,7 +93,7 @@ class BlockedUserResponse(UserSummary):
     blocked_at = Timestamp()
 
 
-class AdminUserResponse(serializers.Serializer):
+class AdminUserResponse(Shape):
     id = Uuid()
     username = Str()
     display_name = nullable(Str)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from rest_framework import serializers
-
 from haven_site.api.fields import B64, Bool, ListOf, Str
+from haven_site.api.parsing import Body
 
 
-class RegisterBody(serializers.Serializer):
+class RegisterBody(Body):
     username = Str()
     password = Str()
     display_name = Str(required=False, allow_null=True)
@@ -22,7 +21,7 @@ class RegisterBody(serializers.Serializer):
     turnstile_token = Str(required=False, allow_null=True)
 
 
-class LoginBody(serializers.Serializer):
+class LoginBody(Body):
     username = Str()
     password = Str()
     totp_code = Str(required=False, allow_null=True)
@@ -30,22 +29,22 @@ class LoginBody(serializers.Serializer):
     new_password = Str(required=False, allow_null=True)
 
 
-class RefreshBody(serializers.Serializer):
+class RefreshBody(Body):
     refresh_token = Str()
 
 
-class PasswordBody(serializers.Serializer):
+class PasswordBody(Body):
     current_password = Str()
     new_password = Str()
 
 
-class DeleteAccountBody(serializers.Serializer):
+class DeleteAccountBody(Body):
     password = Str()
 
 
-class TotpCodeBody(serializers.Serializer):
+class TotpCodeBody(Body):
     code = Str()
 
 
-class SetAdminBody(serializers.Serializer):
+class SetAdminBody(Body):
     is_admin = Bool()

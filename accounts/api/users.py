@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 from django.http import JsonResponse
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -15,11 +14,11 @@ from accounts.actions import blocks, profiles
 from accounts.shapes import user_public, user_summary
 from haven_site.api.encoding import b64, ts
 from haven_site.api.fields import B64, ListOf, Str, Uuid
-from haven_site.api.parsing import offset_page, parse_body, query_str, read_json
+from haven_site.api.parsing import Body, offset_page, parse_body, query_str, read_json
 from haven_site.api.views import ApiView
 
 
-class ProfileBody(serializers.Serializer):
+class ProfileBody(Body):
     display_name = Str(required=False, allow_null=True)
     about_me = Str(required=False, allow_null=True)
     custom_status = Str(required=False, allow_null=True)
@@ -27,12 +26,12 @@ class ProfileBody(serializers.Serializer):
     encrypted_profile = B64(required=False, allow_null=True)
 
 
-class ProfileKeyEntry(serializers.Serializer):
+class ProfileKeyEntry(Body):
     to_user_id = Uuid()
     encrypted_profile_key = B64()
 
 
-class ProfileKeysBody(serializers.Serializer):
+class ProfileKeysBody(Body):
     distributions = ListOf(child=ProfileKeyEntry())
 
 

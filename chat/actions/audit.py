@@ -30,9 +30,9 @@ def record_audit(
     changes: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> AuditLogEntry | None:
-    """Write one audit entry, best effort as in the original: a failure is logged and does not
-    fail the request. Inside the caller's transaction it runs in a savepoint, so a failed insert
-    does not poison that transaction (PostgreSQL), and it disappears if the action rolls back."""
+    """Write one audit entry, best effort: a failure is logged and does not fail the request.
+    Inside the caller's transaction it runs in a savepoint, so a failed insert does not poison
+    that transaction (PostgreSQL), and it disappears if the action rolls back."""
     try:
         with transaction.atomic():
             return AuditLogEntry.objects.create(

@@ -165,8 +165,8 @@ def do_delete_channel(user: User, channel_id: uuid.UUID) -> None:
 def do_join_channel(user: User, channel_id: uuid.UUID) -> None:
     """Upsert the caller's channel_members row (re-joining refreshes ``joined_at``).
 
-    Server channel: server members who can see it. DM/group channel: only its participants
-    (the original let anyone with the id join, api.md appendix C.2), for whom it is a no-op."""
+    Server channel: server members who can see it. DM/group channel: only its participants,
+    for whom it is a no-op."""
     channel = Channel.objects.select_related("server").filter(id=channel_id).first()
     if channel is None:
         raise NotFound(CHANNEL_NOT_FOUND)

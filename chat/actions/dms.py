@@ -1,7 +1,7 @@
 """Direct messages, group DMs, DM requests and DM privacy (api.md 2.12).
 
 A one-to-one DM is ``active`` or, when the target's privacy setting does not let the caller in
-directly, a ``pending`` request that the target accepts or declines. Additions to the original
+directly, a ``pending`` request that the target accepts or declines. Additions to the spec
 (docs/api-messages.md): the requester is remembered (``dm_initiator``) so only the target can
 answer; a block in either direction stops opening a DM; a DM with oneself is refused; group
 members must be the adder's friends; leaving a group drops what the leaver could still read.
@@ -145,8 +145,8 @@ def do_open_dm(user: User, target_id: uuid.UUID, encrypted_meta: str) -> Channel
 
 
 def do_open_group(user: User, member_ids: Sequence[uuid.UUID], encrypted_meta: str) -> Channel:
-    """A group DM of the caller and at least two friends, ten people at most. No event (as in
-    the original): members learn of it with its first message."""
+    """A group DM of the caller and at least two friends, ten people at most. No event: members
+    learn of it with its first message."""
     if len(member_ids) < 2:
         raise BadRequest("Group DM requires at least 2 other members")
     if len(member_ids) > MAX_GROUP - 1:
@@ -247,8 +247,7 @@ def do_rename_group(user: User, channel_id: uuid.UUID, encrypted_meta: str) -> C
 
 
 def do_answer_dm_request(user: User, channel_id: uuid.UUID, action: str) -> str:
-    """Only the target of the request answers it (the original let the requester accept their
-    own request). No event, as in the original."""
+    """Only the target of the request answers it, not its requester. No event."""
     with transaction.atomic():
         channel = _locked_channel(channel_id)
         if channel.channel_type != ChannelType.DM:

@@ -27,8 +27,7 @@ _NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 def check_name(raw: str) -> str:
-    """Trimmed; 2-64 characters of ASCII letters, digits and ``_`` (the maximum applies to
-    renames too, where the original answered 500)."""
+    """Trimmed; 2-64 characters of ASCII letters, digits and ``_`` (renames included)."""
     name = raw.strip()
     if len(name) < 2:
         raise BadRequest("Emoji name must be at least 2 characters")
@@ -60,7 +59,7 @@ def check_manage_emojis(user: User, server_id: uuid.UUID) -> Server:
 
 
 def do_create_emoji(user: User, server_id: uuid.UUID, raw_name: str, data: bytes) -> CustomEmoji:
-    """Order of checks as the original: limiter, permission, name, image, slots, duplicate; a
+    """Order of checks as the spec: limiter, permission, name, image, slots, duplicate; a
     running timeout in the server refuses the upload after the permission check."""
     check_write_limit(user.id)
     check_manage_emojis(user, server_id)
@@ -134,7 +133,7 @@ def do_rename_emoji(
 
 
 def do_delete_emoji(user: User, server_id: uuid.UUID, emoji_id: uuid.UUID) -> None:
-    """Only an emoji of this server is deleted (the original deleted another server's first)."""
+    """Only an emoji of this server is deleted (another server's answers 404, untouched)."""
     check_manage_emojis(user, server_id)
     with transaction.atomic():
         deleted, _ = CustomEmoji.objects.filter(id=emoji_id, server_id=server_id).delete()

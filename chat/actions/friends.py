@@ -137,7 +137,7 @@ def do_accept(user: User, friendship_id: uuid.UUID) -> Friendship:
 
 
 def do_decline(user: User, friendship_id: uuid.UUID) -> None:
-    """Deletes the request; no event (as in the original)."""
+    """Deletes the request; no event."""
     with transaction.atomic():
         row = _locked(friendship_id, "Friend request not found")
         if row.addressee_id != user.id:

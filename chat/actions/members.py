@@ -65,9 +65,8 @@ def remove_membership(server: Server, user_id: uuid.UUID) -> bool:
     """Delete the membership, the user's channel_members rows and their assigned roles in this
     server. True when the user was a member.
 
-    The original keeps the roles (api.md appendix C 8), so a kicked administrator who rejoins by
-    invite is an administrator again; here, as in Discord, a rejoining member starts with
-    @everyone only."""
+    As in Discord, a rejoining member starts with @everyone only: a kicked administrator who
+    rejoins by invite is not an administrator again."""
     deleted, _ = ServerMember.objects.filter(server=server, user_id=user_id).delete()
     ChannelMember.objects.filter(channel__server=server, user_id=user_id).delete()
     MemberRole.objects.filter(server=server, user_id=user_id).delete()
@@ -120,7 +119,7 @@ def do_set_own_nickname(user: User, server_id: uuid.UUID, nickname: str | None) 
 def do_set_member_nickname(
     user: User, server_id: uuid.UUID, target_id: uuid.UUID, nickname: str | None
 ) -> None:
-    """OWNER_OR(MANAGE_SERVER) as in the original (MANAGE_NICKNAMES is not used)."""
+    """OWNER_OR(MANAGE_SERVER), as the spec says (MANAGE_NICKNAMES is not used)."""
     access = access_server(
         user.id,
         server_id,

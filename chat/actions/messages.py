@@ -8,7 +8,7 @@ WebSocket ``Error`` event (websocket.md section 3); REST answers with the same t
 status carried by the error (api.md 2.9). The gateway calls these functions from sync code
 (``database_sync_to_async``); docs/api-messages.md lists the final signatures.
 
-Checks the original lacks, with the spec's existing texts where one exists: SEND_MESSAGES,
+Besides the spec's checks, with the spec's existing texts where one exists: SEND_MESSAGES,
 ATTACH_FILES, READ_MESSAGE_HISTORY and private channels (through ``chat.access``), the DM's
 request state and blocks, and author-only edits of messages still visible to the author.
 """
@@ -56,7 +56,7 @@ from haven_site.api.errors import BadRequest, Conflict, Forbidden, NotFound
 from realtime.events import publish, to_channels, to_users
 
 # Decoded-size limits of ``encrypted_body``: the WebSocket's (websocket.md 1.6) and the REST
-# fallback's (the original had none there; 64 KiB still fits the frames every server accepts).
+# fallback's (64 KiB: anything a client could send, while bounding what every recipient fetches).
 MAX_WS_BODY = 8192
 MAX_REST_BODY = 64 * 1024
 MAX_NONCE = 64
@@ -67,7 +67,6 @@ BULK_DELETE_MAX = 100
 # content); the rest wait for the answer.
 PENDING_DM_MESSAGES = 10
 
-TIMED_OUT = "You are timed out in this server"
 TOO_LARGE = "Message too large"
 CANNOT_MESSAGE = "Cannot message this user"
 DM_DECLINED = "This DM request was declined"
@@ -104,7 +103,7 @@ def _check_dm_rules(user_id: uuid.UUID, channel: Channel, members: Sequence[uuid
     if blocked_in_dm(user_id, channel, members):
         raise Forbidden(CANNOT_MESSAGE)
     if channel.dm_initiator_id is None:
-        return  # a DM from before requests were tracked: the original's rules
+        return  # a DM from before requests were tracked: anyone may send
     if channel.dm_status == DmStatus.DECLINED:
         raise Forbidden(DM_DECLINED)
     if channel.dm_status == DmStatus.PENDING:
@@ -188,8 +187,8 @@ def do_send_message(
                 raise
             return earlier  # a concurrent retry with the same nonce stored it first
         if attachments:
-            # Only the sender's own uploads that no message holds yet; others are ignored, as
-            # the original ignores link failures.
+            # Only the sender's own uploads that no message holds yet; others are ignored
+            # silently (a failed link does not fail the send).
             Attachment.objects.filter(
                 id__in=attachments, uploader=user, message__isnull=True
             ).update(message=message)
@@ -297,7 +296,7 @@ def remove_message(
 
 def do_bulk_delete(user: User, channel_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> int:
     """Moderator bulk delete in a server channel (api.md 2.9). Only messages of this channel are
-    touched (the original also wiped other channels' reactions, pins and reports)."""
+    touched, with their reactions, pins and reports."""
     if not 1 <= len(message_ids) <= BULK_DELETE_MAX:
         raise BadRequest(f"Must provide 1-{BULK_DELETE_MAX} message IDs")
     channel = Channel.objects.select_related("server").filter(id=channel_id).first()
@@ -368,8 +367,8 @@ def readable_message(user_id: uuid.UUID, message_id: uuid.UUID) -> tuple[Message
 
 def purge_expired_messages() -> int:
     """Delete disappearing messages whose time has passed, with their settled reports and
-    attachment files (attachment rows, reactions and pins cascade). No event, as in the original
-    (operations.md 1.7); run by ``manage.py maintenance``."""
+    attachment files (attachment rows, reactions and pins cascade). No event (operations.md
+    1.7); run by ``manage.py maintenance``."""
     with transaction.atomic():
         now = timezone.now()
         expired = Message.objects.filter(expires_at__lte=now)

@@ -1,9 +1,9 @@
 """Kick (api.md 2.6), bans (2.15) and timeouts (2.17).
 
-Beyond the original, kick and ban follow the same rules as timeouts: nobody acts on the owner,
-and a non-owner acts only on members whose highest role position is strictly below their own.
-A ban also posts a ``member_banned`` system message (like ``member_kicked``) so that clients
-rotate the channel keys. See docs/api-servers.md.
+Kick and ban follow the same rules as timeouts: nobody acts on the owner, and a non-owner acts
+only on members whose highest role position is strictly below their own. A ban also posts a
+``member_banned`` system message (like ``member_kicked``) so that clients rotate the channel keys.
+See docs/api-servers.md.
 """
 
 from __future__ import annotations

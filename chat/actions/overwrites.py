@@ -1,6 +1,6 @@
 """Channel permission overwrites (api.md 2.11, 3.4).
 
-Beyond the original: the target must exist (a role of this server, or a member), and a
+Beyond the spec: the target must exist (a role of this server, or a member), and a
 non-owner cannot allow bits they do not hold themself. See docs/api-servers.md.
 """
 
@@ -106,7 +106,7 @@ def _upsert(
 def do_delete_overwrite(
     user: User, channel_id: uuid.UUID, target_type: str, target_id: uuid.UUID
 ) -> None:
-    """Idempotent; ``target_type`` is any path text, as in the original."""
+    """Idempotent; ``target_type`` is any path text."""
     access = access_server_channel(
         user.id, channel_id, direct_message=NOT_SERVER_CHANNEL, need=Permission.MANAGE_CHANNELS
     )

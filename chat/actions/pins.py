@@ -1,8 +1,8 @@
 """Pins (websocket.md 3.9-3.10, api.md 2.9): at most 50 per channel, each announced with a
 MessagePinned/MessageUnpinned event and a system message.
 
-Who may pin (the original let anyone with access): in a server channel, the message's author or
-a holder of MANAGE_MESSAGES, unless timed out in that server; in a DM or group, any participant.
+Who may pin: in a server channel, the message's author or a holder of MANAGE_MESSAGES, unless
+timed out in that server; in a DM or group, any participant.
 """
 
 from __future__ import annotations

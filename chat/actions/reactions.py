@@ -1,9 +1,9 @@
 """Reactions (websocket.md 3.4-3.5, api.md 2.9).
 
-Added and removed over the WebSocket, listed over REST. Unlike the original, reacting needs access
-to the channel and ADD_REACTIONS there (and no block across a one-to-one DM), and removing needs
-access; ``ReactionRemoved`` carries the token stored with the reaction (websocket.md 9.10 allows
-it), so clients can pair the two events.
+Added and removed over the WebSocket, listed over REST. Reacting needs access to the channel and
+ADD_REACTIONS there (and no block across a one-to-one DM), and removing needs access;
+``ReactionRemoved`` carries the token stored with the reaction (websocket.md 9.10 allows it), so
+clients can pair the two events.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _payload(reaction: Reaction, channel_id: uuid.UUID) -> dict[str, str]:
 
 def do_add_reaction(user: User, message_id: uuid.UUID, emoji: str) -> Reaction:
     """Idempotent per (message, user, emoji): a repeat keeps the first token, and ReactionAdded
-    goes to the channel's subscribers every time, as in the original."""
+    goes to the channel's subscribers every time."""
     message, access = readable_message(user.id, message_id)
     if not access.has(Permission.ADD_REACTIONS):
         raise Forbidden(MISSING_PERMISSION)

@@ -1,6 +1,6 @@
 """Message reports (api.md 2.24): filing, the reporter's own list, the admins' queue, and the
-``ReportResolved`` event (additions: the original stored reports that nobody could read without
-database access). Decisions on reports live in ``chat.actions.report_decisions``.
+``ReportResolved`` event (additions to the spec, where reports could be read only in the
+database). Decisions on reports live in ``chat.actions.report_decisions``.
 
 A report carries routing metadata (message id, channel id, reason) and the message's sender,
 which the server knows. The message itself stays end-to-end encrypted: the reporter's client
@@ -56,9 +56,9 @@ def do_report(
     content: str | None = None,
     attachment_names: Sequence[str] | None = None,
 ) -> Report:
-    """Checks in the original's order, plus one it lacked: the message must exist (and be live)
-    in that channel; then the bounds of the reporter's copy. The hourly limit holds under
-    concurrency (the reporter's row is locked)."""
+    """Checks in the spec's order, plus one: the message must exist (and be live) in that
+    channel; then the bounds of the reporter's copy. The hourly limit holds under concurrency
+    (the reporter's row is locked)."""
     access_channel(user.id, channel_id)  # 403 "Not a member of this channel"
     message = live_messages().filter(id=message_id, channel_id=channel_id).first()
     if message is None:

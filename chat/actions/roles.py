@@ -1,6 +1,6 @@
 """Roles and their assignment (api.md 2.11), with the hierarchy rule HIER (3.5).
 
-Beyond the original: a non-owner cannot hand out permission bits they do not hold themself
+Beyond the spec: a non-owner cannot hand out permission bits they do not hold themself
 (creating or editing a role, assigning a role), cannot move a role to or above their own top
 position, cannot change the roles of the owner or of a member ranked at or above them, and an
 unknown member answers 404 instead of 500. See docs/api-servers.md.
@@ -65,7 +65,7 @@ def list_roles(user: User, server_id: uuid.UUID) -> list[Role]:
 
 
 def do_create_role(user: User, server_id: uuid.UUID, fields: RoleFields) -> Role:
-    """No hierarchy check on creation (as the original); an unparsable or absent
+    """No hierarchy check on creation (as the spec); an unparsable or absent
     ``permissions`` string means 0."""
     access = _manage(user, server_id)
     _check_text(fields)
@@ -156,7 +156,7 @@ def _assigned(server_id: uuid.UUID, user_id: uuid.UUID) -> list[uuid.UUID]:
 def do_assign_role(
     user: User, server_id: uuid.UUID, target_id: uuid.UUID, role_id: uuid.UUID
 ) -> None:
-    """Idempotent. Assigning @everyone explicitly is allowed (as in the original)."""
+    """Idempotent. Assigning @everyone explicitly is allowed."""
     access = _manage(user, server_id)
     role = _role(access, role_id)
     _check_assignment(access, user, target_id, role, "assign")

@@ -1,9 +1,8 @@
 """Sender keys for group end-to-end encryption (api.md 2.9a).
 
 A sealed distribution is stored once per (channel, sender, recipient, distribution id), replaced
-in place by a newer one, and handed only to its addressee. Unlike the original, every recipient
-must be able to read the channel (400 instead of a 500 on unknown users, and no sealed key for
-someone who may not read the channel).
+in place by a newer one, and handed only to its addressee. Every recipient must be able to read
+the channel (400 otherwise, unknown users included): no sealed key goes to anyone else.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ def do_distribute(
     user: User, channel_id: uuid.UUID, distributions: Sequence[dict[str, Any]]
 ) -> int:
     """Store (upsert) sealed sender keys; SenderKeysUpdated once to each recipient's connections.
-    Returns the number of entries received, as the original's ``distributed``."""
+    Returns the number of entries received (the response's ``distributed``)."""
     channel = access_channel(user.id, channel_id).channel
     if not distributions:
         raise BadRequest("No distributions provided")

@@ -44,7 +44,7 @@ def decode_meta(text: str) -> bytes:
 
 def do_create_server(owner: User, encrypted_meta: str) -> ServerView:
     """The server, the owner's membership, @everyone, and a ``welcome`` text channel that is also
-    the system channel. No audit entry and no event, as in the original."""
+    the system channel. No audit entry and no event."""
     meta = decode_meta(encrypted_meta)
     with transaction.atomic():
         server = Server.objects.create(owner=owner, encrypted_meta=meta)

@@ -1,9 +1,8 @@
 """``Typing`` (websocket.md 3.7): where a user's ``UserTyping`` goes, if anywhere.
 
-The original passes typing through unchecked. Here it reaches a channel only from someone who
-can see it and is not timed out in its server, and never reaches the people the typist blocked
-or who blocked them. Anything else is dropped silently, as the spec drops typing it cannot
-deliver (no ``Error``)."""
+It reaches a channel only from someone who can see it and is not timed out in its server, and
+never reaches the people the typist blocked or who blocked them. Anything else is dropped
+silently, as the spec drops typing it cannot deliver (no ``Error``)."""
 
 from __future__ import annotations
 

@@ -4,36 +4,35 @@ from __future__ import annotations
 
 import uuid
 
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.actions import dms
 from chat.shapes import channel_shape
 from haven_site.api.fields import B64, Choice, ListOf, Uuid
-from haven_site.api.parsing import parse_body
+from haven_site.api.parsing import Body, parse_body
 from haven_site.api.views import ApiView
 
 
-class DmPrivacyBody(serializers.Serializer):
+class DmPrivacyBody(Body):
     dm_privacy = Choice("everyone", "friends_only", "server_members")
 
 
-class OpenDmBody(serializers.Serializer):
+class OpenDmBody(Body):
     target_user_id = Uuid()
     encrypted_meta = B64()
 
 
-class OpenGroupBody(serializers.Serializer):
+class OpenGroupBody(Body):
     member_ids = ListOf(child=Uuid())
     encrypted_meta = B64()
 
 
-class AddMemberBody(serializers.Serializer):
+class AddMemberBody(Body):
     user_id = Uuid()
 
 
-class AnswerBody(serializers.Serializer):
+class AnswerBody(Body):
     action = Choice("accept", "decline")
 
 

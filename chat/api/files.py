@@ -6,9 +6,9 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpResponse, StreamingHttpResponse
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,7 +17,7 @@ from chat.shapes import emoji_shape
 from haven_site import blobs
 from haven_site.api.errors import ApiError, NotFound
 from haven_site.api.fields import Str
-from haven_site.api.parsing import parse_body, query_str
+from haven_site.api.parsing import Body, parse_body, query_str
 from haven_site.api.views import ApiView
 from haven_site.media import image_response, read_body
 
@@ -26,8 +26,11 @@ logger = logging.getLogger("haven.files")
 ONE_DAY = 86400
 DOWNLOAD_BATCH = 16  # chunks decrypted per worker-thread hop (16 x 64 KiB = 1 MiB)
 
+if TYPE_CHECKING:
+    from rest_framework.authentication import BaseAuthentication
 
-class EmojiRenameBody(serializers.Serializer):
+
+class EmojiRenameBody(Body):
     name = Str()
 
 
@@ -101,12 +104,13 @@ class AttachmentView(ApiView):
 
 
 class ServerIconView(ApiView):
-    def get_authenticators(self) -> list:  # GET is anonymous (api.md 1.2), POST/DELETE are not
+    # GET is anonymous (api.md 1.2), POST and DELETE are not.
+    def get_authenticators(self) -> list[BaseAuthentication]:
         if self.request.method == "GET":
             return []
         return super().get_authenticators()
 
-    def get_permissions(self) -> list:
+    def get_permissions(self) -> list[Any]:
         if self.request.method == "GET":
             return []
         return super().get_permissions()

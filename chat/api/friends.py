@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.actions import friends
 from chat.shapes import friend_shape
 from haven_site.api.fields import Str
-from haven_site.api.parsing import offset_page, parse_body
+from haven_site.api.parsing import Body, offset_page, parse_body
 from haven_site.api.views import ApiView
 
 
-class FriendRequestBody(serializers.Serializer):
+class FriendRequestBody(Body):
     username = Str()
 
 
@@ -31,7 +30,7 @@ class FriendRequestView(ApiView):
         body = parse_body(request, FriendRequestBody)
         result = friends.do_send_request(self.user, body["username"])
         shape = friend_shape(result.friendship, self.user.id)
-        shape["is_incoming"] = False  # the original's answer, auto-accepted requests included
+        shape["is_incoming"] = False  # the spec's answer, auto-accepted requests included
         return Response(shape)
 
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.actions import messages, pins, reactions
 from chat.shapes import message_shape, reaction_groups
 from haven_site.api.fields import B64, Bool, ListOf, Str, Timestamp, Uuid
-from haven_site.api.parsing import parse_body, query_count, query_timestamp
+from haven_site.api.parsing import Body, parse_body, query_count, query_timestamp
 from haven_site.api.views import ApiView
 
 
-class SendBody(serializers.Serializer):
-    channel_id = Uuid()  # required by the original, value ignored: the path wins
+class SendBody(Body):
+    channel_id = Uuid()  # required by the spec, value ignored: the path wins
     sender_token = B64()
     encrypted_body = B64()
     expires_at = Timestamp(required=False, allow_null=True)
@@ -27,7 +26,7 @@ class SendBody(serializers.Serializer):
     nonce = Str(required=False, allow_null=True)
 
 
-class BulkDeleteBody(serializers.Serializer):
+class BulkDeleteBody(Body):
     message_ids = ListOf(child=Uuid())
 
 

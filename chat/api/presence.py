@@ -1,5 +1,5 @@
-"""Presence (api.md 2.23). Authenticated here (the original answered anyone): a user who blocked
-the caller must read as offline, and presence is not public information."""
+"""Presence (api.md 2.23), for signed-in users only: a user who blocked the caller must read as
+offline, and presence is not public information."""
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -14,11 +13,11 @@ from chat.actions import report_decisions, reports
 from chat.shapes import admin_report_shape, report_shape
 from chat.shapes.reports import my_report_shape
 from haven_site.api.fields import Choice, ListOf, Str, Uuid
-from haven_site.api.parsing import offset_page, parse_body, query_str
+from haven_site.api.parsing import Body, offset_page, parse_body, query_str
 from haven_site.api.views import ApiView
 
 
-class ReportBody(serializers.Serializer):
+class ReportBody(Body):
     message_id = Uuid()
     channel_id = Uuid()
     reason = Str()
@@ -27,7 +26,7 @@ class ReportBody(serializers.Serializer):
     attachment_names = ListOf(child=Str(), required=False, allow_null=True)
 
 
-class ReviewBody(serializers.Serializer):
+class ReviewBody(Body):
     status = Choice("resolved", "dismissed")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +15,7 @@ from haven_site.api.parsing import parse_body
 from haven_site.api.views import ApiView
 
 
-def _fields(body: dict) -> roles.RoleFields:
+def _fields(body: dict[str, Any]) -> roles.RoleFields:
     return roles.RoleFields(
         name=body["name"],
         color=body["color"],

@@ -3,26 +3,25 @@ one, or a value of the wrong JSON type is a 422 (api.md 1.3); unknown fields are
 
 from __future__ import annotations
 
-from rest_framework import serializers
+from haven_site.api.fields import B64, Bool, Choice, FieldT, Int, ListOf, Perm, Str, Uuid
+from haven_site.api.parsing import Body
 
-from haven_site.api.fields import B64, Bool, Choice, Int, ListOf, Perm, Str, Uuid
 
-
-def _opt(field: type[serializers.Field]) -> serializers.Field:
+def _opt(field: type[FieldT]) -> FieldT:
     """An optional field: absent or null both mean "not provided" (api.md 1.5)."""
     return field(required=False, allow_null=True)
 
 
-class CreateServerBody(serializers.Serializer):
+class CreateServerBody(Body):
     encrypted_meta = B64()
 
 
-class UpdateServerBody(serializers.Serializer):
+class UpdateServerBody(Body):
     system_channel_id = _opt(Uuid)
     encrypted_meta = _opt(B64)
 
 
-class CreateChannelBody(serializers.Serializer):
+class CreateChannelBody(Body):
     encrypted_meta = B64()
     channel_type = _opt(Str)
     position = _opt(Int)
@@ -30,76 +29,76 @@ class CreateChannelBody(serializers.Serializer):
     is_private = _opt(Bool)
 
 
-class ChannelOrderEntry(serializers.Serializer):
+class ChannelOrderEntry(Body):
     id = Uuid()
     position = Int()
     category_id = _opt(Uuid)
 
 
-class ReorderChannelsBody(serializers.Serializer):
+class ReorderChannelsBody(Body):
     order = ListOf(child=ChannelOrderEntry())
 
 
-class RenameChannelBody(serializers.Serializer):
+class RenameChannelBody(Body):
     encrypted_meta = B64()
 
 
-class SetCategoryBody(serializers.Serializer):
+class SetCategoryBody(Body):
     category_id = _opt(Uuid)
 
 
-class CreateCategoryBody(serializers.Serializer):
+class CreateCategoryBody(Body):
     name = Str()
     position = _opt(Int)
 
 
-class CategoryOrderEntry(serializers.Serializer):
+class CategoryOrderEntry(Body):
     id = Uuid()
     position = Int()
 
 
-class ReorderCategoriesBody(serializers.Serializer):
+class ReorderCategoriesBody(Body):
     order = ListOf(child=CategoryOrderEntry())
 
 
-class UpdateCategoryBody(serializers.Serializer):
+class UpdateCategoryBody(Body):
     name = _opt(Str)
     position = _opt(Int)
 
 
-class CreateRoleBody(serializers.Serializer):
+class CreateRoleBody(Body):
     name = Str()
     color = _opt(Str)
     permissions = _opt(Perm)
     position = _opt(Int)
 
 
-class UpdateRoleBody(serializers.Serializer):
+class UpdateRoleBody(Body):
     name = _opt(Str)
     color = _opt(Str)
     permissions = _opt(Perm)
     position = _opt(Int)
 
 
-class AssignRoleBody(serializers.Serializer):
+class AssignRoleBody(Body):
     role_id = Uuid()
 
 
-class OverwriteBody(serializers.Serializer):
+class OverwriteBody(Body):
     target_type = Choice("role", "member")
     target_id = Uuid()
     allow_bits = Perm()
     deny_bits = Perm()
 
 
-class NicknameBody(serializers.Serializer):
+class NicknameBody(Body):
     nickname = _opt(Str)
 
 
-class TimeoutBody(serializers.Serializer):
+class TimeoutBody(Body):
     duration_seconds = Int(bits=64)
     reason = _opt(Str)
 
 
-class BanBody(serializers.Serializer):
+class BanBody(Body):
     reason = _opt(Str)

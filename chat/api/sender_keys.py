@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,17 +11,17 @@ from chat.actions import read_states, sender_keys
 from chat.shapes import sender_key_shape
 from haven_site.api.encoding import b64, ts
 from haven_site.api.fields import B64, ListOf, Uuid
-from haven_site.api.parsing import parse_body
+from haven_site.api.parsing import Body, parse_body
 from haven_site.api.views import ApiView
 
 
-class DistributionBody(serializers.Serializer):
+class DistributionBody(Body):
     to_user_id = Uuid()
     distribution_id = Uuid()
     encrypted_skdm = B64()
 
 
-class DistributeBody(serializers.Serializer):
+class DistributeBody(Body):
     distributions = ListOf(child=DistributionBody())
 
 

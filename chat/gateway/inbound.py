@@ -12,10 +12,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from autobahn.websocket.protocol import PreparedMessage
 from channels.consumer import get_handler_name
 
 from chat.gateway.subscriptions import CODE_TRY_AGAIN, Subscriptions
+from haven_site.server.frames import prepare_text_frame
 from realtime.delivery import Verdict
 from realtime.hub import FRAMES
 from realtime.replay import seq_of
@@ -96,7 +96,7 @@ class Inbound(Subscriptions):
     def outbound(self, frame: str) -> dict[str, Any]:
         """The websocket.send message for a doorbell's frame, shared by all local sockets."""
         if self.prepared:
-            prepared = PreparedMessage(frame.encode(), False, False, True)
+            prepared = prepare_text_frame(frame)
             return {"type": "websocket.send", "text": frame, "haven.prepared": prepared}
         return {"type": "websocket.send", "text": frame}
 

@@ -51,7 +51,7 @@ class Channel(models.Model):
     dm_status = models.CharField(max_length=8, choices=DmStatus.choices, default=DmStatus.ACTIVE)
     is_private = models.BooleanField(default=False)
     # Who opened a DM (the requester of a pending DM request); null for other channels and for
-    # DMs created before this column existed (those keep the original's rules).
+    # DMs created before this column existed (anyone may send in those, or answer).
     dm_initiator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -30,8 +30,8 @@ class Role(models.Model):
 
 
 class MemberRole(models.Model):
-    """An explicitly assigned role. Leaving, a kick and a ban delete the member's rows (the
-    original keeps them), so only members hold assigned roles."""
+    """An explicitly assigned role. Leaving, a kick and a ban delete the member's rows, so only
+    members hold assigned roles."""
 
     server = models.ForeignKey("chat.Server", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

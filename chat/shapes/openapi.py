@@ -8,10 +8,10 @@ from rest_framework import serializers
 
 from accounts.api.openapi import UserSummary
 from haven_site.api.fields import B64, Bool, Int, Perm, Str, Timestamp, Uuid
-from haven_site.api.openapi import AnyJson, Ref, nullable, omitted
+from haven_site.api.openapi import AnyJson, Ref, Shape, nullable, omitted
 
 
-class ServerResponse(serializers.Serializer):
+class ServerResponse(Shape):
     id = Uuid()
     encrypted_meta = B64()
     owner_id = Uuid()
@@ -21,7 +21,7 @@ class ServerResponse(serializers.Serializer):
     icon_url = omitted(Str)
 
 
-class ChannelResponse(serializers.Serializer):
+class ChannelResponse(Shape):
     id = Uuid()
     server_id = nullable(Uuid)
     encrypted_meta = B64()
@@ -33,7 +33,7 @@ class ChannelResponse(serializers.Serializer):
     is_private = Bool()
 
 
-class CategoryResponse(serializers.Serializer):
+class CategoryResponse(Shape):
     id = Uuid()
     server_id = Uuid()
     name = Str()
@@ -41,7 +41,7 @@ class CategoryResponse(serializers.Serializer):
     created_at = Timestamp()
 
 
-class RoleResponse(serializers.Serializer):
+class RoleResponse(Shape):
     id = Uuid()
     server_id = Uuid()
     name = Str()
@@ -52,7 +52,7 @@ class RoleResponse(serializers.Serializer):
     created_at = Timestamp()
 
 
-class OverwriteResponse(serializers.Serializer):
+class OverwriteResponse(Shape):
     id = Uuid()
     channel_id = Uuid()
     target_type = Str()
@@ -72,7 +72,7 @@ class ChannelMemberInfo(UserSummary):
     joined_at = Timestamp()
 
 
-class BanResponse(serializers.Serializer):
+class BanResponse(Shape):
     id = Uuid()
     user_id = Uuid()
     username = Str()
@@ -81,7 +81,7 @@ class BanResponse(serializers.Serializer):
     created_at = Str(help_text="RFC 3339 with a +00:00 offset (api.md 1.5)")
 
 
-class AuditLogResponse(serializers.Serializer):
+class AuditLogResponse(Shape):
     id = Uuid()
     actor_id = Uuid()
     actor_username = Str()
@@ -93,7 +93,7 @@ class AuditLogResponse(serializers.Serializer):
     created_at = Timestamp()
 
 
-class CustomEmojiResponse(serializers.Serializer):
+class CustomEmojiResponse(Shape):
     id = Uuid()
     server_id = Uuid()
     name = Str()
@@ -103,7 +103,7 @@ class CustomEmojiResponse(serializers.Serializer):
     created_at = Timestamp()
 
 
-class MessageResponse(serializers.Serializer):
+class MessageResponse(Shape):
     id = Uuid()
     channel_id = Uuid()
     sender_token = B64()
@@ -116,14 +116,14 @@ class MessageResponse(serializers.Serializer):
     message_type = omitted(Str, help_text='"system" for system messages')
 
 
-class ReactionGroup(serializers.Serializer):
+class ReactionGroup(Shape):
     message_id = Uuid()
     emoji = Str()
     count = Int(bits=64)
     user_ids = serializers.ListField(child=Uuid())
 
 
-class SenderKeyResponse(serializers.Serializer):
+class SenderKeyResponse(Shape):
     id = Uuid()
     channel_id = Uuid()
     from_user_id = Uuid()
@@ -139,7 +139,7 @@ class FriendResponse(UserSummary):
     created_at = Timestamp()
 
 
-class ReportResponse(serializers.Serializer):
+class ReportResponse(Shape):
     id = Uuid()
     message_id = Uuid()
     reason = Str()
@@ -173,7 +173,7 @@ class AdminReportResponse(ReportResponse):
     outcome = nullable(Str)
 
 
-class ProfileResponse(serializers.Serializer):
+class ProfileResponse(Shape):
     """The profile card of ``GET /users/{user_id}/profile``."""
 
     id = Uuid()

@@ -111,7 +111,7 @@ def channel_member_shape(member: ChannelMember) -> dict[str, Any]:
 
 
 def ban_shape(ban: Ban) -> dict[str, Any]:
-    """BanResponse: ``created_at`` keeps the original's ``+00:00`` form (api.md 1.5)."""
+    """BanResponse: ``created_at`` keeps the spec's ``+00:00`` form (api.md 1.5)."""
     return {
         "id": str(ban.id),
         "user_id": str(ban.user_id),

@@ -1,9 +1,9 @@
 """Typed API errors and the one exception handler that renders every error as the spec's JSON.
 
 Every error leaves the server as ``{"error": "<message>", "status": <code>}`` (api.md 1.4),
-including the framework-level rejections that the original answered in plain text (malformed
-JSON, wrong content type, oversize bodies): clients key on the status code, and JSON is easier
-to show.
+including the framework-level rejections (malformed JSON, wrong content type, oversize bodies):
+clients key on the status code, and JSON is easier to show (docs/decisions.md, "Requests and
+errors").
 """
 
 from __future__ import annotations

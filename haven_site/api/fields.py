@@ -1,23 +1,26 @@
 """Strict serializer fields for request bodies.
 
-The original rejects a JSON value of the wrong type (a number where a string is expected, a string
-for a bool) with 422 instead of coercing it, as DRF's default fields would. These fields keep that
-contract; their failures become 422 in ``haven_site.api.parsing``.
+A JSON value of the wrong type (a number where a string is expected, a string for a bool) is
+rejected, not coerced as DRF's default fields would. Their failures become 422 in
+``haven_site.api.parsing`` (api.md 1.3).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 from rest_framework import serializers
 
 I32 = (-(2**31), 2**31 - 1)
 I64 = (-(2**63), 2**63 - 1)
 
+# A field class, for helpers that build a field with options (``nullable(Str)`` is a ``Str``).
+FieldT = TypeVar("FieldT", bound="serializers.Field[Any, Any, Any, Any]")
 
-class StrictField(serializers.Field):
+
+class StrictField(serializers.Field[Any, Any, Any, Any]):
     """Input-only field: the value must already have the right JSON type. ``openapi`` is its
     JSON Schema in the API description (haven_site.api.openapi); response components reuse the
     same fields so that one vocabulary describes both directions."""
@@ -30,7 +33,7 @@ class StrictField(serializers.Field):
     def openapi_schema(self) -> dict[str, Any]:
         return dict(self.openapi)
 
-    def fail_type(self, expected: str) -> None:
+    def fail_type(self, expected: str) -> NoReturn:
         raise serializers.ValidationError(f"invalid type: expected {expected}")
 
 

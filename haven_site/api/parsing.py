@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any, TypeVar
+from typing import Any
 
 from django.http import HttpRequest, QueryDict
 from rest_framework import serializers
@@ -15,7 +15,12 @@ from rest_framework import serializers
 from haven_site.api.errors import BadRequest, Unprocessable, UnsupportedMediaType
 from haven_site.api.fields import I64, NUL_MESSAGE, has_nul, parse_timestamp, parse_uuid
 
-S = TypeVar("S", bound=serializers.Serializer)
+
+# The shape of a JSON request body, made of the strict fields of ``haven_site.api.fields``.
+# ``parse_body`` validates a body into a dict: a Body is never bound to a model instance. (No
+# docstring: the API description would show it on every body that inherits it.)
+class Body(serializers.Serializer[None]):
+    pass
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -36,7 +41,7 @@ def read_json(request: HttpRequest) -> Any:
         raise BadRequest(f"Failed to parse the request body as JSON: {error}") from None
 
 
-def parse_body(request: HttpRequest, schema: type[serializers.Serializer]) -> dict[str, Any]:
+def parse_body(request: HttpRequest, schema: type[Body]) -> dict[str, Any]:
     """Validate a JSON object body against ``schema``; unknown fields are ignored."""
     data = read_json(request)
     if not isinstance(data, dict):
@@ -100,14 +105,13 @@ def query_int(query: QueryDict, name: str, default: int) -> int:
     if not _INTEGER.fullmatch(value):  # int() would also take " 5", "+5" and "1_000"
         raise _query_error(f"{name}: invalid digit found in string")
     number = int(value)
-    if not I64[0] <= number <= I64[1]:  # as the original's i64; the database's limit too
+    if not I64[0] <= number <= I64[1]:  # the spec's 64-bit integers; the database's limit too
         raise _query_error(f"{name}: number too large to fit in target type")
     return number
 
 
 def query_count(query: QueryDict, name: str, default: int) -> int:
-    """A ``limit`` or ``offset`` that is not clamped: a negative one is malformed (400), where
-    the original failed with 500."""
+    """A ``limit`` or ``offset`` that is not clamped: a negative one is malformed (400)."""
     number = query_int(query, name, default)
     if number < 0:
         raise _query_error(f"{name}: must not be negative")

@@ -13,6 +13,8 @@ from haven_site.api.errors import BadRequest
 from haven_site.api.fields import NUL_MESSAGE, has_nul, parse_uuid
 
 if TYPE_CHECKING:
+    from rest_framework.authentication import BaseAuthentication
+
     from accounts.models import User
 
 
@@ -42,7 +44,7 @@ class ApiView(APIView):
 
     public = False
 
-    def get_authenticators(self) -> list[Any]:
+    def get_authenticators(self) -> list[BaseAuthentication]:
         return [] if self.public else super().get_authenticators()
 
     def get_permissions(self) -> list[Any]:

@@ -3,7 +3,8 @@ real HTTP status and JSON body), registration for the graceful stop, access logg
 limits the gateway relies on:
 
 * no permessage-deflate (ciphertext does not compress, and compression costs CPU per frame and
-  per socket); messages and frames above 1 MiB are refused with close code 1009;
+  per socket); messages and frames above Daphne's size limits (1 MiB, set by haven_site.serve)
+  are refused with close code 1009, not a dropped connection;
 * WebSocket ping/pong frames count as activity for the gateway's idle timer (``haven.activity``);
 * a peer that stops reading cannot make the server buffer without bound: past
   ``OUTBOUND_LIMIT_BYTES`` of unsent data the connection is dropped and the application told
@@ -18,19 +19,18 @@ from __future__ import annotations
 from pprint import pformat
 from typing import Any
 
-from autobahn.websocket import protocol as autobahn_protocol
-from autobahn.websocket.protocol import PreparedMessage
 from daphne import ws_protocol
 from twisted.internet import tcp
 
 from haven_site import shutdown
 from haven_site.server.access import resolved_client, with_client
+from haven_site.server.frames import PreparedFrame
 
 
-class _LazyFormat:
+class LazyFormat:
     """Autobahn formats its whole configuration with ``pformat`` for a debug log line on every
-    connection, logged or not: a twentieth of a reconnect storm's CPU. Formatted only if
-    the line is written."""
+    connection, logged or not: a twentieth of a reconnect storm's CPU. haven_site.serve puts this
+    in its place, so that the value is formatted only if the line is written."""
 
     __slots__ = ("value",)
 
@@ -43,10 +43,7 @@ class _LazyFormat:
     __repr__ = __str__
 
 
-autobahn_protocol.pformat = _LazyFormat  # type: ignore[assignment]
-
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests"}
-MAX_MESSAGE_BYTES = 1024 * 1024
 OUTBOUND_LIMIT_BYTES = 4 * 1024 * 1024
 
 
@@ -69,12 +66,12 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
         self._notify({"type": "haven.activity"})
 
     def _pending_bytes(self) -> int:
+        """Bytes written but not yet taken by the kernel (Twisted's private write buffer:
+        haven_site.server.contract makes sure these attributes exist)."""
         transport = self.transport
-        try:
-            unsent = len(transport.dataBuffer) - transport.offset
-            return int(unsent + transport._tempDataLen)
-        except AttributeError:  # not a plain TCP transport (TLS wrappers buffer elsewhere)
-            return 0
+        if not isinstance(transport, tcp.Connection):
+            return 0  # a TLS endpoint buffers in its own layer (Haven's TLS is Caddy's)
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
     def sendData(self, data: bytes, sync: bool = False, chopsize: int | None = None) -> None:
         """Write straight to the socket when nothing is queued, like asyncio's transports do.
@@ -147,7 +144,7 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
         shutdown.unregister(self)
         super().connectionLost(reason)
 
-    def send_prepared(self, prepared: PreparedMessage) -> None:
+    def send_prepared(self, prepared: PreparedFrame) -> None:
         """Write a frame built once for every local socket that receives the event (also
         called directly by the gateway: the ``haven.send_prepared`` scope extension)."""
         if self.state == self.STATE_OPEN and not self._overflowed:
@@ -194,12 +191,10 @@ class HavenWebSocketFactory(ws_protocol.WebSocketFactory):
     protocol = HavenWebSocketProtocol
 
     def setProtocolOptions(self, **options: Any) -> None:
-        options.update(
-            perMessageCompressionAccept=_refuse_compression,
-            maxMessagePayloadSize=MAX_MESSAGE_BYTES,
-            maxFramePayloadSize=MAX_MESSAGE_BYTES,
-            failByDrop=False,  # a refused frame is answered with its close code (1009), not a drop
-        )
+        # The size limits come with Daphne's own options (--websocket-max-message-size and
+        # --websocket-max-frame-size); Autobahn enforces them, and without failByDrop=False it
+        # would drop the TCP connection instead of closing with 1009 as the spec says.
+        options.update(perMessageCompressionAccept=_refuse_compression, failByDrop=False)
         super().setProtocolOptions(**options)
 
 

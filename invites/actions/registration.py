@@ -1,7 +1,7 @@
 """Registration invites (operations.md section 3): single-use 12-character codes.
 
 A code is spent in the same transaction that creates the account, with a conditional update, so
-two registrations racing for one code cannot both succeed (the original's race, 2.7).
+two registrations racing for one code cannot both succeed (operations.md 2.7).
 """
 
 from __future__ import annotations

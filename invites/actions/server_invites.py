@@ -87,7 +87,7 @@ def invites_page(user: User, server_id: uuid.UUID, limit: int, offset: int) -> l
 
 
 def do_delete_invite(user: User, server_id: uuid.UUID, invite_id: uuid.UUID) -> None:
-    """Only an invite of this server (the original deleted any invite id)."""
+    """Only an invite of this server; another id answers 404."""
     access = access_server(
         user.id, server_id, need=Permission.MANAGE_INVITES, missing_server=SERVER_NOT_FOUND
     )

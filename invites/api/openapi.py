@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from rest_framework import serializers
-
 from chat.shapes.openapi import ServerResponse
 from haven_site.api.fields import Bool, Int, Str, Timestamp, Uuid
-from haven_site.api.openapi import INTEGER, OFFSET, annotate, const, nullable, obj, op, query
+from haven_site.api.openapi import INTEGER, OFFSET, Shape, annotate, const, nullable, obj, op, query
 from invites.api import registration, server_invites
 
 
-class InviteResponse(serializers.Serializer):
+class InviteResponse(Shape):
     id = Uuid()
     code = Str()
     server_id = Uuid()
@@ -20,7 +18,7 @@ class InviteResponse(serializers.Serializer):
     created_at = Timestamp()
 
 
-class RegistrationInviteResponse(serializers.Serializer):
+class RegistrationInviteResponse(Shape):
     id = Uuid()
     code = Str()
     created_by = nullable(Uuid)

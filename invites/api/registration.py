@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -14,7 +13,7 @@ from accounts.api.admin import AdminView
 from accounts.api.limits import AuthRateLimitedView
 from haven_site.api.errors import Unprocessable
 from haven_site.api.fields import Int
-from haven_site.api.parsing import parse_body, query_count
+from haven_site.api.parsing import Body, parse_body, query_count
 from haven_site.api.views import ApiView
 from invites.actions import registration
 from invites.shapes import registration_invite
@@ -22,7 +21,7 @@ from invites.shapes import registration_invite
 MAX_ADMIN_PAGE = 200
 
 
-class CreateInvitesBody(serializers.Serializer):
+class CreateInvitesBody(Body):
     count = Int(required=False, allow_null=True)
     expires_in_days = Int(required=False, allow_null=True)
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.shapes import server_shape
 from haven_site.api.fields import Int, Number
-from haven_site.api.parsing import offset_page, parse_body
+from haven_site.api.parsing import Body, offset_page, parse_body
 from haven_site.api.views import ApiView
 from invites.actions import server_invites
 from invites.shapes import server_invite
 
 
-class CreateInviteBody(serializers.Serializer):
+class CreateInviteBody(Body):
     max_uses = Int(required=False, allow_null=True)
     expires_in_hours = Number(required=False, allow_null=True)
 

@@ -75,45 +75,50 @@ class Calls extends EventTarget {
     }
   }
 
-  // ---- socket events ----------------------------------------------------------------------------
+  // ---- socket events (routed here by dispatch.js) -------------------------------------------------
 
-  wire(realtime, me, title) {
+  /** Signed in as `me`: calls are rung over `realtime`; `title(channelId)` names the conversation. */
+  attach(realtime, me, title) {
     this.realtime = realtime;
     this.me = me;
     this.title = title;
-    const on = (type, fn) => realtime.addEventListener(type, (e) => fn(e.detail || {}));
-    on("CallRinging", (e) => {
-      if (this.state && this.state.phase !== "ended") return; // busy: the ring times out for the caller
-      this.set({ channelId: e.channel_id, phase: "incoming", who: e.caller_name || "Someone", callerId: e.caller_id });
-    });
-    on("CallAccepted", (e) => {
-      const call = this.state;
-      if (!call || call.channelId !== e.channel_id) return;
-      if (e.user_id === this.me || call.phase === "calling") {
-        if (call.phase !== "connected") {
-          this.set({ ...call, phase: "connected" });
-          this.joinAudio(e.channel_id, call.who);
-        }
-      } else if (call.phase === "incoming") {
-        // Someone else in the group answered: the ring is over, but the call can still be joined.
-        this.set({ ...call, phase: "joinable" });
+  }
+
+  ringing(e) {
+    if (this.state && this.state.phase !== "ended") return; // busy: the ring times out for the caller
+    this.set({ channelId: e.channel_id, phase: "incoming", who: e.caller_name || "Someone", callerId: e.caller_id });
+  }
+
+  accepted(e) {
+    const call = this.state;
+    if (!call || call.channelId !== e.channel_id) return;
+    if (e.user_id === this.me || call.phase === "calling") {
+      if (call.phase !== "connected") {
+        this.set({ ...call, phase: "connected" });
+        this.joinAudio(e.channel_id, call.who);
       }
-    });
-    on("CallRejected", (e) => {
-      const call = this.state;
-      if (!call || call.channelId !== e.channel_id) return;
-      if (call.phase === "calling") this.note(e.user_id === this.me ? "Call cancelled." : "Call declined.");
-      else if (call.phase === "incoming" || call.phase === "joinable") this.set(null);
-    });
-    on("CallEnded", (e) => {
-      const call = this.state;
-      if (!call || call.channelId !== e.channel_id) return;
-      this.finish(e.channel_id, call.phase === "calling" ? "No answer." : "Call ended.");
-    });
-    realtime.addEventListener("Error", (e) => {
-      const message = e.detail?.message || "";
-      if (this.state?.phase === "calling" && /call|DMs/i.test(message)) this.note(message);
-    });
+    } else if (call.phase === "incoming") {
+      // Someone else in the group answered: the ring is over, but the call can still be joined.
+      this.set({ ...call, phase: "joinable" });
+    }
+  }
+
+  rejected(e) {
+    const call = this.state;
+    if (!call || call.channelId !== e.channel_id) return;
+    if (call.phase === "calling") this.note(e.user_id === this.me ? "Call cancelled." : "Call declined.");
+    else if (call.phase === "incoming" || call.phase === "joinable") this.set(null);
+  }
+
+  ended(e) {
+    const call = this.state;
+    if (!call || call.channelId !== e.channel_id) return;
+    this.finish(e.channel_id, call.phase === "calling" ? "No answer." : "Call ended.");
+  }
+
+  /** An Error no send was waiting for: while ringing, one about calls is why the call failed. */
+  serverError(message) {
+    if (this.state?.phase === "calling" && /call|DMs/i.test(message)) this.note(message);
   }
 
   stop() {

@@ -7,6 +7,7 @@
 // Realtime events reach it only through dispatch.js (`conversations.get(id).apply(type, payload)`).
 
 import { api } from "./api.js";
+import { customEmojis } from "./emojis.js";
 import { nameResolver } from "./people.js";
 import { store } from "./store.js";
 import { debounce } from "./util.js";
@@ -61,7 +62,7 @@ export class Conversation extends EventTarget {
   async load() {
     this.names = await nameResolver(this.serverId, this.channelId);
     if (!this.serverId) store.crypto.readers(this.channelId, true).catch(() => {}); // a changed key shows at once
-    if (this.serverId) await store.loadEmojis(this.serverId).catch(() => {});
+    if (this.serverId) await customEmojis.load(this.serverId).catch(() => {});
     const page = await api("GET", `/channels/${this.channelId}/messages?limit=${PAGE}`);
     if (this.destroyed) return;
     this.hasMore = page.length === PAGE;

@@ -4,6 +4,7 @@
 // become <img> sources (the CSP allows no other image origin).
 
 import { h } from "./dom.js";
+import { customEmojis } from "./emojis.js";
 import { store } from "./store.js";
 
 export function initials(name) {
@@ -41,7 +42,7 @@ export function link(url, text = url) {
  * and `@me` / `@everyone` highlighted as a mention of the reader.
  */
 export function richText(text, serverId = null, me = null) {
-  const emojis = serverId ? store.emojiByName(serverId) : new Map();
+  const emojis = serverId ? customEmojis.byName(serverId) : new Map();
   const out = [];
   let last = 0;
   for (const match of String(text).matchAll(TOKEN)) {
@@ -79,7 +80,7 @@ export function emojiImage(emoji, className = "emoji") {
 /** A reaction's emoji: a custom emoji id of this server shows as its image. */
 export function reactionEmoji(value, serverId) {
   if (serverId && /^[0-9a-f-]{36}$/i.test(value)) {
-    const emoji = (store.emojiLists.get(serverId) || []).find((e) => e.id === value);
+    const emoji = customEmojis.list(serverId).find((e) => e.id === value);
     if (emoji) return emojiImage(emoji, "emoji small");
     return h("span", { class: "muted", title: "A custom emoji that no longer exists" }, "❔");
   }

@@ -1,16 +1,19 @@
 // Shared client state for the signed-in session: who I am, my servers and their channels, DM
 // channels, unread counts, and the crypto and realtime services. Views read from here and listen
 // to `store.bus` for "servers", "channels:<serverId>", "dms", "friends", "readstates",
-// "reports" and "keys:<channelId>" changes. Realtime events and the polling fallback both land here.
+// "timeouts" and "keys:<channelId>" changes. Realtime events and the polling fallback both land
+// here. Other concerns keep their own stores: emojis.js (custom emojis), report-outcomes.js (what
+// the reporter hears), conversation.js, notify.js, voice.js and calls.js.
 
 import { api, session } from "./api.js";
 import { E2ee } from "./e2ee/service.js";
+import { customEmojis } from "./emojis.js";
 import { calls } from "./calls.js";
 import { wireRealtime } from "./dispatch.js";
 import { Realtime } from "./realtime.js";
 import { decodeMeta } from "./util.js";
 import { notifier } from "./notify.js";
-import { newlyResolved, resolvedNotice } from "./reports.js";
+import { reportOutcomes } from "./report-outcomes.js";
 import { voice } from "./voice.js";
 
 class Store {
@@ -27,8 +30,6 @@ class Store {
     this.dms = [];
     this.dmMembers = new Map(); // channel id -> ChannelMemberInfo[]
     this.readStates = new Map(); // channel id -> {unread_count, last_message_at}
-    this.emojis = new Map(); // server id -> Promise<CustomEmojiResponse[]>
-    this.emojiLists = new Map(); // server id -> CustomEmojiResponse[] (once loaded)
     this.imageVersions = new Map(); // image URL -> cache-busting suffix after this device changed it
     this.features = new Set((document.querySelector("meta[name=haven-features]")?.content || "").split(/\s+/).filter(Boolean));
     this.openChannelId = null;
@@ -40,13 +41,14 @@ class Store {
     if (voice.session) voice.leave();
     voice.stop();
     calls.stop();
+    customEmojis.reset();
+    reportOutcomes.stop();
     this.status = localStorage.getItem("haven.status") || "online";
     this.pollTick = 0;
     this.renewing = null; // a password change signing in again (sessionEnded waits for it)
     this.pendingRequests = 0; // incoming friend requests and message requests (a badge)
     this.timeouts = new Map(); // server id -> until when I am timed out there
     this.leaving = new Set(); // servers I am leaving myself (no "you were removed" notice)
-    this.toldReports = new Set(); // report ids whose decision was told in this tab
   }
 
   emit(name) {
@@ -96,12 +98,13 @@ class Store {
     this.realtime = new Realtime({ token: () => session.load()?.access_token });
     voice.me = this.me.id;
     notifier.start(this.me);
+    reportOutcomes.start({ userId: this.me.id, placeName: (id) => this.placeName(id), tell: (text) => this.tell(text) });
     wireRealtime(this.realtime);
     this.realtime.onPoll(() => this.poll());
     this.realtime.start();
     await Promise.all([this.loadServers(), this.loadDms(), this.loadReadStates()]);
     this.loadRequestCount().catch(() => {});
-    this.catchUpReports().catch(() => {});
+    reportOutcomes.catchUp().catch(() => {});
   }
 
   /** How many friend and message requests wait for an answer (the Friends badge). */
@@ -189,25 +192,6 @@ class Store {
     }
   }
 
-  /** The server's custom emojis (loaded once, then kept live by EmojiCreated / EmojiDeleted). */
-  loadEmojis(serverId, fresh = false) {
-    if (fresh || !this.emojis.has(serverId)) {
-      const promise = api("GET", `/servers/${serverId}/emojis`).then((list) => {
-        this.emojiLists.set(serverId, list);
-        this.emit(`emojis:${serverId}`);
-        return list;
-      });
-      this.emojis.set(serverId, promise);
-      promise.catch(() => this.emojis.delete(serverId));
-    }
-    return this.emojis.get(serverId);
-  }
-
-  /** name -> emoji of a server, from what is loaded (empty until loadEmojis resolves). */
-  emojiByName(serverId) {
-    return new Map((this.emojiLists.get(serverId) || []).map((e) => [e.name, e]));
-  }
-
   /** An image URL with a suffix that defeats the browser's cache after this device replaced it. */
   imageUrl(url) {
     if (!url) return null;
@@ -245,6 +229,16 @@ class Store {
     const others = (this.dmMembers.get(channel.id) || []).filter((m) => m.user_id !== this.me.id);
     if (!others.length) return channel.channel_type === "group" ? "Group" : "Direct message";
     return others.map((m) => m.display_name || m.username).join(", ");
+  }
+
+  /** "#general in Daily", "the group Trip", or "a conversation" (one no longer listed). */
+  placeName(channelId) {
+    const channel = this.channel(channelId);
+    if (!channel) return "a conversation";
+    if (!channel.server_id) return channel.channel_type === "group" ? `the group ${this.dmTitle(channel)}` : `your conversation with ${this.dmTitle(channel)}`;
+    const server = this.server(channel.server_id);
+    const name = `#${decodeMeta(channel.encrypted_meta, "channel").name}`;
+    return server ? `${name} in ${this.serverName(server)}` : name;
   }
 
   unread(channelId) {
@@ -335,61 +329,9 @@ class Store {
     this.bus.dispatchEvent(new CustomEvent("tell", { detail: { text } }));
   }
 
-  // ---- reports: the reporter hears how each ended ---------------------------------------------
-
-  get reportsSeenKey() {
-    return `haven.reportsSeen.${this.me.id}`;
-  }
-
-  /** A report was filed here: from now on this browser tells its decision even if it comes while closed. */
-  reportFiled() {
-    if (!localStorage.getItem(this.reportsSeenKey)) localStorage.setItem(this.reportsSeenKey, String(Date.now()));
-    this.emit("reports");
-  }
-
-  /** ReportResolved (live, or replayed on resume): tell the reporter what was done. */
-  reportResolved(report) {
-    if (!this.toldReports.has(report.report_id)) {
-      this.toldReports.add(report.report_id);
-      this.tell(resolvedNotice(report, this.placeName(report.channel_id)));
-    }
-    const seen = Number(localStorage.getItem(this.reportsSeenKey)) || 0;
-    localStorage.setItem(this.reportsSeenKey, String(Math.max(seen, Date.parse(report.resolved_at) || 0)));
-    this.emit("reports");
-  }
-
-  /** At start: the decisions made while this browser was not listening (at most three told). */
-  async catchUpReports() {
-    const stored = localStorage.getItem(this.reportsSeenKey);
-    const reports = await api("GET", "/reports?limit=20");
-    const { fresh, seenAt } = newlyResolved(reports, stored === null ? null : Number(stored));
-    localStorage.setItem(this.reportsSeenKey, String(seenAt));
-    for (const report of fresh.slice(-3)) this.reportResolved({ ...report, report_id: report.id });
-  }
-
-  /** "#general in Daily", "the group Trip", or "a conversation" (one no longer listed). */
-  placeName(channelId) {
-    const channel = this.channel(channelId);
-    if (!channel) return "a conversation";
-    if (!channel.server_id) return channel.channel_type === "group" ? `the group ${this.dmTitle(channel)}` : `your conversation with ${this.dmTitle(channel)}`;
-    const server = this.server(channel.server_id);
-    const name = `#${decodeMeta(channel.encrypted_meta, "channel").name}`;
-    return server ? `${name} in ${this.serverName(server)}` : name;
-  }
-
   friendsChanged() {
     this.emit("friends");
     this.loadRequestCount().catch(() => {});
-  }
-
-  emojiChanged(type, { server_id: serverId, emoji, emoji_id: emojiId }) {
-    const list = this.emojiLists.get(serverId);
-    if (!list) return;
-    const next = list.filter((e) => e.id !== (emoji?.id || emojiId)); // de-duplicated by id
-    if (type === "EmojiCreated") next.push(emoji);
-    this.emojiLists.set(serverId, next);
-    this.emojis.set(serverId, Promise.resolve(next));
-    this.emit(`emojis:${serverId}`);
   }
 
   /** The socket was closed for this session: if the API refuses it too, api.js signs out. */

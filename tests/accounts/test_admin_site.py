@@ -150,7 +150,7 @@ def test_no_admin_api_route_answers_a_member(api: Api) -> None:
         path = "/" + re.sub(r"<id:[a-z_]+>", FAKE_ID, route)
         methods = [m for m in ("get", "post", "put", "delete") if hasattr(view, m)]
         for method in methods:
-            body = None if method == "get" else {}
+            body: dict[str, object] | None = None if method == "get" else {}
             as_member = api.request(method, path, body, token=member.access_token)
             assert as_member.json() == {"error": "Instance admin access required", "status": 403}
             assert api.request(method, path, body, token="").status_code == 401, path

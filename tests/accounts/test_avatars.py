@@ -92,7 +92,7 @@ def test_size_limits(api: Api) -> None:
     response = api.as_("alice").post("/api/v1/users/avatar", raw=big)
     assert response.status_code == 400
     assert response.json()["error"] == "Avatar too large (max 2MB)"
-    # Banners allow 8 MiB: a 3 MiB banner is accepted (the original's 2 MiB limit hid this).
+    # Banners allow 8 MiB: a 3 MiB banner is accepted (the spec's 2 MiB body limit hid this).
     bmp = api.as_("alice").post("/api/v1/users/banner", raw=image_bytes("BMP", (4, 4)))
     assert bmp.status_code == 400  # not one of the four formats the GET can label
     large_png = image_bytes("PNG", (1200, 1000), compress_level=0)

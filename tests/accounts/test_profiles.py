@@ -185,7 +185,7 @@ def test_update_profile_changes_only_named_fields(api: Api) -> None:
     }
     updated = as_alice.put("/api/v1/users/profile", full).json()
     assert {k: updated[k] for k in full} == full
-    # Leaving fields out keeps them (the original erased about_me and the status).
+    # Leaving fields out keeps them (the spec's quirk of erasing about_me and the status is fixed).
     kept = as_alice.put("/api/v1/users/profile", {"custom_status": "away"}).json()
     assert (kept["about_me"], kept["custom_status"], kept["custom_status_emoji"]) == (
         "hello",

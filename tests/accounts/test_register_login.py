@@ -26,7 +26,8 @@ def test_register_returns_tokens_and_public_user(api: Api) -> None:
     assert user["display_name"] == "Alice"
     assert user["totp_enabled"] is False
     assert user["created_at"].endswith("Z")
-    # The original's quirk, kept: the register answer omits is_instance_admin even for the admin.
+    # The spec's quirk, kept (api.md 2.1): the register answer omits is_instance_admin, even
+    # for the admin.
     assert "is_instance_admin" not in user
     assert "encrypted_profile" not in user
     assert set(user) == {

@@ -10,10 +10,10 @@ from django.db import connection
 from accounts.models import DeviceSession, RefreshToken, User
 from chat.models import Server, ServerMember
 from realtime.events import capture_events
-from tests.helpers import PASSWORD, Api
+from tests.helpers import PASSWORD, Api, Response
 
 
-def refresh(api: Api, token: str) -> object:
+def refresh(api: Api, token: str) -> Response:
     return api.post("/api/v1/auth/refresh", {"refresh_token": token}, token="")
 
 

@@ -16,20 +16,20 @@ from accounts.actions.instance_audit import Actor
 from accounts.actions.sessions import do_start_session
 from accounts.models import DeviceSession, InstanceAuditEntry, User
 from haven_site.api.encoding import ts
-from tests.helpers import PASSWORD, Api, TestUser
+from tests.helpers import PASSWORD, Api, Response, TestUser
 
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "a brand new passphrase"
 
 
-def login(api: Api, username: str, **extra: object) -> object:
+def login(api: Api, username: str, **extra: object) -> Response:
     return api.post(
         "/api/v1/auth/login", {"username": username, "password": PASSWORD, **extra}, token=""
     )
 
 
-def refresh(api: Api, token: str) -> object:
+def refresh(api: Api, token: str) -> Response:
     return api.post("/api/v1/auth/refresh", {"refresh_token": token}, token="")
 
 

@@ -17,7 +17,9 @@ def token(expires_in: int) -> str:
     now = int(time.time())
     payload = {"sub": str(uuid.uuid4()), "iat": now, "exp": now + expires_in, "jti": "x",
                "sid": str(uuid.uuid4())}  # fmt: skip
-    return jwt.encode(payload, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
+    key = settings.SIMPLE_JWT["SIGNING_KEY"]
+    assert isinstance(key, str)
+    return jwt.encode(payload, key, algorithm="HS256")
 
 
 def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,7 +48,8 @@ def test_the_tokens_are_those_simplejwt_made() -> None:
 
     user, session = uuid.uuid4(), uuid.uuid4()
     ours = tokens.issue_access_token(user, session)
-    assert token_backend.decode(ours)["sid"] == str(session)
+    # simplejwt's stubs type the token as a Token object; decode takes the encoded text.
+    assert token_backend.decode(ours)["sid"] == str(session)  # type: ignore[arg-type]
     now = int(time.time())
     theirs = token_backend.encode({"sub": str(user), "sid": str(session), "exp": now + 60})
     assert tokens.decode_access_token(theirs) == tokens.AccessClaims(user, session)

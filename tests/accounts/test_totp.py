@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from tests.helpers import PASSWORD, Api
+from tests.helpers import PASSWORD, Api, Response
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def enable_totp(api: Api, username: str) -> str:
     return str(setup["secret"])
 
 
-def login(api: Api, **extra: object) -> object:
+def login(api: Api, **extra: object) -> Response:
     return api.post("/api/v1/auth/login", {"username": "alice", "password": PASSWORD, **extra})
 
 
@@ -46,7 +46,9 @@ def test_setup_shape_and_pending_does_not_affect_login(api: Api) -> None:
 def test_secret_is_sealed_at_rest(api: Api) -> None:
     api.register("alice")
     secret = enable_totp(api, "alice")
-    stored = bytes(User.objects.get(username="alice").totp_secret)
+    sealed = User.objects.get(username="alice").totp_secret
+    assert sealed is not None
+    stored = bytes(sealed)
     assert secret.encode() not in stored
 
 
@@ -82,7 +84,7 @@ def test_setup_twice_when_enabled_fails(api: Api) -> None:
 
 
 def test_verify_without_pending_keeps_totp_on(api: Api) -> None:
-    """The original turned 2FA off here (operations.md 2.14); we keep it on."""
+    """The spec's quirk of turning 2FA off here (operations.md 2.14) is fixed: it stays on."""
     api.register("alice")
     secret = enable_totp(api, "alice")
     response = api.as_("alice").post("/api/v1/auth/totp/verify", {"code": code_at(secret, 1)})

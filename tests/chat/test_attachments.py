@@ -273,6 +273,7 @@ def _deleting_actions() -> list[Any]:
     from chat.actions import channels, messages, servers
 
     def owner(message: Message) -> User:
+        assert message.sender_id is not None
         return User.objects.get(id=message.sender_id)
 
     return [

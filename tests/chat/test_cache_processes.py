@@ -128,7 +128,7 @@ def test_a_kick_elsewhere_applies_at_once_on_every_path(pair: Pair, setup: dict[
             body = {k: v for k, v in message().items() if k != "has_attachments"}
             body["channel_id"] = channel
             await ws.send(json.dumps({"type": "SendMessage", "payload": body}))
-            frames = []
+            frames: list[dict[str, Any]] = []
             while not frames or frames[-1]["type"] not in ("Error", "MessageAck"):
                 frames.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
             return frames

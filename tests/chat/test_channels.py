@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -39,7 +40,7 @@ def world(api: Api) -> dict[str, str]:
     return {"sid": server["id"], "general": server["system_channel_id"]}
 
 
-def new_channel(api: Api, user: str, sid: str, **body: object) -> dict[str, object]:
+def new_channel(api: Api, user: str, sid: str, **body: object) -> dict[str, Any]:
     response = api.as_(user).post(
         f"{P}/servers/{sid}/channels", {"encrypted_meta": b64(b"chan"), **body}
     )
@@ -265,7 +266,7 @@ def test_reorder_channels_bad_bodies(api: Api, world: dict[str, str], body: obje
 
 def test_reorder_channels_permissions(api: Api, world: dict[str, str]) -> None:
     sid = world["sid"]
-    body = {"order": []}
+    body: dict[str, list[object]] = {"order": []}
     assert api.as_("bob").put(f"{P}/servers/{sid}/channels/reorder", body).status_code == 403
     assert api.as_("carol").put(f"{P}/servers/{sid}/channels/reorder", body).status_code == 403
     missing = api.as_("alice").put(f"{P}/servers/{uuid.uuid4()}/channels/reorder", body)

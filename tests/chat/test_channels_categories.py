@@ -34,7 +34,7 @@ def make(api: Api, sid: str, name: str, position: int | None = None) -> dict[str
 
 def test_create_and_list_categories(api: Api, sid: str) -> None:
     b = make(api, sid, "B", 2)
-    a = make(api, sid, "")  # empty names are allowed, as in the original
+    a = make(api, sid, "")  # empty names are allowed
     assert set(a) == {"id", "server_id", "name", "position", "created_at"}
     assert (a["name"], a["position"], a["server_id"]) == ("", 0, sid)
     listed = api.as_("bob").get(f"{P}/servers/{sid}/categories").json()

@@ -23,14 +23,14 @@ from tests.factories import (
     send_body,
     users,
 )
-from tests.helpers import Api, b64
+from tests.helpers import Api, Response, b64
 
 pytestmark = pytest.mark.django_db
 
 META = b64(b"encrypted dm meta")
 
 
-def open_dm(api: Api, who: str, target: User, meta: str = META) -> object:
+def open_dm(api: Api, who: str, target: User, meta: str = META) -> Response:
     return api.as_(who).post(
         "/api/v1/dm", {"target_user_id": str(target.id), "encrypted_meta": meta}
     )
@@ -152,7 +152,7 @@ def test_blocks_stop_opening_dms_both_ways(api: Api) -> None:
 # --- DM requests --------------------------------------------------------------------------------
 
 
-def answer(api: Api, who: str, channel_id: object, action: str) -> object:
+def answer(api: Api, who: str, channel_id: object, action: str) -> Response:
     return api.as_(who).post(f"/api/v1/dm/{channel_id}/request", {"action": action})
 
 
@@ -226,7 +226,7 @@ def test_list_dms_and_groups_newest_first(api: Api) -> None:
 # --- Group DMs ----------------------------------------------------------------------------------
 
 
-def open_group(api: Api, who: str, members: list, meta: str = META) -> object:
+def open_group(api: Api, who: str, members: list, meta: str = META) -> Response:
     return api.as_(who).post(
         "/api/v1/dm/group", {"member_ids": [str(m) for m in members], "encrypted_meta": meta}
     )
@@ -267,7 +267,7 @@ def test_open_group_errors(api: Api) -> None:
     assert not Channel.objects.exists()
 
 
-def add_to_group(api: Api, who: str, channel_id: object, user: object) -> object:
+def add_to_group(api: Api, who: str, channel_id: object, user: object) -> Response:
     return api.as_(who).post(f"/api/v1/channels/{channel_id}/members", {"user_id": str(user)})
 
 
@@ -383,7 +383,7 @@ def test_leave_group_errors(api: Api) -> None:
 # --- Renaming a group (PUT /channels/{id}, a port addition) -------------------------------------
 
 
-def rename(api: Api, who: str, channel_id: object, meta: object) -> object:
+def rename(api: Api, who: str, channel_id: object, meta: object) -> Response:
     return api.as_(who).put(f"/api/v1/channels/{channel_id}", {"encrypted_meta": meta})
 
 

@@ -1,4 +1,4 @@
-"""The blob store (haven_site.blobs): names, the original's single-shot layout, and the chunked
+"""The blob store (haven_site.blobs): names, the spec's single-shot layout, and the chunked
 streaming layout's protection against tampering, truncation and reordering."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from haven_site import blobs
 pytestmark = pytest.mark.usefixtures("media_root")
 
 
-def test_names_are_the_originals_hmac() -> None:
+def test_names_are_the_specs_hmac() -> None:
     key = settings.HAVEN.storage_encryption_key
     digest = hmac.new(key, b"avatar:abc", hashlib.sha256).hexdigest()
     assert blobs.storage_key("avatar:abc") == f"{digest[:2]}/{digest[2:]}"
@@ -33,7 +33,7 @@ def test_path_of_refuses_anything_but_a_key() -> None:
             blobs.path_of(bad)
 
 
-def test_single_shot_layout_matches_the_original() -> None:
+def test_single_shot_layout_matches_the_spec() -> None:
     key = blobs.avatar_key("u1")
     blobs.write_small(key, b"picture")
     raw = blobs.path_of(key).read_bytes()
@@ -43,7 +43,7 @@ def test_single_shot_layout_matches_the_original() -> None:
     assert blobs.read_small(key) == b"picture"
 
 
-def test_a_blob_written_by_the_original_opens() -> None:
+def test_a_single_shot_attachment_blob_opens_as_a_stream() -> None:
     key = blobs.attachment_key("00000000-0000-4000-8000-000000000001")
     nonce = os.urandom(12)
     legacy = nonce + AESGCM(settings.HAVEN.storage_encryption_key).encrypt(nonce, b"old", None)

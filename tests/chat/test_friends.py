@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import threading
 import uuid
+from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import QuerySet
 
 from accounts.models import User
 from chat.actions import friends
@@ -18,12 +20,12 @@ from tests.factories import (
     published,
     users,
 )
-from tests.helpers import Api
+from tests.helpers import Api, Response
 
 pytestmark = pytest.mark.django_db
 
 
-def request(api: Api, who: str, username: str) -> object:
+def request(api: Api, who: str, username: str) -> Response:
     return api.as_(who).post("/api/v1/friends/request", {"username": username})
 
 
@@ -203,7 +205,7 @@ def test_lost_insert_race_answers_the_winning_row(
     real_lookup = Friendship.objects.select_for_update
     lookups: list[int] = []
 
-    def stale_first_lookup(**kwargs: object) -> object:
+    def stale_first_lookup(**kwargs: Any) -> QuerySet[Friendship]:
         lookups.append(1)
         return Friendship.objects.none() if len(lookups) == 1 else real_lookup(**kwargs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -33,7 +34,7 @@ def sid(api: Api) -> str:
     return str(server["id"])
 
 
-def invite(api: Api, user: str, sid: str, **body: object) -> dict[str, object]:
+def invite(api: Api, user: str, sid: str, **body: object) -> dict[str, Any]:
     response = api.as_(user).post(f"{P}/servers/{sid}/invites", body)
     assert response.status_code == 200, response
     return response.json()

@@ -115,8 +115,12 @@ def sockets(monkeypatch: pytest.MonkeyPatch, local_server: str) -> list[Any]:
             raise OSError("test forbids this connection")
         real_connect(self, address)
 
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        attempts.append(address)
+        return 111  # ECONNREFUSED
+
     monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", lambda self, a: attempts.append(a) or 111)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     _Handler.hits.clear()
     _Handler.hosts.clear()
     return attempts

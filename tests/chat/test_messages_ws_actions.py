@@ -244,7 +244,7 @@ def test_declined_dm_takes_no_messages(api: Api) -> None:
     assert error_of(send, bob, dm.id) == (403, "This DM request was declined")
 
 
-def test_legacy_dm_without_initiator_keeps_original_rules(api: Api) -> None:
+def test_legacy_dm_without_initiator_has_no_request_rules(api: Api) -> None:
     alice, bob = users(api, "alice", "bob")
     dm = make_dm(alice, bob, status=DmStatus.PENDING)
     send(alice, dm.id)

@@ -202,8 +202,8 @@ def test_bulk_loaders_match_single_loaders(api: Api) -> None:
     bob = uuid.UUID(api.users["bob"].id)
     rows = list(Server.objects.all())
     bulk = permissions_in_servers(bob, rows)
-    for server in rows:
-        assert bulk[server.id] == permissions_in_server(bob, server)
+    for row in rows:
+        assert bulk[row.id] == permissions_in_server(bob, row)
     sid = servers[0]["id"]
     role = make_role(api, "alice", sid, 0, position=1)
     api.as_("alice").put(f"{P}/servers/{sid}/members/{bob}/roles", {"role_id": role})

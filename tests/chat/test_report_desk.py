@@ -120,7 +120,7 @@ def test_a_report_with_shared_content_reaches_the_queue(desk: Desk) -> None:
 
 def test_the_reporters_copy_is_optional_and_bounded(desk: Desk) -> None:
     assert desk.report("bob", content=None, attachment_names=None).status_code == 200
-    cases = [
+    cases: list[tuple[dict[str, Any], int, str | None]] = [
         ({"content": "x" * 8193}, 400, "content must be at most 8192 characters"),
         ({"attachment_names": ["a"] * 51}, 400, "At most 50 attachment names"),
         (
@@ -260,6 +260,7 @@ def test_each_decision_does_what_it_says_and_records_itself(
 
     [entry] = InstanceAuditEntry.objects.all()
     assert (entry.action, entry.actor_id, entry.via) == (action, desk.admin.id, "admin")
+    assert entry.details is not None
     assert sorted(entry.details["report_ids"]) == sorted([first["id"], second["id"]])
     assert entry.details["outcome"] == outcome
 
@@ -273,7 +274,7 @@ def test_refused_decisions_change_nothing(desk: Desk, api: Api) -> None:
     dm = make_dm(desk.bob, desk.author)
     in_dm = desk.report("bob", post(dm, desk.author, b"dm")).json()
     plain = desk.report("carol").json()
-    cases = [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         (on_owner["id"], {"kind": "ban_author"}, "Cannot ban the server owner"),
         (on_owner["id"], {"kind": "timeout_author", "timeout_seconds": 3600}, "Cannot timeout"),
         (in_dm["id"], {"kind": "ban_author"}, "This report is not about a server channel"),

@@ -18,14 +18,14 @@ from tests.factories import (
     post,
     users,
 )
-from tests.helpers import Api
+from tests.helpers import Api, Response
 
 pytestmark = pytest.mark.django_db
 
 REASON = "spam spam spam"
 
 
-def report(api: Api, who: str, message: object, channel: object, reason: str = REASON) -> object:
+def report(api: Api, who: str, message: object, channel: object, reason: str = REASON) -> Response:
     return api.as_(who).post(
         "/api/v1/reports",
         {"message_id": str(message), "channel_id": str(channel), "reason": reason},

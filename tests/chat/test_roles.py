@@ -131,7 +131,7 @@ def test_create_role_permissions(api: Api, sid: str) -> None:
     grant(api, "alice", sid, "bob", MANAGE_ROLES | VIEW, position=5)
     ok = api.as_("bob").post(f"{P}/servers/{sid}/roles", {"name": "x", "permissions": str(VIEW)})
     assert ok.status_code == 200
-    # no hierarchy check on creation (as the original)
+    # no hierarchy check on creation (as the spec)
     above = api.as_("bob").post(f"{P}/servers/{sid}/roles", {"name": "x", "position": 50})
     assert above.status_code == 200
 

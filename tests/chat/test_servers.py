@@ -274,7 +274,7 @@ def test_leave_removes_membership_and_posts_member_left(trio: Api) -> None:
     assert (response.status_code, response.json()) == (200, {"ok": True})
     assert not ServerMember.objects.filter(server_id=sid, user_id=bob.id).exists()
     assert not ChannelMember.objects.filter(user_id=bob.id, channel__server_id=sid).exists()
-    # assigned roles go with the membership (the original keeps them)
+    # assigned roles go with the membership
     assert not Role.objects.get(id=role_id).assignments.filter(user_id=bob.id).exists()
     message = Message.objects.filter(channel_id=server["system_channel_id"]).latest("timestamp")
     assert message.message_type == "system"

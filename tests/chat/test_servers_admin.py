@@ -148,6 +148,7 @@ def test_an_admin_transfers_a_server(guild: dict[str, Any]) -> None:
     audit = AuditLogEntry.objects.get(server=server, action="owner_transfer")
     assert (audit.target_id, audit.reason) == (dave.id, "owner left")
     [entry] = InstanceAuditEntry.objects.all()
+    assert entry.details is not None
     assert (entry.action, entry.details["from_username"], entry.details["to_username"]) == (
         "server_transfer",
         "carol",

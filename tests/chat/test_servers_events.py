@@ -200,7 +200,7 @@ def test_nicknames(api: Api, world: dict[str, uuid.UUID], capture: Capture) -> N
     sid, bob = world["sid"], world["bob"]
     with capture() as got:
         api.as_("bob").put(f"{P}/servers/{sid}/nickname", {"nickname": "B"})
-    payload = {"server_id": str(sid), "user_id": str(bob), "nickname": "B"}
+    payload: dict[str, str | None] = {"server_id": str(sid), "user_id": str(bob), "nickname": "B"}
     assert only(got, "MemberNicknameUpdated") == (payload, to_servers(sid) | to_users(bob))
     with capture() as got:
         api.as_("alice").put(f"{P}/servers/{sid}/members/{bob}/nickname", {})

@@ -30,6 +30,6 @@ def test_deployment_guide_uses_our_paths_and_both_backup_lines() -> None:
     assert "exec -T haven python manage.py backup --output -" in DEPLOYMENT
     for must_keep in ("STORAGE_ENCRYPTION_KEY", "JWT_SECRET", "haven_haven_data"):
         assert must_keep in DEPLOYMENT
-    # The original's root-level compose path must not survive anywhere.
+    # The Compose file lives under deploy/: no root-level compose path anywhere.
     assert "/opt/haven/docker-compose.prod.yml" not in DEPLOYMENT
     assert "-f docker-compose.prod.yml" not in DEPLOYMENT

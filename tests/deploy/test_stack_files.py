@@ -195,8 +195,9 @@ def test_example_secrets_are_placeholders_the_config_refuses(example: dict[str, 
 def test_dockerfile() -> None:
     text = DOCKERFILE.read_text()
     assert re.search(r"^FROM python:3\.1[12]-slim-bookworm$", text, re.M)
-    # Dependencies before the source, so that a code change reuses the dependency layer.
-    assert text.index("COPY pyproject.toml") < text.index("pip install") < text.index("COPY . .")
+    # Dependencies (the lock, tests/deploy/test_lock.py) before the source, so that a code change
+    # reuses the dependency layer.
+    assert text.index("COPY requirements/") < text.index("pip install") < text.index("COPY . .")
     assert "collectstatic --noinput" in text
     assert re.search(r"^USER haven$", text, re.M)
     healthcheck = text[text.index("HEALTHCHECK") :].split("\n\n")[0]

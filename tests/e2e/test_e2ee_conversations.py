@@ -96,7 +96,7 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     alice.wait_for_selector("#chat-title:text-is('bob')")
     dm_id = alice.url.rsplit("/", 1)[-1]
     meta = apis["alice"].get("/dm").json()[0]["encrypted_meta"]
-    assert json.loads(base64.b64decode(meta))["type"] == "dm"  # routes original clients to DR
+    assert json.loads(base64.b64decode(meta))["type"] == "dm"  # routes other Haven clients to DR
     send(alice, "psst **bob**, this is *formatted*")
     message(alice, "psst").wait_for()
     bob.wait_for_selector(".channel.dm a")
@@ -163,7 +163,7 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
         forged.locator("[data-flag=forged]", has_text="claims to be alice").wait_for()
         assert forged.locator(".author").inner_text() == "bob"  # the distributor, not the claim
 
-    # A replay: Bob posts Alice's ciphertext again; it is flagged, and shown once as the original.
+    # A replay: Bob posts Alice's ciphertext again; it is flagged, and the first copy shown once.
     original = next(b for b in reversed(stored_bodies(apis["bob"], group_id)) if b[0] == 3)
     first_texts = [message(alice, "hello trio").count(), message(carol, "hello trio").count()]
     post_raw(apis["bob"], group_id, original)

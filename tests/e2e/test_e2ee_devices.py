@@ -81,7 +81,7 @@ def scenario(haven: HavenProcess, browser: Any, console: Console, pages: dict[st
     alice2.fill("#restore-form input[name=phrase]", "not the phrase")
     alice2.click("#restore-form button[type=submit]")
     alice2.wait_for_selector("#restore-form .error:text('Wrong security phrase')", timeout=30_000)
-    alice2.fill("#restore-form input[name=phrase]", f" {PHRASE} ")  # trimmed, as the original
+    alice2.fill("#restore-form input[name=phrase]", f" {PHRASE} ")  # trimmed (e2ee.md 9.5)
     alice2.click("#restore-form button[type=submit]")
     alice2.wait_for_selector(".shell", timeout=30_000)
     alice2.goto(channel_url)

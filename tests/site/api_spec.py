@@ -132,7 +132,7 @@ def _normal(word: str) -> str:
 
 
 def _table(rows: str, *, required_column: bool) -> list[Field]:
-    fields = []
+    fields: list[Field] = []
     for row in rows.strip().splitlines():
         cells = [c.strip() for c in row.strip("|").split("|")]
         name, kind = cells[0], cells[1]
@@ -274,7 +274,9 @@ def _value(value: str) -> tuple[str, bool, object | None]:
 
 def _top_level(text: str) -> list[str]:
     """Split on commas that are not inside brackets, braces or parentheses."""
-    parts, depth, current, quoted = [], 0, [], False
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quoted = 0, False
     for char in text:
         if char == '"':
             quoted = not quoted

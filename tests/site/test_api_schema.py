@@ -322,8 +322,8 @@ def test_the_schema_is_served_as_json_and_yaml() -> None:
     ],
 )
 def test_conflicts_are_documented(schema: dict[str, Any], method: str, path: str) -> None:
-    """The routes whose actions raise 409 say so (the fuzz run found the ban route's missing:
-    the original answered 500 there, this port 409)."""
+    """The routes whose actions raise 409 say so (the fuzz run found the ban route's missing: a
+    duplicate ban answers 409, where the spec has a 500)."""
     assert "409" in schema["paths"][path][method]["responses"]
 
 

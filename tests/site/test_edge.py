@@ -192,7 +192,10 @@ class TestRouting:
         """A pasted invite link (its slashes decoded before routing) used to reach the plain
         catch-all, where Django's CSRF middleware answered a POST with an HTML page."""
         client = Client(enforce_csrf_checks=True)
-        foreign = {"HTTP_ORIGIN": "https://elsewhere.example", "HTTP_COOKIE": "csrftoken=x"}
+        foreign: dict[str, Any] = {
+            "HTTP_ORIGIN": "https://elsewhere.example",
+            "HTTP_COOKIE": "csrftoken=x",
+        }
         link = "/api/v1/invites/https%3A%2F%2Fhaven.example%2Finvite%2Fabc/join"
         for path, status, error in (
             (link, 404, "Not found"),

@@ -83,7 +83,12 @@ def test_several_writes_commit_one_bump(
     owner = make_user("owner")
     bumps: list[set[str]] = []
     original = epochs.bump
-    monkeypatch.setattr(epochs, "bump", lambda names: (bumps.append(set(names)), original(names)))
+
+    def bump(names: set[str]) -> None:
+        bumps.append(set(names))
+        original(names)
+
+    monkeypatch.setattr(epochs, "bump", bump)
     with transaction.atomic():
         server = Server.objects.create(owner=owner)
         ServerMember.objects.create(server=server, user=owner)
@@ -105,7 +110,12 @@ def test_a_unit_of_work_reads_the_epochs_once(
 ) -> None:
     reads: list[list[str]] = []
     original = epochs._read
-    monkeypatch.setattr(epochs, "_read", lambda names: (reads.append(names), original(names))[1])
+
+    def read(names: list[str]) -> dict[str, str | None]:
+        reads.append(names)
+        return original(names)
+
+    monkeypatch.setattr(epochs, "_read", read)
     epochs.begin()
     try:
         computed(counter, "a")

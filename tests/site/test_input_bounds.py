@@ -1,7 +1,7 @@
 """Values that parse but lie outside what the server can represent answer 4xx, never 500.
 
-The original parses query integers as 64-bit and timestamps into a bounded type, so a value
-beyond them is a deserialisation error (400 for query strings, 422 for bodies, api.md 1.3).
+Query integers are 64-bit and timestamps a bounded type, as in the spec, so a value beyond them
+is a deserialisation error (400 for query strings, 422 for bodies, api.md 1.3).
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ def test_a_malformed_url_stops_start_up(
 
 def test_pools_are_bounded_and_wait() -> None:
     import redis
+    from redis.sentinel import SentinelConnectionPool
 
     with haven_settings(redis_max_connections=7, redis_pool_timeout_secs=3):
         pool = sync_pool("redis://127.0.0.1:6379/0")
@@ -76,6 +77,7 @@ def test_pools_are_bounded_and_wait() -> None:
         assert (pool.max_connections, pool.timeout) == (7, 3)
         sentinel = sync_pool("redis+sentinel://127.0.0.1:26379/haven/1")
         assert isinstance(sentinel, redis.BlockingConnectionPool)
+        assert isinstance(sentinel, SentinelConnectionPool)
         assert sentinel.service_name == "haven"
         assert sentinel.max_connections == 7
         assert sentinel.connection_kwargs["db"] == 1

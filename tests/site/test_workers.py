@@ -156,7 +156,7 @@ def test_sigterm_drains_every_worker(tmp_path: Path) -> None:
     process = live_process(env, "drain").start()
     user = process.register(f"d{uuid.uuid4().hex[:10]}")
 
-    async def drain() -> list[int]:
+    async def drain() -> list[int | None]:
         opened = [await websockets.connect(process.ws_url(user["token"])) for _ in range(10)]
         for ws in opened:
             await ws.recv()

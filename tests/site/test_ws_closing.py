@@ -7,8 +7,8 @@ which reached the hub as ``Gateway delivery failed`` with a traceback in the log
 from __future__ import annotations
 
 import pytest
-from autobahn.websocket.protocol import PreparedMessage
 
+from haven_site.server.frames import prepare_text_frame
 from haven_site.server.websocket import HavenWebSocketProtocol
 
 
@@ -19,5 +19,5 @@ def test_sending_to_a_closing_socket_is_quiet(state: int) -> None:
     protocol = HavenWebSocketProtocol()
     protocol.state = state
     protocol.handle_reply({"type": "websocket.send", "text": '{"type":"Pong"}'})
-    prepared = PreparedMessage(b'{"type":"Pong"}', False, False, True)
+    prepared = prepare_text_frame('{"type":"Pong"}')
     protocol.handle_reply({"type": "websocket.send", "text": "", "haven.prepared": prepared})

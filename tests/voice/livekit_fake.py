@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from google.protobuf.message import Message
 from livekit import api as lk
+from livekit.api.access_token import Claims
 
 from tests.helpers import haven_settings
 
 KEY, SECRET = "roomservice-key", "roomservice-secret-long-enough-for-hs256-signing"
 PREFIX = "/twirp/livekit.RoomService/"
 CT = "application/protobuf"
-REQUEST_TYPES = {
+REQUEST_TYPES: dict[str, type[Message]] = {
     "GetParticipant": lk.RoomParticipantIdentity,
     "MutePublishedTrack": lk.MuteRoomTrackRequest,
     "UpdateParticipant": lk.UpdateParticipantRequest,
@@ -34,7 +36,7 @@ REQUEST_TYPES = {
 class Recorded:
     method: str
     body: Any
-    claims: lk.Claims
+    claims: Claims
     content_type: str
 
 
@@ -65,7 +67,7 @@ class FakeLiveKit(BaseHTTPRequestHandler):
             self._twirp_error(404, "bad_route", "no such method")
             return
         method = self.path[len(PREFIX) :]
-        body = REQUEST_TYPES[method].FromString(raw)
+        body: Any = REQUEST_TYPES[method].FromString(raw)  # the message type of `method`
         authorization = self.headers.get("Authorization", "")
         if not authorization.startswith("Bearer "):
             cls.problems.append("no bearer token")

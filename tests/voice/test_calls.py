@@ -154,7 +154,7 @@ async def test_end_of_a_connected_call_posts_its_duration(
 ) -> None:
     alice, bob, dm = people["alice"], people["bob"], people["dm"]
     clock = [1000.0]
-    monkeypatch.setattr(calls.time, "time", lambda: clock[0])
+    monkeypatch.setattr("voice.calls.time.time", lambda: clock[0])
     await calls.call_invite(alice, dm.id)
     await calls.call_accept(bob, dm.id)
     clock[0] += 125.7

@@ -13,6 +13,7 @@ import jwt
 import pytest
 from django.core.cache import cache
 from livekit import api as livekit_api
+from livekit.api.access_token import Claims
 
 from chat.models import PermissionOverwrite, Role
 from chat.permissions import Permission
@@ -76,7 +77,7 @@ def join(api: Api, user: str, channel: Any) -> Any:
     return api.as_(user).post(f"/api/v1/voice/{channel.id}/join")
 
 
-def verify(token: str) -> livekit_api.Claims:
+def verify(token: str) -> Claims:
     return livekit_api.TokenVerifier(KEY, SECRET).verify(token)
 
 

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import uuid
 
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from haven_site.api.fields import Bool
-from haven_site.api.parsing import parse_body
+from haven_site.api.parsing import Body, parse_body
 from haven_site.api.views import ApiView
 from voice import actions
 
 
-class MuteBody(serializers.Serializer):
+class MuteBody(Body):
     muted = Bool()
 
 
-class DeafenBody(serializers.Serializer):
+class DeafenBody(Body):
     deafened = Bool()
 
 

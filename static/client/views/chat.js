@@ -8,6 +8,7 @@ import { attachmentsOf } from "../attachments.js";
 import { calls } from "../calls.js";
 import { Conversation } from "../conversation.js";
 import { h, mount } from "../dom.js";
+import { customEmojis } from "../emojis.js";
 import { icon } from "../icons.js";
 import { notifier } from "../notify.js";
 import { has, P } from "../perms.js";
@@ -105,7 +106,7 @@ class ChatView {
       rerender();
     }), store.on("servers", () => this.composer.updateAccess()), this.watchMute());
     if (!this.serverId) this.cleanup.push(store.on("dms", () => this.retitle())); // a group renamed
-    if (this.serverId) this.cleanup.push(store.on(`emojis:${this.serverId}`, rerender));
+    if (this.serverId) this.cleanup.push(customEmojis.on(this.serverId, rerender));
     const onVisible = () => !document.hidden && this.model.markRead();
     document.addEventListener("visibilitychange", onVisible);
     this.cleanup.push(() => document.removeEventListener("visibilitychange", onVisible));

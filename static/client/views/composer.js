@@ -7,6 +7,7 @@
 import { api } from "../api.js";
 import { formatSize, MAX_FILES, uploadFile } from "../attachments.js";
 import { h, mount } from "../dom.js";
+import { customEmojis } from "../emojis.js";
 import { compose } from "../markdown.js";
 import { icon } from "../icons.js";
 import { firstUrl } from "../media.js";
@@ -54,7 +55,7 @@ export class Composer {
     this.attachButton = h("button", { type: "button", class: "icon-button composer-button", id: "attach-button", "aria-label": "Attach files",
       title: "Attach files (encrypted in your browser)", onclick: () => this.fileInput.click() }, icon("clip", 20));
     const emojiButton = h("button", { type: "button", class: "icon-button composer-button", id: "emoji-button", "aria-label": "Insert an emoji", title: "Emoji",
-      onclick: () => openEmojiPicker({ custom: this.chat.serverId ? store.emojiLists.get(this.chat.serverId) || [] : [],
+      onclick: () => openEmojiPicker({ custom: customEmojis.list(this.chat.serverId),
         onPick: (choice) => this.insert(choice.custom ? `:${choice.custom.name}:` : choice.char) }) }, icon("smile", 20));
     const gifButton = store.features.has("gifs")
       ? h("button", { type: "button", class: "icon-button composer-button", id: "gif-button", "aria-label": "Send a GIF", title: "Send a GIF",

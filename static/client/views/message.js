@@ -7,6 +7,7 @@
 
 import { attachmentsOf, formatSize, isPreviewable, previewUrl, resolvedPreview, saveAttachment } from "../attachments.js";
 import { h } from "../dom.js";
+import { customEmojis } from "../emojis.js";
 import { renderDoc } from "../formatting.js";
 import { icon } from "../icons.js";
 import { avatar, emojiImage, link, reactionEmoji, richText } from "../media.js";
@@ -250,7 +251,7 @@ function actionsNode(ctx, message, result, mine) {
 }
 
 function reactionPicker(ctx, message, anchor) {
-  const custom = ctx.serverId ? store.emojiLists.get(ctx.serverId) || [] : [];
+  const custom = customEmojis.list(ctx.serverId);
   const react = (emoji) => {
     picker.remove();
     ctx.model.react(message.id, emoji, false);

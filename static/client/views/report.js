@@ -5,8 +5,8 @@
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
+import { reportOutcomes } from "../report-outcomes.js";
 import { shareable } from "../reports.js";
-import { store } from "../store.js";
 import { formModal } from "./modal.js";
 
 export const REASONS = [
@@ -44,7 +44,7 @@ export function reportMessage(message, channelId, onSent, content = null, attach
     const body = { message_id: message.id, channel_id: channelId, reason: reportReason(values.reason, values.details || "") };
     if (offer && values.share) Object.assign(body, { content: offer.content, attachment_names: offer.attachment_names });
     await api("POST", "/reports", body);
-    store.reportFiled();
+    reportOutcomes.filed();
     onSent?.(values.share ? "Report sent with the message. The instance's admins will review it." : "Report sent. The instance's admins will review it.");
   });
   modal.dialog.id = "report-dialog";

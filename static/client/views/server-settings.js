@@ -3,6 +3,7 @@
 
 import { api, apiUpload } from "../api.js";
 import { h, mount } from "../dom.js";
+import { customEmojis } from "../emojis.js";
 import { DESCRIPTIONS, has, LABELS, P, parsePerm } from "../perms.js";
 import { store } from "../store.js";
 import { encodeMeta } from "../util.js";
@@ -109,7 +110,7 @@ function iconEditor(server) {
 /** Custom emojis: everyone sees the list; MANAGE_EMOJIS uploads, renames and deletes. */
 async function emojis(panel, server) {
   const canManage = server.owner_id === store.me.id || has(server.my_permissions, P.MANAGE_EMOJIS);
-  const list = await store.loadEmojis(server.id, true);
+  const list = await customEmojis.load(server.id, true);
   const error = errorLine();
   const rows = h("ul", { class: "emoji-list", id: "emoji-list" }, list.length ? list.map((emoji) => h("li", { dataset: { emojiName: emoji.name, emojiId: emoji.id } },
     emojiImage(emoji, "emoji large"), h("code", {}, `:${emoji.name}:`), emoji.animated ? h("span", { class: "muted small" }, "animated") : null,

@@ -7,6 +7,7 @@ import { navigate, signedOut } from "../app.js";
 import { store } from "../store.js";
 import { encryptionSettings } from "./keys.js";
 import { notifier } from "../notify.js";
+import { reportOutcomes } from "../report-outcomes.js";
 import { outcomeText } from "../reports.js";
 import { decodeMeta } from "../util.js";
 import { deleteSection, passwordSection, sessionsSection, twoFactorSection } from "./account.js";
@@ -84,7 +85,7 @@ function reportsSection() {
         r.resolved_at ? `Reviewed ${when(r.resolved_at)}: ${outcomeText(r)}.` : "Waiting for review.")))) :
       h("p", { class: "muted small" }, "You have not reported anything. To report a message, use the flag among its actions."));
   const load = () => api("GET", "/reports?limit=50").then(draw, () => {});
-  const off = store.on("reports", () => (section.isConnected ? load() : off()));
+  const off = reportOutcomes.on(() => (section.isConnected ? load() : off()));
   load();
   return section;
 }
