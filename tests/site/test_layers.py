@@ -88,3 +88,13 @@ def test_gateway_modules_are_short(folder: str) -> None:
         if (n := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert long == {}
+
+
+def test_a_domain_app_importing_the_servers_libraries_fails_the_lint(tmp_path: Path) -> None:
+    """Autobahn, Twisted and Daphne are reached through haven_site.server only."""
+    code = copy_of_the_code(tmp_path)
+    with (code / "chat" / "gateway" / "inbound.py").open("a") as module:
+        module.write("\n\nfrom autobahn.websocket.protocol import PreparedMessage  # noqa\n")
+    done = lint_imports(code)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "chat.gateway.inbound -> autobahn" in done.stdout
