@@ -14,18 +14,14 @@ from accounts.actions.blocks import blocked_either_way_ids
 from accounts.hooks import LoginSessionEnded, SignedOut
 from chat.models import ChannelMember, ServerMember
 from realtime.events import Audience, control, publish, to_channels, to_servers, to_users
-from realtime.registry import MemoryRegistry, RedisRegistry, get_registry
+from realtime.registry import get_registry
 
 VISIBLE = ("online", "idle", "dnd")
 STATUSES = ("online", "idle", "dnd", "invisible")
 
 
-def _registry() -> RedisRegistry | MemoryRegistry:
-    return get_registry()
-
-
 def stored_status(user_id: uuid.UUID) -> str | None:
-    found: str | None = _registry().get_statuses([str(user_id)])[0]
+    found: str | None = get_registry().get_statuses([str(user_id)])[0]
     return found
 
 
@@ -35,7 +31,7 @@ def wire_status(stored: str | None) -> str:
 
 
 def statuses(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    found = _registry().get_statuses([str(u) for u in user_ids])
+    found = get_registry().get_statuses([str(u) for u in user_ids])
     return {u: wire_status(s) for u, s in zip(user_ids, found, strict=True)}
 
 
@@ -60,7 +56,7 @@ def user_signed_out(change: SignedOut) -> None:
     login session of the user ended, so the user goes offline everywhere at once and its open
     sockets (whose tokens no longer work) are closed. Voice is left by voice's own handler."""
     user_id = change.user_id
-    _registry().delete_status(str(user_id))
+    get_registry().delete_status(str(user_id))
     publish("PresenceUpdate", presence_frame_payload(user_id, None), audience_of(user_id))
     control("close", to_users(user_id), code=1008, announce=False)
 
