@@ -56,7 +56,9 @@ def auth_response(user: User, access_token: str, refresh_token: str) -> dict[str
     return {"access_token": access_token, "refresh_token": refresh_token, "user": user_public(user)}
 
 
-def session_shape(session: DeviceSession, token_id: Any, token_created: Any, current: Any) -> dict:
+def session_shape(
+    session: DeviceSession, token_id: Any, token_created: Any, current: Any
+) -> dict[str, Any]:
     return {
         "id": str(token_id),
         "family_id": str(session.id),

@@ -69,10 +69,10 @@ class Ws:
     async def recv(self, wait: float = 3) -> dict[str, Any]:
         output = await self.comm.receive_output(wait)
         assert output["type"] == "websocket.send", output
-        return json.loads(output["text"])  # type: ignore[no-any-return]
+        return json.loads(output["text"])  # type: ignore[no-any-return, unused-ignore]
 
     async def recv_raw(self, wait: float = 3) -> dict[str, Any]:
-        return await self.comm.receive_output(wait)  # type: ignore[no-any-return]
+        return await self.comm.receive_output(wait)  # type: ignore[no-any-return, unused-ignore]
 
     async def expect(self, event_type: str, wait: float = 3) -> dict[str, Any]:
         frame = await self.recv(wait)

@@ -84,7 +84,7 @@ def _texts(frames: list[dict[str, Any]]) -> list[str]:
 async def _resume(ws: Ws, session_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Resume; the replayed frames and the closing Resumed (or InvalidSession) frame."""
     await ws.send({"type": "Resume", "payload": {"session_id": session_id}})
-    frames = []
+    frames: list[dict[str, Any]] = []
     while True:
         frame = await ws.recv()
         if frame["type"] in ("Resumed", "InvalidSession"):
@@ -388,7 +388,7 @@ def _admin_revokes(session_id: uuid.UUID, user_id: str, *, inline: bool) -> None
                 form[f"device_sessions-{index}-DELETE"] = "on"
         response = browser.post(f"/admin/accounts/user/{user_id}/change/", form)
     else:
-        form = {"action": "revoke", "_selected_action": [str(session_id)]}
+        form = {"action": "revoke", "_selected_action": str(session_id)}
         response = browser.post("/admin/accounts/devicesession/", form)
     assert response.status_code == 302, response.content[:2000]
     assert not DeviceSession.objects.filter(id=session_id).exists()
