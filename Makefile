@@ -1,6 +1,6 @@
 # Haven for Django. `make run` serves the app on the embedded default (SQLite, in-memory channel
-# layer); `make test` runs ruff, mypy and the whole test suite. Both set themselves up first, from
-# the lock files in requirements/ (`make lock` writes them; README.md, "Dependencies").
+# layer); `make test` runs ruff, import-linter, mypy and the whole test suite. Both set themselves
+# up first, from the lock files in requirements/ (`make lock` writes them; README.md, "Dependencies").
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -75,9 +75,11 @@ system-deps:
 		fi; \
 	fi
 
+# lint-imports: the apps' layer order ([tool.importlinter] in pyproject.toml, docs/decisions.md).
 lint: setup-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: setup-dev
 	$(BIN)/mypy .

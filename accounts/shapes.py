@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from accounts.models import DeviceSession, User
 from haven_site.api.encoding import b64, ts
-
-if TYPE_CHECKING:
-    from accounts.actions.profiles import Profile
 
 
 def avatar_url(user: User) -> str | None:
@@ -29,7 +26,7 @@ def user_summary(user: User) -> dict[str, Any]:
     }
 
 
-def _public_fields(user: User) -> dict[str, Any]:
+def public_fields(user: User) -> dict[str, Any]:
     """The fields UserPublic and the profile card share, in the spec's order."""
     return {
         "id": str(user.id),
@@ -46,7 +43,7 @@ def _public_fields(user: User) -> dict[str, Any]:
 
 def user_public(user: User) -> dict[str, Any]:
     """UserPublic: ``encrypted_profile`` omitted when null, ``is_instance_admin`` only when true."""
-    shape = _public_fields(user)
+    shape = public_fields(user)
     if user.encrypted_profile is not None:
         shape["encrypted_profile"] = b64(user.encrypted_profile)
     if user.is_instance_admin:
@@ -59,7 +56,9 @@ def auth_response(user: User, access_token: str, refresh_token: str) -> dict[str
     return {"access_token": access_token, "refresh_token": refresh_token, "user": user_public(user)}
 
 
-def session_shape(session: DeviceSession, token_id: Any, token_created: Any, current: Any) -> dict:
+def session_shape(
+    session: DeviceSession, token_id: Any, token_created: Any, current: Any
+) -> dict[str, Any]:
     return {
         "id": str(token_id),
         "family_id": str(session.id),
@@ -69,25 +68,3 @@ def session_shape(session: DeviceSession, token_id: Any, token_created: Any, cur
         "created_at": ts(token_created),
         "is_current": session.id == current,
     }
-
-
-def profile_shape(card: Profile) -> dict[str, Any]:
-    """The profile card of ``GET /users/{id}/profile`` (api.md 2.4)."""
-    user = card.user
-    shape: dict[str, Any] = {
-        **_public_fields(user),
-        "is_blocked": card.is_blocked,
-        "is_friend": card.is_friend,
-        "friend_request_status": card.friend_request_status,
-        "friendship_id": str(card.friendship_id) if card.friendship_id else None,
-        "mutual_friend_count": len(card.mutual_friends),
-        "mutual_friends": [user_summary(friend) for friend in card.mutual_friends],
-        "mutual_server_count": card.mutual_server_count,
-    }
-    if card.roles is not None:
-        from chat.shapes import role_shape  # chat.shapes imports this module
-
-        shape["roles"] = [role_shape(role) for role in card.roles]
-    if user.encrypted_profile is not None:
-        shape["encrypted_profile"] = b64(user.encrypted_profile)
-    return shape

@@ -1,4 +1,5 @@
-"""REST routes of the accounts app (api.md 2.1-2.3, 2.26)."""
+"""REST routes of the accounts app (api.md 2.1-2.3, 2.26; the profile card and the instance's
+numbers are chat's routes)."""
 
 from django.urls import path
 
@@ -25,7 +26,6 @@ urlpatterns = [
     path("users/profile", users.MyProfileView.as_view()),
     path("users/blocked", users.BlockedUsersView.as_view()),
     path("users/profile-keys", users.ProfileKeysView.as_view()),
-    path("users/<id:user_id>/profile", users.UserProfileView.as_view()),
     path("users/<id:user_id>/block", users.BlockView.as_view()),
     path("users/<id:user_id>/profile-key", users.ProfileKeyView.as_view()),
     path("users/<id:user_id>/keys", keys.UserKeysView.as_view()),
@@ -34,7 +34,6 @@ urlpatterns = [
     path("keys/prekeys/count", keys.PrekeyCountView.as_view()),
     path("keys/backup", keys.BackupView.as_view()),
     path("keys/backup/status", keys.BackupStatusView.as_view()),
-    path("admin/stats", admin.AdminStatsView.as_view()),
     path("admin/users", admin.AdminUsersView.as_view()),
     path("admin/users/<id:user_id>/admin", admin.AdminUserAdminFlagView.as_view()),
     path("admin/users/<id:user_id>", admin.AdminUserView.as_view()),

@@ -2,7 +2,7 @@
 
 Real Daphne process(es) (``python -m haven_site.serve``) on loopback, real Redis and PostgreSQL;
 100 receivers subscribed to one channel (spread over the instances), a publisher process
-publishing ``NewMessage``-sized events to that channel at 20 per second through chat.events
+publishing ``NewMessage``-sized events to that channel at 20 per second through realtime.events
 (the path every action uses after commit: replay-store append, then the channel-layer doorbell).
 
 Measured per message: latency from publish to the *last* of the receivers (p50, p99, max; the
@@ -61,7 +61,7 @@ async def publish(channel: str, rate: float, count: int) -> None:
     import django
 
     django.setup()
-    from chat.events import Event, adispatch, to_channels
+    from realtime.events import Event, adispatch, to_channels
 
     body = base64.b64encode(os.urandom(300)).decode()
     audience = to_channels(uuid.UUID(channel))

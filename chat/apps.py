@@ -7,8 +7,9 @@ class ChatConfig(AppConfig):
 
     def ready(self) -> None:
         # The gateway's client messages (websocket.md 3): the connection's own (Ping,
-        # Subscribe, ...) and the message operations (SendMessage, ...).
-        from chat.gateway import messages, resume, session  # noqa: F401
+        # Subscribe, ...) and the message operations (SendMessage, ...); its per-process timers.
+        from chat import account_effects
+        from chat.gateway import messages, resume, session, timers  # noqa: F401
         from chat.models import (
             Channel,
             ChannelMember,
@@ -24,3 +25,6 @@ class ChatConfig(AppConfig):
         models = (Server, ServerMember, Role, MemberRole, PermissionOverwrite, Channel)
         epochs.watch("access", *(m._meta.db_table for m in (*models, ChannelMember)))
         epochs.install()
+
+        # Chat's part when accounts deletes, signs out or blocks a user (accounts.hooks).
+        account_effects.connect()

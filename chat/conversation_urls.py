@@ -8,7 +8,7 @@ the id converter matches any segment so that a malformed id can answer 400.
 
 from django.urls import path
 
-from chat.api import dms, friends, messages, presence, reports, sender_keys
+from chat.api import dms, friends, messages, presence, profiles, reports, sender_keys, stats
 
 urlpatterns = [
     path("channels/read-states", sender_keys.ReadStatesView.as_view()),
@@ -33,6 +33,8 @@ urlpatterns = [
     path("friends/<id:friendship_id>/decline", friends.DeclineFriendView.as_view()),
     path("friends/<id:friendship_id>", friends.FriendView.as_view()),
     path("presence", presence.PresenceView.as_view()),
+    path("users/<id:user_id>/profile", profiles.UserProfileView.as_view()),
+    path("admin/stats", stats.AdminStatsView.as_view()),
     path("reports", reports.ReportsView.as_view()),
     path("admin/reports", reports.AdminReportsView.as_view()),
     path("admin/reports/<id:report_id>", reports.AdminReportView.as_view()),

@@ -1,18 +1,16 @@
-"""Hooks through which chat tells the apps above it (voice) that something changed (DESIGN.md 2b):
-plain lists of callables that those apps fill in their ``AppConfig.ready()``. Chat never imports
-them; they run after the transaction commits, so they see the new state.
+"""Hooks through which chat tells the apps above it (voice) that something changed
+(``haven_site.hooks``): typed hook points that those apps connect to in their
+``AppConfig.ready()``. Chat never imports them; the handlers run after the transaction commits, so
+they see the new state.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
-
-logger = logging.getLogger("haven.chat.hooks")
+from haven_site.hooks import Hook
 
 
 @dataclass(frozen=True)
@@ -22,7 +20,7 @@ class AccessChange:
     Or, with ``server_id`` None, access to one DM or group channel: someone left a group.
 
     ``user_ids``: the users concerned, or None for anyone in the server. ``channel_id``: only this
-    channel is concerned (deleted, or the group left). The hook re-checks what it holds against
+    channel is concerned (deleted, or the group left). The handler re-checks what it holds against
     ``chat.access``."""
 
     server_id: uuid.UUID | None
@@ -30,7 +28,7 @@ class AccessChange:
     channel_id: uuid.UUID | None = None
 
 
-access_changed: list[Callable[[AccessChange], None]] = []
+access_changed: Hook[AccessChange] = Hook("chat.access_changed")
 
 
 def announce_access_change(
@@ -39,15 +37,7 @@ def announce_access_change(
     user_ids: Iterable[uuid.UUID] | None = None,
     channel_id: uuid.UUID | None = None,
 ) -> None:
-    """Run every ``access_changed`` hook once the surrounding transaction commits (at once
-    outside one). A failing hook is logged and does not stop the others."""
+    """Run every ``access_changed`` handler once the surrounding transaction commits (at once
+    outside one). A failing handler is logged and does not stop the others."""
     change = AccessChange(server_id, None if user_ids is None else frozenset(user_ids), channel_id)
-
-    def run() -> None:
-        for hook in list(access_changed):
-            try:
-                hook(change)
-            except Exception:
-                logger.exception("access_changed hook %s failed", getattr(hook, "__name__", hook))
-
-    transaction.on_commit(run, robust=True)
+    access_changed.send_on_commit(change)

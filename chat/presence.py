@@ -9,22 +9,19 @@ cluster; REST logout and account deletion end them here.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from chat.events import Audience, control, publish, to_channels, to_servers, to_users
+from accounts.actions.blocks import blocked_either_way_ids
+from accounts.hooks import LoginSessionEnded, SignedOut
+from chat.models import ChannelMember, ServerMember
+from realtime.events import Audience, control, publish, to_channels, to_servers, to_users
+from realtime.registry import get_registry
 
 VISIBLE = ("online", "idle", "dnd")
 STATUSES = ("online", "idle", "dnd", "invisible")
 
 
-def _registry() -> Any:
-    from chat.gateway.registry import get_registry
-
-    return get_registry()
-
-
 def stored_status(user_id: uuid.UUID) -> str | None:
-    found: str | None = _registry().get_statuses([str(user_id)])[0]
+    found: str | None = get_registry().get_statuses([str(user_id)])[0]
     return found
 
 
@@ -34,7 +31,7 @@ def wire_status(stored: str | None) -> str:
 
 
 def statuses(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    found = _registry().get_statuses([str(u) for u in user_ids])
+    found = get_registry().get_statuses([str(u) for u in user_ids])
     return {u: wire_status(s) for u, s in zip(user_ids, found, strict=True)}
 
 
@@ -42,9 +39,6 @@ def audience_of(user_id: uuid.UUID) -> Audience:
     """Everyone who can see this user's presence: subscribers of every channel the user can
     access, i.e. the user's servers and the user's DM and group channels, except the people
     the user blocked or who blocked the user."""
-    from accounts.actions.blocks import blocked_either_way_ids
-    from chat.models import ChannelMember, ServerMember
-
     servers = ServerMember.objects.filter(user_id=user_id).values_list("server_id", flat=True)
     direct = ChannelMember.objects.filter(
         user_id=user_id, channel__server__isnull=True
@@ -57,21 +51,19 @@ def presence_frame_payload(user_id: uuid.UUID | str, stored: str | None) -> dict
     return {"user_id": str(user_id), "status": wire_status(stored)}
 
 
-def user_signed_out(user_id: uuid.UUID) -> None:
-    """Logout, password change, token reuse or account deletion: every login session of the
-    user ended, so the user goes offline everywhere at once, leaves voice (VoiceStateUpdate
-    ``joined: false``, as the original does on logout), and its open sockets (whose tokens no
-    longer work) are closed."""
-    from voice.actions import leave_all
-
-    _registry().delete_status(str(user_id))
+def user_signed_out(change: SignedOut) -> None:
+    """Logout, password change, token reuse or account deletion (the ``signed_out`` hook): every
+    login session of the user ended, so the user goes offline everywhere at once and its open
+    sockets (whose tokens no longer work) are closed. Voice is left by voice's own handler."""
+    user_id = change.user_id
+    get_registry().delete_status(str(user_id))
     publish("PresenceUpdate", presence_frame_payload(user_id, None), audience_of(user_id))
-    leave_all(user_id)
     control("close", to_users(user_id), code=1008, announce=False)
 
 
-def login_session_ended(user_id: uuid.UUID, login_session: uuid.UUID) -> None:
+def login_session_ended(change: LoginSessionEnded) -> None:
     """One login session was revoked (``DELETE /auth/sessions/{id}``, the admin): the sockets
     opened with its tokens close (1008) on every instance; the user stays online if other
     connections remain, else goes offline as on any last disconnect."""
-    control("close", to_users(user_id), code=1008, login_session=str(login_session))
+    audience = to_users(change.user_id)
+    control("close", audience, code=1008, login_session=str(change.login_session))

@@ -26,7 +26,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MIB = 1024 * 1024
 DEFAULT_BODY_LIMIT = 2 * MIB
 # Set by haven_site.serve, whose Daphne protocol implements the WebSocket denial response (and
-# accepts prepared frames in websocket.send, see chat.gateway.consumer).
+# accepts prepared frames in websocket.send, see chat.gateway.inbound).
 WS_DENIAL_SUPPORTED = False
 
 TOO_LARGE = "Failed to buffer the request body: length limit exceeded"

@@ -65,7 +65,7 @@ def start_exporter(port: int, bind: str) -> None:
 SERIES_MAX = 10_000
 
 
-class PrometheusAfterWithSeries(PrometheusAfterMiddleware):
+class PrometheusAfterWithSeries(PrometheusAfterMiddleware):  # type: ignore[misc]
     """django-prometheus's "after" middleware (the last one), each labelled series found once
     per process.
 

@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         count, config = _workers()
         if count > 1:
             raise SystemExit(workers.supervise(args, count, config))
-    autobahn_protocol.pformat = LazyFormat  # type: ignore[assignment]
+    autobahn_protocol.pformat = LazyFormat  # type: ignore[assignment, attr-defined]
     server.serverFromString = _server_from_string
     ws_protocol.WebSocketFactory.protocol = HavenWebSocketProtocol
     server.WebSocketFactory = HavenWebSocketFactory  # limits and no compression

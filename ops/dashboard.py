@@ -11,8 +11,8 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from accounts.actions.admin import instance_stats
 from accounts.models import InstanceAuditEntry, User, not_suspended
+from chat.actions.stats import instance_stats
 from chat.models import Message, Report, ReportStatus
 
 DAYS = 7

@@ -30,7 +30,6 @@ from PIL import Image
 from accounts.models import User
 from chat.actions import channels, friends, moderation, overwrites, roles, servers
 from chat.actions.message_store import insert_message
-from chat.events import CapturedEvent, capture_events
 from chat.models import (
     Attachment,
     Channel,
@@ -47,6 +46,7 @@ from chat.models import (
     TargetType,
 )
 from chat.permissions import DEFAULT_EVERYONE, Permission
+from realtime.events import CapturedEvent, capture_events
 from tests.helpers import Api, b64
 
 UserRef = User | uuid.UUID | str | Any  # a User, an id, or a TestUser (its ``.id``)

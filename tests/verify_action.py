@@ -27,7 +27,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from chat.events import CapturedEvent
+from realtime.events import CapturedEvent
 from tests.factories import published
 from tests.helpers import Api
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from accounts.hooks import SignedOut, UserDeleting
 from accounts.models import User
 from accounts.shapes import user_summary
 from chat.access import (
@@ -21,11 +22,11 @@ from chat.access import (
     check_not_timed_out,
     may_stay_in_voice,
 )
-from chat.events import Audience, publish, to_channels, to_servers, to_users
 from chat.hooks import AccessChange
 from chat.models import Channel, ChannelMember, ChannelType, ServerMember
 from chat.permissions import Permission
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
+from realtime.events import Audience, publish, to_channels, to_servers, to_users
 from voice import livekit, state
 from voice.calls import check_dm_call
 
@@ -144,6 +145,18 @@ def leave_all(user_id: uuid.UUID) -> None:
     user = User.objects.filter(id=user_id).first()
     for seat in seats:
         _announce_leave(seat, user_id, user)
+
+
+def leave_on_sign_out(change: SignedOut) -> None:
+    """The ``signed_out`` hook: logout, password change, token reuse (VoiceStateUpdate
+    ``joined: false``, as the original does on logout)."""
+    leave_all(change.user_id)
+
+
+def leave_on_account_deleted(deleting: UserDeleting) -> None:
+    """The ``user_leaving`` hook: while the user's DM memberships still tell who must hear of
+    it."""
+    leave_all(deleting.user.id)
 
 
 def _seated(change: AccessChange) -> dict[uuid.UUID, list[uuid.UUID]]:

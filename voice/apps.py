@@ -7,9 +7,12 @@ class VoiceConfig(AppConfig):
 
     def ready(self) -> None:
         # Call signalling, disconnect cleanup and the ring sweeper in the gateway.
-        from chat import hooks
+        from accounts import hooks as accounts_hooks
+        from chat import hooks as chat_hooks
         from voice import actions, gateway  # noqa: F401
 
         # Voice ends with the access: chat tells us after each change that may take it away.
-        if actions.revoke_lost_access not in hooks.access_changed:
-            hooks.access_changed.append(actions.revoke_lost_access)
+        chat_hooks.access_changed.connect(actions.revoke_lost_access)
+        # ... and with the account's sessions, or the account.
+        accounts_hooks.signed_out.connect(actions.leave_on_sign_out)
+        accounts_hooks.user_leaving.connect(actions.leave_on_account_deleted)

@@ -39,9 +39,9 @@ from accounts.models import User
 from chat.access import NOT_CHANNEL_MEMBER
 from chat.actions.messages import DM_ACCEPT_FIRST, DM_DECLINED, DM_STILL_PENDING, blocked_in_dm
 from chat.actions.system_messages import post_system_message
-from chat.events import Event, adispatch, to_users
 from chat.models import Channel, ChannelMember, ChannelType, DmStatus
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
+from realtime.events import Event, adispatch, to_users
 from voice.locks import cache_lock
 
 logger = logging.getLogger("haven.voice.calls")

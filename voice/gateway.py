@@ -16,7 +16,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from chat.gateway import protocol
+from realtime import protocol
 from voice import actions, calls
 
 K = protocol.Kind

@@ -36,21 +36,6 @@ def search_users(search: str | None, limit: int, offset: int) -> QuerySet[User]:
     return users[offset : offset + limit]
 
 
-def instance_stats() -> dict[str, int]:
-    """api.md 2.26; ``active_connections`` counts distinct users connected to the gateway on
-    any instance (the original counted this process only)."""
-    from chat.gateway.registry import get_registry
-    from chat.models import Channel, Message, Server
-
-    return {
-        "total_users": User.objects.count(),
-        "total_servers": Server.objects.count(),
-        "total_channels": Channel.objects.count(),
-        "total_messages": Message.objects.count(),
-        "active_connections": get_registry().connected_users(),
-    }
-
-
 def find_user(ref: str) -> User:
     """A user by username (case-insensitive) or id, for commands and admin forms."""
     user = User.objects.filter(username__iexact=ref).first()
@@ -240,8 +225,8 @@ def do_set_admin(actor: Actor, target_id: uuid.UUID, is_admin: bool, *, reason: 
 
 
 def do_admin_delete_user(actor: Actor, target_id: uuid.UUID, *, reason: str = "") -> None:
-    """Account deletion with the self-deletion cleanup (api.md 2.26 notes the original's bare
-    row delete); the entry keeps the username."""
+    """Account deletion with the self-deletion cleanup (``do_delete_user``); the audit entry
+    keeps the username."""
     reason = check_reason(reason, required=False)
     if target_id == actor.user_id:
         raise BadRequest("Cannot delete your own account via admin panel")

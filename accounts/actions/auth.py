@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from accounts import pow, totp, turnstile
+from accounts import hooks, pow, totp, turnstile
 from accounts.actions.sessions import (
     Tokens,
     check_not_suspended,
@@ -20,7 +20,6 @@ from accounts.actions.sessions import (
 from accounts.models import PreKey, User
 from accounts.passwords import burn_verification_time, hash_password
 from accounts.validation import check_display_name, check_password_length, check_username
-from chat.events import control, publish, to_users
 from haven_site.api.encoding import b64decode_strict, decode_b64
 from haven_site.api.errors import (
     ApiError,
@@ -29,11 +28,6 @@ from haven_site.api.errors import (
     Forbidden,
     NotFound,
     Unauthorized,
-)
-from invites.actions.registration import (
-    check_registration_invite,
-    do_consume_invite,
-    do_grant_invites,
 )
 
 MAX_REGISTRATION_PREKEYS = 100
@@ -99,16 +93,15 @@ def _decode_prekeys(prekeys: list[str]) -> tuple[list[bytes], str | None]:
 
 
 def do_register(body: dict[str, Any], client: Client) -> tuple[User, Tokens]:
-    """Create the account, all or nothing. The first user of an instance becomes its admin and
-    needs no invite; in invite-only mode everyone else spends one single-use code."""
+    """Create the account, all or nothing. The first user of an instance becomes its admin; the
+    ``registering`` and ``registered`` hooks (invites: invite-only mode) may refuse the others
+    and do their part in the same transaction."""
     password_hash = hash_password(body["password"])  # the slow part, outside the lock
-    invite_only = settings.HAVEN.registration_invite_only
+    invite_code = body.get("invite_code")
     with transaction.atomic():
         _lock_registrations()
         first_user = not User.objects.exists()
-        invite = None
-        if invite_only and not first_user:
-            invite = check_registration_invite(body.get("invite_code"))
+        hooks.registering.send(hooks.Registering(invite_code, first_user))
         identity_key = decode_b64(body["identity_key"], "Invalid identity_key encoding")
         signed_prekey = decode_b64(body["signed_prekey"], "Invalid signed_prekey encoding")
         signature = decode_b64(
@@ -137,12 +130,9 @@ def do_register(body: dict[str, Any], client: Client) -> tuple[User, Tokens]:
         PreKey.objects.bulk_create(
             PreKey(user=user, key_id=index, public_key=key) for index, key in enumerate(prekeys)
         )
-        if invite is not None:
-            do_consume_invite(invite, user)
-        if invite_only:
-            do_grant_invites(settings.HAVEN.registration_invites_per_user, created_by=user)
+        hooks.registered.send(hooks.Registered(user, invite_code, first_user))
         tokens = do_start_session(user, user_agent=client.user_agent, ip=client.ip)
-    # The original answers with the row as inserted, without is_instance_admin (api.md 2.1).
+    # The answer shows the row as inserted: no is_instance_admin (docs/decisions.md).
     user.is_instance_admin = False
     return user, tokens
 
@@ -230,8 +220,8 @@ def check_totp_code(user: User, code: str) -> None:
 
 
 def do_logout(user: User) -> None:
-    """Ends every session of the user (the original deletes all refresh tokens); their access
-    tokens stop working too. Presence goes offline and voice is left (after commit)."""
+    """Ends every session of the user (all refresh-token families); their access tokens stop
+    working too. Presence goes offline and voice is left (after commit)."""
     with transaction.atomic():
         do_end_all_sessions(user)
 
@@ -259,32 +249,17 @@ def do_delete_account(user: User, password: str) -> None:
 
 
 def do_delete_user(user: User) -> None:
-    """Account deletion, for the user themself or an instance admin (the original's admin
-    delete skipped this cleanup and failed on owned servers)."""
+    """Account deletion, for the user themself or an instance admin, with the same cleanup
+    (docs/decisions.md, "Accounts and sign-in"). The other apps do their part
+    through the ``user_leaving`` and ``user_deleting`` hooks (``accounts.hooks``)."""
     from accounts.actions.images import delete_profile_images_on_commit
-    from chat.models import Server
-    from chat.storage import attachment_ids_of_user, delete_attachment_blobs_on_commit
-    from voice.actions import leave_all
 
+    deleting = hooks.UserDeleting(user)
     with transaction.atomic():
-        audience = _presence_audience(user)
-        # First after commit: the sockets get "Account deleted" before any "close" reaches them.
-        publish("Error", {"message": "Account deleted"}, to_users(user.id))
-        # Voice first, while the user's DM memberships still tell who must hear of it.
-        leave_all(user.id)
+        hooks.user_leaving.send(deleting)
         do_end_all_sessions(user)
-        delete_attachment_blobs_on_commit(attachment_ids_of_user(user.id))
+        hooks.user_deleting.send(deleting)
         delete_profile_images_on_commit(user.id)
-        for server in Server.objects.filter(owner=user):
-            server.delete()
         deleted, _ = type(user).objects.filter(pk=user.pk).delete()
         if not deleted:
             raise NotFound("User not found")
-        publish("PresenceUpdate", {"user_id": str(user.id), "status": "offline"}, audience)
-        control("close", to_users(user.id), code=1008, announce=False)
-
-
-def _presence_audience(user: User) -> Any:
-    from chat.presence import audience_of
-
-    return audience_of(user.id)

@@ -1,10 +1,9 @@
 """User-to-user blocks (api.md 2.4).
 
-In the original a block only stopped friend requests from the blocked user. Here a block really
-blocks (docs/api-messages.md): it ends any friendship or pending request between the two, drops
-the profile key the blocker had shared, and from then on neither can open or write a one-to-one
-DM with the other, nor send the other a friend request; the blocked user sees the blocker as
-``offline``.
+A block really blocks (docs/api-messages.md, "DM requests, privacy and blocks"): it ends any
+friendship or pending request between the two, drops the profile key the blocker had shared, and
+from then on neither can open or write a one-to-one DM with the other, nor send the other a
+friend request; the blocked user sees the blocker as ``offline``.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
+from accounts import hooks
 from accounts.models import BlockedUser, ProfileKeyDistribution, User
 from haven_site.api.errors import BadRequest, NotFound
 
@@ -44,9 +44,8 @@ def blockers_of(user_id: uuid.UUID, among: Iterable[uuid.UUID]) -> set[uuid.UUID
 
 
 def do_block(user: User, target_id: uuid.UUID) -> None:
-    """Idempotent. Ends the friendship (FriendRemoved to the blocked user, as if removed)."""
-    from chat.actions.friends import do_end_friendship_on_block
-
+    """Idempotent. The ``user_blocked`` hook ends the friendship (chat: FriendRemoved to the
+    blocked user, as if removed)."""
     if target_id == user.id:
         raise BadRequest("Cannot block yourself")
     if not User.objects.filter(id=target_id).exists():
@@ -58,7 +57,7 @@ def do_block(user: User, target_id: uuid.UUID) -> None:
         except IntegrityError:
             pass  # a concurrent identical block won
         ProfileKeyDistribution.objects.filter(from_user=user, to_user_id=target_id).delete()
-        do_end_friendship_on_block(user, target_id)
+        hooks.user_blocked.send(hooks.UserBlocked(user, target_id))
 
 
 def do_unblock(user: User, target_id: uuid.UUID) -> None:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts import hooks
 from accounts.models import KeyBackup, PreKey, User
 from haven_site.api.encoding import b64decode_strict, decode_b64
 from haven_site.api.errors import BadRequest, NotFound
@@ -39,9 +40,8 @@ def do_set_identity(
     user: User, identity_key: str, signed_prekey: str, signed_prekey_signature: str
 ) -> None:
     """Replace the identity key and signed prekey. A *new* identity key voids every sender key
-    sealed to the old one, so those distributions are dropped (clients re-request them)."""
-    from chat.actions.sender_keys import drop_sealed_keys_for
-
+    sealed to the old one: the ``identity_key_changed`` hook drops those distributions (chat;
+    clients re-request them)."""
     identity = decode_b64(identity_key, "Invalid identity_key encoding")
     signed = decode_b64(signed_prekey, "Invalid signed_prekey encoding")
     signature = decode_b64(signed_prekey_signature, "Invalid signed_prekey_signature encoding")
@@ -61,7 +61,7 @@ def do_set_identity(
             updated_at=timezone.now(),
         )
         if bytes(current) != identity:
-            drop_sealed_keys_for(user.id)
+            hooks.identity_key_changed.send(hooks.IdentityKeyChanged(user.id))
 
 
 def unused_prekey_count(user_id: uuid.UUID) -> int:
@@ -82,7 +82,7 @@ def do_upload_prekeys(user: User, prekeys: list[str]) -> int:
         decoded.append(raw)
     with transaction.atomic():
         # key_id only orders a user's prekeys here (clients never see it); continuing after the
-        # highest one keeps ids distinct, unlike the original's "unused count + index".
+        # highest one keeps ids distinct (docs/api-messages.md).
         highest = PreKey.objects.filter(user=user).aggregate(m=Max("key_id"))["m"]
         start = 0 if highest is None else highest + 1
         PreKey.objects.bulk_create(

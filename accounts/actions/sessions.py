@@ -2,7 +2,7 @@
 
 A refresh token is 48 random bytes (URL-safe base64, 64 characters); only its SHA-256 is stored.
 Rotation happens under a row lock, so two concurrent refreshes with one token cannot both win
-(operations.md 2.10 notes the original's race).
+(docs/decisions.md, "Accounts and sign-in").
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import hooks
 from accounts.devices import device_name, mask_ip
 from accounts.models import DeviceSession, RefreshToken, User
 from accounts.tokens import issue_access_token
@@ -106,7 +107,7 @@ def do_refresh(presented: str) -> tuple[User, Tokens]:
 
 def do_end_all_sessions(user: User) -> None:
     DeviceSession.objects.filter(user=user).delete()
-    transaction.on_commit(lambda: _signed_out(user.id))
+    hooks.signed_out.send_on_commit(hooks.SignedOut(user.id))
 
 
 def do_revoke_session(user: User, session_id: uuid.UUID) -> None:
@@ -116,25 +117,21 @@ def do_revoke_session(user: User, session_id: uuid.UUID) -> None:
         deleted, _ = DeviceSession.objects.filter(user=user, id=session_id).delete()
         if not deleted:
             raise NotFound("Session not found")
-        transaction.on_commit(lambda: _session_ended(user.id, session_id))
+        hooks.login_session_ended.send_on_commit(hooks.LoginSessionEnded(user.id, session_id))
 
 
 def do_end_sessions(sessions: Iterable[DeviceSession]) -> int:
     """End the given login sessions (the admin's revocations), each as ``do_revoke_session``
     does. The number ended."""
-    ended: list[tuple[uuid.UUID, uuid.UUID]] = []
+    ended = 0
     with transaction.atomic():
         for session in sessions:
             deleted, _ = DeviceSession.objects.filter(id=session.id).delete()
             if deleted:
-                ended.append((session.user_id, session.id))
-
-        def close_their_sockets() -> None:
-            for user_id, session_id in ended:
-                _session_ended(user_id, session_id)
-
-        transaction.on_commit(close_their_sockets)
-    return len(ended)
+                ended += 1
+                change = hooks.LoginSessionEnded(session.user_id, session.id)
+                hooks.login_session_ended.send_on_commit(change)
+    return ended
 
 
 def live_sessions(user: User) -> list[tuple[DeviceSession, RefreshToken]]:
@@ -149,15 +146,3 @@ def live_sessions(user: User) -> list[tuple[DeviceSession, RefreshToken]]:
     for token in tokens:
         newest.setdefault(token.session_id, (token.session, token))
     return [newest[key] for key in sorted(newest, key=str)]
-
-
-def _signed_out(user_id: uuid.UUID) -> None:
-    from chat.presence import user_signed_out
-
-    user_signed_out(user_id)
-
-
-def _session_ended(user_id: uuid.UUID, session_id: uuid.UUID) -> None:
-    from chat.presence import login_session_ended
-
-    login_session_ended(user_id, session_id)

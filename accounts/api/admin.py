@@ -30,11 +30,6 @@ class AdminView(ApiView):
     permission_classes = [IsInstanceAdmin]
 
 
-class AdminStatsView(AdminView):
-    def get(self, request: Request) -> Response:
-        return Response(admin.instance_stats())
-
-
 class AdminUsersView(AdminView):
     def get(self, request: Request) -> Response:
         limit, offset = offset_page(request.query_params)

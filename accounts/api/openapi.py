@@ -25,7 +25,6 @@ from haven_site.api.openapi import (
     STRING,
     TIMESTAMP,
     UUID,
-    Ref,
     Shape,
     annotate,
     const,
@@ -90,29 +89,6 @@ class SessionResponse(Shape):
     is_current = Bool()
 
 
-class ProfileResponse(Shape):
-    """The profile card of ``GET /users/{user_id}/profile``."""
-
-    id = Uuid()
-    username = Str()
-    display_name = nullable(Str)
-    about_me = nullable(Str)
-    avatar_url = nullable(Str)
-    banner_url = nullable(Str)
-    custom_status = nullable(Str)
-    custom_status_emoji = nullable(Str)
-    created_at = Timestamp()
-    is_blocked = Bool()
-    is_friend = Bool()
-    friend_request_status = nullable(Str, help_text="pending_outgoing, pending_incoming or null")
-    friendship_id = nullable(Uuid)
-    mutual_friend_count = Int(bits=64)
-    mutual_friends = UserSummary(many=True)
-    mutual_server_count = Int(bits=64)
-    roles = omitted(Ref, component="RoleResponse", many=True, help_text="Only with server_id")
-    encrypted_profile = omitted(B64)
-
-
 class BlockedUserResponse(UserSummary):
     blocked_at = Timestamp()
 
@@ -139,7 +115,6 @@ LOGIN_ANSWER = {
 }
 IMAGE = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/octet-stream")
 RAW_IMAGE = "the image bytes (PNG, JPEG, GIF or WebP), at most 2 MiB"
-STATS = ("total_users", "total_servers", "total_channels", "total_messages", "active_connections")
 AUTH_LIMITED = (429,)  # the auth-route limiter, on top of the global one
 
 annotate(
@@ -168,12 +143,6 @@ annotate(
             "get": op(
                 UserPublic,
                 params=[query("username", STRING, "Exact, case-insensitive", required=True)],
-            )
-        },
-        users.UserProfileView: {
-            "get": op(
-                ProfileResponse,
-                params=[query("server_id", UUID, "Adds the user's roles in that server")],
             )
         },
         users.MyProfileView: {"put": op(UserPublic, body=users.ProfileBody)},
@@ -241,7 +210,6 @@ annotate(
                 )
             )
         },
-        admin.AdminStatsView: {"get": op(obj(dict.fromkeys(STATS, INTEGER)))},
         admin.AdminUsersView: {
             "get": op(
                 AdminUserResponse(many=True),

@@ -1,5 +1,5 @@
 """User routes (api.md 2.4): search, profiles, blocks, profile keys. Avatar and banner uploads
-live with the file storage."""
+live with the file storage; the profile card is chat's (``chat.api.profiles``)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.actions import blocks, profiles
-from accounts.shapes import profile_shape, user_public, user_summary
+from accounts.shapes import user_public, user_summary
 from haven_site.api.encoding import b64, ts
 from haven_site.api.fields import B64, ListOf, Str, Uuid
-from haven_site.api.parsing import Body, offset_page, parse_body, query_str, query_uuid, read_json
+from haven_site.api.parsing import Body, offset_page, parse_body, query_str, read_json
 from haven_site.api.views import ApiView
 
 
@@ -44,12 +44,6 @@ class UserSearchView(ApiView):
     def get(self, request: Request) -> Response:
         username = query_str(request.query_params, "username", required=True) or ""
         return Response(user_public(profiles.find_user(username)))
-
-
-class UserProfileView(ApiView):
-    def get(self, request: Request, user_id: uuid.UUID) -> Response:
-        server_id = query_uuid(request.query_params, "server_id")
-        return Response(profile_shape(profiles.profile(self.user, user_id, server_id)))
 
 
 class MyProfileView(ApiView):

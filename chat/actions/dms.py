@@ -24,12 +24,12 @@ from chat.actions.messages import CANNOT_MESSAGE
 from chat.actions.sender_keys import drop_sealed_keys_for
 from chat.actions.servers import decode_meta
 from chat.actions.system_messages import post_system_message
-from chat.events import control, publish, to_users
 from chat.hooks import announce_access_change
 from chat.models import Channel, ChannelMember, ChannelType, DmStatus, ReadState, ServerMember
 from chat.storage import delete_message_files_on_commit
 from haven_site.api.encoding import b64
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
+from realtime.events import control, publish, to_users
 
 MAX_GROUP = 10  # members in total, the creator included
 DM_PRIVACY_CHOICES = "dm_privacy must be 'everyone', 'friends_only', or 'server_members'"

@@ -9,7 +9,6 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from chat.access import NOT_SERVER_MEMBER, SERVER_NOT_FOUND, access_server, check_not_timed_out
-from chat.events import publish, to_servers
 from chat.models import CustomEmoji, Server
 from chat.permissions import Permission
 from chat.shapes import emoji_shape
@@ -17,6 +16,7 @@ from haven_site import blobs, images
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
 from haven_site.media import KIB, image_upload
 from haven_site.ratelimit import check_write_limit
+from realtime.events import publish, to_servers
 
 EMOJI_LIMIT = 256 * KIB
 MAX_STATIC = 25

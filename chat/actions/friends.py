@@ -15,9 +15,9 @@ from django.db.models import Q, QuerySet
 
 from accounts.actions.blocks import blocked_either_way
 from accounts.models import User
-from chat.events import publish, to_users
 from chat.models import Friendship, FriendshipStatus
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
+from realtime.events import publish, to_users
 
 
 def pair(a: uuid.UUID, b: uuid.UUID) -> Q:

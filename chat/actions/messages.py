@@ -36,7 +36,6 @@ from chat.access import (
 )
 from chat.actions.audit import record_audit
 from chat.actions.message_store import insert_message, live_messages, read_page
-from chat.events import publish, to_channels, to_users
 from chat.models import (
     Attachment,
     Channel,
@@ -53,6 +52,7 @@ from chat.shapes.messages import MessageRow
 from chat.storage import delete_message_files_on_commit
 from haven_site.api.encoding import decode_b64
 from haven_site.api.errors import BadRequest, Conflict, Forbidden, NotFound
+from realtime.events import publish, to_channels, to_users
 
 # Decoded-size limits of ``encrypted_body``: the WebSocket's (websocket.md 1.6) and the REST
 # fallback's (64 KiB: anything a client could send, while bounding what every recipient fetches).

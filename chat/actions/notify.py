@@ -1,6 +1,6 @@
 """Events and gateway commands of the server domain (websocket.md 4.3 plus the events this port
 adds, docs/realtime.md "Events added by this port"). Call them inside the action's transaction:
-``chat.events`` sends them once it commits."""
+``realtime.events`` sends them once it commits."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from chat.events import Audience, control, publish, to_channels, to_servers, to_users
 from chat.hooks import announce_access_change
 from chat.models import ServerMember
 from haven_site.api.encoding import ts
+from realtime.events import Audience, control, publish, to_channels, to_servers, to_users
 
 
 def notify_server_updated(server_id: uuid.UUID) -> None:

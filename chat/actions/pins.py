@@ -13,12 +13,12 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from chat.access import MISSING_PERMISSION, ChannelAccess, access_channel, check_not_timed_out
-from chat.actions.messages import live_messages
+from chat.actions.message_store import live_messages
 from chat.actions.system_messages import post_system_message
-from chat.events import publish, to_channels
 from chat.models import Channel, Message, PinnedMessage
 from chat.permissions import Permission
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
+from realtime.events import publish, to_channels
 
 MAX_PINS = 50
 FULL = f"Validation error: Channel has reached the maximum of {MAX_PINS} pinned messages"

@@ -15,17 +15,17 @@ from django.db.models import Subquery
 
 from accounts.models import User
 from chat.access import MISSING_PERMISSION, access_channel, check_not_timed_out
+from chat.actions.message_store import live_messages
 from chat.actions.messages import (
     CANNOT_MESSAGE,
     blocked_in_dm,
     direct_member_ids,
-    live_messages,
     readable_message,
 )
-from chat.events import publish, to_channels
 from chat.models import ChannelType, Reaction
 from chat.permissions import Permission
 from haven_site.api.errors import BadRequest, Forbidden
+from realtime.events import publish, to_channels
 
 MAX_EMOJI = 64  # characters: a Unicode emoji or a custom emoji id (api.md 2.9)
 RECENT_MESSAGES = 50  # GET /channels/{id}/reactions covers the 50 newest messages

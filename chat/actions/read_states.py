@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat.access import NOT_CHANNEL_MEMBER, channel_access, visible_channel_ids
-from chat.events import publish, to_users
 from chat.models import Channel, Message, ReadState
 from haven_site.api.encoding import ts
 from haven_site.api.errors import Forbidden
+from realtime.events import publish, to_users
 
 WS_CANNOT_ACCESS = "Cannot access this channel"
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)

@@ -20,11 +20,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat.access import access_channel
-from chat.actions.messages import MESSAGE_NOT_FOUND, live_messages
-from chat.events import publish, to_users
+from chat.actions.message_store import live_messages
+from chat.actions.messages import MESSAGE_NOT_FOUND
 from chat.models import Channel, Report, ReportStatus
 from chat.shapes.reports import report_resolved_payload
 from haven_site.api.errors import BadRequest, NotFound
+from realtime.events import publish, to_users
 
 MIN_REASON_BYTES = 10
 REPORTS_PER_HOUR = 5

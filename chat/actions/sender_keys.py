@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat.access import access_channel, channel_reader_ids
-from chat.events import publish, to_users
 from chat.models import SenderKeyDistribution
 from haven_site.api.encoding import decode_b64
 from haven_site.api.errors import BadRequest
+from realtime.events import publish, to_users
 
 
 def do_distribute(

@@ -8,9 +8,9 @@ import uuid
 from typing import Any
 
 from chat.actions.message_store import insert_message
-from chat.events import Audience, publish, to_channels
 from chat.models import Channel, Message, MessageType
 from chat.shapes import message_shape
+from realtime.events import Audience, publish, to_channels
 
 
 def post_system_message(

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from accounts.actions.blocks import blocked_either_way_ids
 from accounts.models import User
 from chat.access import access_channel, is_timed_out
-from chat.events import Audience, to_channels
 from haven_site.api.errors import ApiError
+from realtime.events import Audience, to_channels
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,12 @@ from chat.api import (
     messages,
     presence,
     previews,
+    profiles,
     reports,
     roles,
     sender_keys,
     servers,
+    stats,
 )
 from chat.api.schemas import (
     AssignRoleBody,
@@ -48,6 +50,7 @@ from chat.shapes.openapi import (
     MessageResponse,
     MyReportResponse,
     OverwriteResponse,
+    ProfileResponse,
     ReactionGroup,
     ReportResponse,
     RoleResponse,
@@ -94,6 +97,7 @@ GIFS = obj(
         "total_count": INTEGER,
     }
 )
+STATS = ("total_users", "total_servers", "total_channels", "total_messages", "active_connections")
 PRESENCE_STATUS = const("online", "idle", "dnd", "offline")
 
 annotate(
@@ -247,6 +251,13 @@ annotate(
         friends.DeclineFriendView: {"post": op(message("Friend request declined"))},
         friends.FriendView: {"delete": op(message("Friend removed"))},
         # Presence (2.23), reports (2.24 and docs/moderation.md)
+        profiles.UserProfileView: {
+            "get": op(
+                ProfileResponse,
+                params=[query("server_id", UUID, "Adds the user's roles in that server")],
+            )
+        },
+        stats.AdminStatsView: {"get": op(obj(dict.fromkeys(STATS, INTEGER)))},
         presence.PresenceView: {
             "get": op(
                 array(obj({"user_id": UUID, "status": PRESENCE_STATUS})),

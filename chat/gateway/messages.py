@@ -1,7 +1,7 @@
 """The gateway's message operations (websocket.md 3.1-3.5, 3.9-3.11): SendMessage, EditMessage,
 DeleteMessage, AddReaction, RemoveReaction, PinMessage, UnpinMessage, MarkRead.
 
-Thin handlers: the envelope is decoded by ``chat.gateway.protocol`` (the declared field kinds),
+Thin handlers: the envelope is decoded by ``realtime.protocol`` (the declared field kinds),
 the work is one call of a chat action (docs/api-messages.md) in a worker thread as the
 connection's user (``GatewayConsumer.act``), and an ``ApiError`` becomes ``Error {message}`` with
 the action's exact text. Events are published by the actions, after commit, to their audiences.
@@ -18,10 +18,10 @@ from typing import Any
 from django.db import DatabaseError
 
 from chat.actions import messages, pins, reactions, read_states
-from chat.gateway import protocol
 from chat.gateway.consumer import GatewayConsumer
 from haven_site import ratelimit
 from haven_site.api.errors import ApiError, RateLimited
+from realtime import protocol
 
 logger = logging.getLogger("haven.gateway")
 

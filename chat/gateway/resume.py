@@ -1,15 +1,16 @@
 """``Resume`` (websocket.md 6.2): replay what a saved session missed, then ``Resumed``.
 
-Beyond the original, a resume never hands out what the user may no longer see:
+A resume never hands out what the user may no longer see (docs/realtime.md, "Resume re-checks
+access"):
 
 * every group of the saved record is re-checked against current access (``chat.access``): a
   channel the user cannot see now (banned, kicked, left, hidden by a role or an overwrite, a DM or
   group left or deleted) is dropped, with its server's group unless another kept channel needs it;
 * a kept channel whose access changed while the session was away (an access stamp newer than the
-  record, ``chat.gateway.store``) may have been lost and regained meanwhile, so the session cannot
+  record, ``realtime.store``) may have been lost and regained meanwhile, so the session cannot
   be resumed exactly: ``InvalidSession`` (the client re-fetches over REST);
-* the record is *taken*, as the original takes its buffer: saved back without groups, so resuming
-  it again replays nothing (an old session id is not a subscription that never ends).
+* the record is *taken*: saved back without groups, so resuming it again replays nothing (an old
+  session id is not a subscription that never ends).
 
 The kept channel and server groups are handed to the new connection (``conn.resumed``): its
 re-``Subscribe`` of one of them continues from where the replay ended, so events published
@@ -20,6 +21,7 @@ be filled (close 1013, session deleted): never a gap, never a leak.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -27,11 +29,12 @@ from typing import Any
 from django.conf import settings
 
 from chat.access import still_visible_by_server
-from chat.events import channel_group, encode_frame, server_group, user_group
-from chat.gateway import protocol
 from chat.gateway.consumer import GatewayConsumer
-from chat.gateway.store import SessionRecord, channel_scopes, get_store, seq_of
 from haven_site import metrics
+from realtime import protocol
+from realtime.events import channel_group, server_group, user_group
+from realtime.replay import Entry, SessionRecord, channel_scopes, seq_of
+from realtime.store import get_store
 
 
 @protocol.client_message("Resume", session_id=protocol.Kind.UUID)
@@ -60,7 +63,8 @@ async def resume(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
     entries, ends = replay
     replayed = 0
     for _, event_id, frame in entries:
-        if await conn.deliver(event_id, frame):
+        if conn.delivery.first_copy(event_id):
+            await conn.write(frame)
             replayed += 1
     _hand_over(conn, ends, visible)
     conn.resumed_at = time.time()
@@ -117,7 +121,6 @@ async def _read(
 ) -> tuple[list[tuple[int, str, str]], dict[str, str]] | None:
     """The entries to replay, merged in publish order, and where each group's log ended; None
     when some were trimmed away (a hole)."""
-    own_presence = _own_presence_prefix(conn.uid)
     merged: dict[str, tuple[int, str, str]] = {}
     ends: dict[str, str] = {}
     for group in groups:
@@ -132,7 +135,7 @@ async def _read(
             seq = seq_of(entry.sid)
             if upto is not None and seq > upto:
                 break
-            if conn.uid in entry.hidden or entry.frame.startswith(own_presence):
+            if conn.uid in entry.hidden or _own_presence(entry, conn.uid):
                 continue
             merged.setdefault(entry.event_id, (seq, entry.event_id, entry.frame))
     return sorted(merged.values()), ends
@@ -144,7 +147,7 @@ def _hand_over(
     """Remember where the replay of each group this connection has not joined ended, so that
     its re-Subscribe continues from there."""
     for group, end in ends.items():
-        if group in conn.cursors:
+        if group in conn.delivery.cursors:
             continue
         known = conn.resumed.get(group)
         if known is None or seq_of(end) > seq_of(known):
@@ -154,8 +157,12 @@ def _hand_over(
             conn.resumed_channels[channel_id] = server_id
 
 
-def _own_presence_prefix(user_id: str) -> str:
-    """The start of this user's own PresenceUpdate frames (e.g. the ``offline`` of the
-    connection being resumed): the live connection's presence supersedes them, so they are not
-    replayed."""
-    return encode_frame("PresenceUpdate", {"user_id": user_id})[:-2]
+def _own_presence(entry: Entry, user_id: str) -> bool:
+    """Whether the entry is this user's own PresenceUpdate (e.g. the ``offline`` of the
+    connection being resumed): the live connection's presence supersedes it, so it is not
+    replayed. Told by the type stored with the entry; only such entries are decoded."""
+    event_type = entry.type or json.loads(entry.frame)["type"]  # stored before types were
+    if event_type != "PresenceUpdate":
+        return False
+    payload = json.loads(entry.frame).get("payload") or {}
+    return bool(payload.get("user_id") == user_id)

@@ -17,12 +17,12 @@ from typing import Any
 
 from chat.access import subscribable_channel
 from chat.actions.typing import check_typing
-from chat.events import Event, adispatch
-from chat.gateway import protocol
 from chat.gateway.consumer import GatewayConsumer
-from chat.gateway.registry import get_registry
-from chat.gateway.store import channel_scopes
 from haven_site import ratelimit
+from realtime import protocol
+from realtime.events import Event, adispatch
+from realtime.registry import get_registry
+from realtime.replay import channel_scopes
 
 K = protocol.Kind
 

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from accounts.api.openapi import UserSummary
 from haven_site.api.fields import B64, Bool, Int, Perm, Str, Timestamp, Uuid
-from haven_site.api.openapi import AnyJson, Shape, nullable, omitted
+from haven_site.api.openapi import AnyJson, Ref, Shape, nullable, omitted
 
 
 class ServerResponse(Shape):
@@ -171,3 +171,26 @@ class AdminReportResponse(ReportResponse):
     content = nullable(Str)
     attachment_names = nullable(serializers.ListField, child=Str())
     outcome = nullable(Str)
+
+
+class ProfileResponse(Shape):
+    """The profile card of ``GET /users/{user_id}/profile``."""
+
+    id = Uuid()
+    username = Str()
+    display_name = nullable(Str)
+    about_me = nullable(Str)
+    avatar_url = nullable(Str)
+    banner_url = nullable(Str)
+    custom_status = nullable(Str)
+    custom_status_emoji = nullable(Str)
+    created_at = Timestamp()
+    is_blocked = Bool()
+    is_friend = Bool()
+    friend_request_status = nullable(Str, help_text="pending_outgoing, pending_incoming or null")
+    friendship_id = nullable(Uuid)
+    mutual_friend_count = Int(bits=64)
+    mutual_friends = UserSummary(many=True)
+    mutual_server_count = Int(bits=64)
+    roles = omitted(Ref, component="RoleResponse", many=True, help_text="Only with server_id")
+    encrypted_profile = omitted(B64)

@@ -21,4 +21,5 @@ class JsonAlways(DefaultContentNegotiation):
         choices = list(renderers)
         if len(choices) == 1:
             return choices[0], str(choices[0].media_type)
-        return super().select_renderer(request, choices, format_suffix)
+        chosen: tuple[BaseRenderer, str] = super().select_renderer(request, choices, format_suffix)
+        return chosen

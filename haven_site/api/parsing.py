@@ -65,10 +65,10 @@ def parse_body(request: HttpRequest, schema: type[Body]) -> dict[str, Any]:
 
 
 # Schema -> its declared fields, built once (None: the schema nests serializers, see _fields).
-_prototypes: dict[type[serializers.Serializer], dict[str, serializers.Field] | None] = {}
+_prototypes: dict[type[Body], dict[str, serializers.Field[Any, Any, Any, Any]] | None] = {}
 
 
-def _fields(serializer: serializers.Serializer) -> BindingDict:
+def _fields(serializer: Body) -> BindingDict:
     """The schema's fields, bound to this serializer. DRF deep-copies every declared field for
     each serializer (re-running each field's constructor), a tenth of a small request's CPU;
     validating a body never changes a field, so a shallow copy of fields built once per schema

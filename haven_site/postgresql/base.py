@@ -31,7 +31,8 @@ class TimestamptzLoader(adapt.Loader):
         self.parse = parser(oid, context).load
 
     def load(self, data: Any) -> datetime:
-        return self.parse(data).replace(tzinfo=self.timezone)
+        parsed: datetime = self.parse(data)
+        return parsed.replace(tzinfo=self.timezone)
 
 
 @lru_cache

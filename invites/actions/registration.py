@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.actions.instance_audit import Action, Actor, record
+from accounts.hooks import Registered, Registering
 from accounts.models import User
 from haven_site.api.encoding import ts
 from haven_site.api.errors import BadRequest, NotFound
@@ -68,6 +69,22 @@ def do_grant_invites(
         for _ in range(count)
     ]
     return RegistrationInvite.objects.bulk_create(invites)
+
+
+def check_on_registering(registration: Registering) -> None:
+    """The ``registering`` hook: in invite-only mode, everyone but the first user needs a valid
+    code (locked until the registration's transaction ends)."""
+    if settings.HAVEN.registration_invite_only and not registration.first_user:
+        check_registration_invite(registration.invite_code)
+
+
+def spend_on_registered(registration: Registered) -> None:
+    """The ``registered`` hook: spend the code, then grant the new user their own codes."""
+    if not settings.HAVEN.registration_invite_only:
+        return
+    if not registration.first_user:
+        do_consume_invite(check_registration_invite(registration.invite_code), registration.user)
+    do_grant_invites(settings.HAVEN.registration_invites_per_user, created_by=registration.user)
 
 
 def invites_of(user: User) -> list[RegistrationInvite]:

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from accounts.models import BlockedUser, ProfileKeyDistribution, User
-from chat.events import to_users
 from chat.models import Friendship
+from realtime.events import to_users
 from tests.factories import (
     add_member,
     befriend,
@@ -80,7 +80,7 @@ def test_block_ends_friendship_and_drops_the_shared_profile_key(api: Api) -> Non
 def set_status(user: User, status: str) -> None:
     from asgiref.sync import async_to_sync
 
-    from chat.gateway.registry import get_registry
+    from realtime.registry import get_registry
 
     async_to_sync(get_registry().aset_status)(str(user.id), status)
 

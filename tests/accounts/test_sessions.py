@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 
 from accounts.models import DeviceSession, RefreshToken, User
-from chat.events import capture_events
 from chat.models import Server, ServerMember
+from realtime.events import capture_events
 from tests.helpers import PASSWORD, Api, Response
 
 

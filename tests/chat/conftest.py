@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chat.events import Audience, CapturedEvent, capture_events
+from realtime.events import Audience, CapturedEvent, capture_controls, capture_events
 from tests.helpers import Api, b64
 
 P = "/api/v1"
@@ -66,7 +66,7 @@ def default_channel(api: Api, owner: str, server_id: str) -> str:
 @dataclass
 class Captured:
     events: list[CapturedEvent] = field(default_factory=list)
-    controls: list[tuple[dict[str, Any], Audience]] = field(default_factory=list)
+    controls: list[tuple[Audience, dict[str, Any]]] = field(default_factory=list)
 
     def of_type(self, name: str) -> list[CapturedEvent]:
         return [e for e in self.events if e.type == name]
@@ -82,22 +82,20 @@ class Captured:
 
 @pytest.fixture
 def capture(
-    django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+    django_capture_on_commit_callbacks: Any,
 ) -> Callable[[], AbstractContextManager[Captured]]:
     """``with capture() as got:`` runs the on-commit callbacks of the block (the test runs in a
     transaction that never commits) and records the events and gateway commands they send."""
-    from chat.gateway import bus
 
     @contextmanager
     def run() -> Iterator[Captured]:
         got = Captured()
-        monkeypatch.setattr(
-            bus,
-            "deliver_control",
-            lambda audience, message: got.controls.append((message, audience)),
-        )
-        with capture_events() as events, django_capture_on_commit_callbacks(execute=True):
-            got.events = events
+        with (
+            capture_events() as events,
+            capture_controls() as controls,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            got.events, got.controls = events, controls
             yield got
 
     return run

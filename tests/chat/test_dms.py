@@ -12,8 +12,8 @@ from django.db import connection
 
 from accounts.models import User
 from chat.actions.dms import do_open_dm
-from chat.events import to_channels, to_users
 from chat.models import Channel, ChannelMember, DmStatus, Friendship, SenderKeyDistribution
+from realtime.events import to_channels, to_users
 from tests.factories import (
     add_member,
     befriend,
@@ -307,16 +307,12 @@ def test_add_group_member_errors_in_order(api: Api) -> None:
     }
 
 
-def test_leaving_tells_the_leavers_sockets_to_recheck(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from chat.gateway import bus
+def test_leaving_tells_the_leavers_sockets_to_recheck(api: Api) -> None:
+    from realtime.events import capture_controls
 
     alice, bob, carol = users(api, "alice", "bob", "carol")
     group = make_dm(alice, bob, carol, group=True)
-    sent: list[tuple[object, dict]] = []
-    monkeypatch.setattr(bus, "deliver_control", lambda audience, msg: sent.append((audience, msg)))
-    with published():
+    with capture_controls() as sent, published():
         api.as_("carol").delete(f"/api/v1/channels/{group.id}/leave")
     assert sent == [
         (

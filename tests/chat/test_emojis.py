@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from chat.events import capture_events, to_servers
 from chat.models import CustomEmoji
 from chat.permissions import Permission
 from haven_site import blobs
+from realtime.events import capture_events, to_servers
 from tests.factories import (
     GIF,
     JPEG,

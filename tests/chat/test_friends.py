@@ -13,8 +13,8 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from chat.actions import friends
-from chat.events import to_users
 from chat.models import Friendship, FriendshipStatus
+from realtime.events import to_users
 from tests.factories import (
     befriend,
     published,

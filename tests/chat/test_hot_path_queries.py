@@ -208,7 +208,7 @@ def test_a_warm_gateway_send_is_one_insert(world: tuple[Api, str, str], api: Api
     check, then the action): warm, the INSERT alone, as for REST."""
     from accounts.tokens import decode_access_token
     from chat.actions import messages
-    from chat.gateway.consumer import _run_as
+    from chat.gateway.identity import run_as
 
     _, _, channel = world
     claims = decode_access_token(api.users["bob"].access_token)
@@ -217,7 +217,7 @@ def test_a_warm_gateway_send_is_one_insert(world: tuple[Api, str, str], api: Api
         fields = body()
         del fields["channel_id"], fields["has_attachments"]
         with CaptureQueriesContext(connection) as queries:
-            _run_as(
+            run_as(
                 claims.user_id,
                 claims.session_id,
                 messages.do_send_message,

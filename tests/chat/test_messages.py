@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chat.events import to_channels, to_users
 from chat.models import AuditLogEntry, Message, Reaction, Report
 from chat.permissions import DEFAULT_EVERYONE, Permission
+from realtime.events import to_channels, to_users
 from tests.factories import (
     add_channel,
     add_member,

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat.actions import messages
-from chat.events import to_channels, to_users
 from chat.models import (
     Attachment,
     AuditLogEntry,
@@ -25,6 +24,7 @@ from chat.models import (
 )
 from chat.permissions import Permission
 from haven_site.api.errors import ApiError
+from realtime.events import to_channels, to_users
 from tests.factories import (
     add_channel,
     add_member,

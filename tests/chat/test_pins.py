@@ -11,10 +11,10 @@ import pytest
 from django.utils import timezone
 
 from chat.actions import pins
-from chat.events import to_channels
 from chat.models import Message, PinnedMessage
 from chat.permissions import Permission
 from haven_site.api.errors import ApiError
+from realtime.events import to_channels
 from tests.factories import (
     add_channel,
     add_member,

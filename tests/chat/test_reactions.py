@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat.actions import reactions
-from chat.events import to_channels
 from chat.models import Reaction
 from chat.permissions import Permission
 from haven_site.api.errors import ApiError
+from realtime.events import to_channels
 from tests.factories import (
     add_member,
     add_overwrite,

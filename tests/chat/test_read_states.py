@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat.actions import read_states
-from chat.events import to_users
 from chat.models import ReadState
 from haven_site.api.errors import ApiError
+from realtime.events import to_users
 from tests.factories import (
     add_channel,
     add_member,

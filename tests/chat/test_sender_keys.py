@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from chat.events import to_users
 from chat.models import SenderKeyDistribution
 from chat.permissions import Permission
+from realtime.events import to_users
 from tests.factories import (
     add_channel,
     add_member,

@@ -11,9 +11,9 @@ from contextlib import AbstractContextManager
 
 import pytest
 
-from chat.events import Audience, to_channels, to_servers, to_users
 from chat.models import Role, ServerMember
 from chat.permissions import Permission
+from realtime.events import Audience, to_channels, to_servers, to_users
 from tests.chat.conftest import Captured, P, create_server, grant, join, make_role
 from tests.helpers import Api, b64
 
@@ -51,7 +51,7 @@ def only(got: Captured, event_type: str) -> tuple[object, Audience]:
 
 
 def recheck(got: Captured) -> list[tuple[dict[str, object], Audience]]:
-    return [(m, a) for m, a in got.controls if m["action"] == "recheck"]
+    return [(m, a) for a, m in got.controls if m["action"] == "recheck"]
 
 
 def system_event(got: Captured) -> dict[str, object]:

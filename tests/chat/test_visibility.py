@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 def set_status(user: User, status: str) -> None:
     from asgiref.sync import async_to_sync
 
-    from chat.gateway.registry import get_registry
+    from realtime.registry import get_registry
 
     async_to_sync(get_registry().aset_status)(str(user.id), status)
 

@@ -90,7 +90,7 @@ def test_nul_in_a_query_string_or_path_is_a_bad_request(api: Api) -> None:
 
 
 def test_nul_in_a_socket_message_is_a_format_error() -> None:
-    from chat.gateway import protocol
+    from realtime import protocol
 
     frame = '{"type":"AddReaction","payload":{"message_id":"%s","emoji":"a\\u0000"}}'
     with pytest.raises(protocol.FormatError, match="NUL character in `emoji`"):

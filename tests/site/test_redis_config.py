@@ -148,8 +148,9 @@ CHECK = textwrap.dedent(
     django.setup()
     from channels.layers import get_channel_layer
     from django.core.cache import cache
-    from chat.events import Event, dispatch, to_channels
-    from chat.gateway.store import get_store
+    from realtime.events import Event, dispatch, to_channels
+    from realtime.replay import Appended
+    from realtime.store import get_store
     from haven_site import ratelimit, redisconn
     import uuid
 
@@ -168,7 +169,7 @@ CHECK = textwrap.dedent(
 
     message = asyncio.run(layer_round_trip())
     assert message["frame"] == '{"type":"Probe","payload":{"ok":true}}', message
-    sid, _ = get_store().append([f"ch.{channel}"], "e2", "{}")
+    sid, _ = get_store().append([f"ch.{channel}"], Appended("e2", "Probe", "{}"))
     client = redisconn.sync_client()
     assert client.connection_pool.service_name == "haven"
     assert client.get(f"haven:ev:last:ch.{channel}") == sid

@@ -81,7 +81,7 @@ class StalledClient:
             while self.frames:
                 frame = self.frames.pop(0)
                 if frame.opcode is Opcode.TEXT:
-                    message: dict[str, Any] = json.loads(frame.data)
+                    message: dict[str, Any] = json.loads(bytes(frame.data))
                     if message["type"] == kind:
                         return message
             self.receive()

@@ -15,9 +15,9 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 
 from accounts.models import User
-from chat.events import capture_events, to_channels, to_users
 from chat.models import Channel, ChannelMember, Message
 from haven_site.api.errors import ApiError
+from realtime.events import capture_events, to_channels, to_users
 from tests.factories import (
     add_channel,
     make_dm,

@@ -15,9 +15,9 @@ from django.core.cache import cache
 from livekit import api as livekit_api
 from livekit.api.access_token import Claims
 
-from chat.events import capture_events, to_channels, to_servers, to_users
 from chat.models import PermissionOverwrite, Role
 from chat.permissions import Permission
+from realtime.events import capture_events, to_channels, to_servers, to_users
 from tests.factories import (
     add_channel,
     add_member,

@@ -1,4 +1,4 @@
-"""Publish test events through chat.events (tests and benchmarks only, never production use).
+"""Publish test events through realtime.events (tests and benchmarks only, never production use).
 
     manage.py gateway_publish --user <uuid> --count 5            # 5 events to a user's sockets
     manage.py gateway_publish --channel <uuid> --count 5 --interval 0.05
@@ -21,8 +21,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from chat.events import Audience, Event, dispatch, to_channels, to_servers, to_users
 from haven_site.api.encoding import ts
+from realtime.events import Audience, Event, dispatch, to_channels, to_servers, to_users
 
 
 class Command(BaseCommand):

@@ -12,10 +12,10 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
 
-from chat.gateway import consumer as consumer_module
+from chat.gateway import timers
 from chat.gateway.consumer import GatewayConsumer
-from chat.gateway.registry import memory_registry
-from chat.gateway.store import memory_store
+from realtime.registry import memory_registry
+from realtime.store import memory_store
 from tests.helpers import Api, TestUser
 
 
@@ -23,7 +23,7 @@ from tests.helpers import Api, TestUser
 def _fresh_gateway() -> None:
     memory_store().reset()
     memory_registry().reset()
-    consumer_module._last_sweep = 0.0
+    timers._last_sweep = 0.0
     layer = get_channel_layer()
     if isinstance(layer, InMemoryChannelLayer):
         async_to_sync(layer.flush)()
@@ -69,10 +69,10 @@ class Ws:
     async def recv(self, wait: float = 3) -> dict[str, Any]:
         output = await self.comm.receive_output(wait)
         assert output["type"] == "websocket.send", output
-        return json.loads(output["text"])  # type: ignore[no-any-return]
+        return json.loads(output["text"])  # type: ignore[no-any-return, unused-ignore]
 
     async def recv_raw(self, wait: float = 3) -> dict[str, Any]:
-        return await self.comm.receive_output(wait)  # type: ignore[no-any-return]
+        return await self.comm.receive_output(wait)  # type: ignore[no-any-return, unused-ignore]
 
     async def expect(self, event_type: str, wait: float = 3) -> dict[str, Any]:
         frame = await self.recv(wait)

@@ -15,8 +15,9 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from accounts.authentication import user_for_token
-from chat.gateway.store import get_store
 from chat.permissions import Permission
+from realtime.replay import Appended
+from realtime.store import get_store
 from tests.chat.gateway.conftest import Ws
 from tests.factories import (
     make_dm,
@@ -83,7 +84,7 @@ def _texts(frames: list[dict[str, Any]]) -> list[str]:
 async def _resume(ws: Ws, session_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Resume; the replayed frames and the closing Resumed (or InvalidSession) frame."""
     await ws.send({"type": "Resume", "payload": {"session_id": session_id}})
-    frames = []
+    frames: list[dict[str, Any]] = []
     while True:
         frame = await ws.recv()
         if frame["type"] in ("Resumed", "InvalidSession"):
@@ -387,7 +388,7 @@ def _admin_revokes(session_id: uuid.UUID, user_id: str, *, inline: bool) -> None
                 form[f"device_sessions-{index}-DELETE"] = "on"
         response = browser.post(f"/admin/accounts/user/{user_id}/change/", form)
     else:
-        form = {"action": "revoke", "_selected_action": [str(session_id)]}
+        form = {"action": "revoke", "_selected_action": str(session_id)}
         response = browser.post("/admin/accounts/devicesession/", form)
     assert response.status_code == 302, response.content[:2000]
     assert not DeviceSession.objects.filter(id=session_id).exists()
@@ -478,13 +479,14 @@ async def test_entries_hidden_from_a_user_are_stored_with_the_event(
 ) -> None:
     """The replay store keeps who an event is hidden from, so a backfill after a lost doorbell
     hides it too."""
-    from chat.events import Event, adispatch, to_users
+    from realtime.events import Event, adispatch, to_users
 
     bob_id = uuid.UUID(users["bob"].id)
     bob = await _connect(users["bob"])
     group = f"user.{bob_id}"
     hidden = Event("ReadStateUpdated", {"n": 1}, to_users(bob_id).hiding([bob_id]))
-    await get_store().aappend([group], hidden.id, hidden.frame, users["bob"].id)  # doorbell lost
+    appended = Appended(hidden.id, hidden.type, hidden.frame, users["bob"].id)
+    await get_store().aappend([group], appended)  # doorbell lost
     await adispatch(Event("ReadStateUpdated", {"n": 2}, to_users(bob_id)))
     frame = await bob.expect("ReadStateUpdated")
     assert frame["payload"] == {"n": 2}

@@ -13,8 +13,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from chat.gateway import protocol
-from chat.gateway.hub import get_hub
+from realtime import protocol
+from realtime.hub import get_hub
 from tests.chat.gateway.conftest import Ws
 from tests.factories import (
     add_channel,

@@ -8,8 +8,15 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat.events import Event, adispatch, control, to_channels, to_servers, to_users
-from chat.gateway.bus import adeliver_control
+from realtime.events import (
+    Event,
+    acontrol,
+    adispatch,
+    control,
+    to_channels,
+    to_servers,
+    to_users,
+)
 from tests.chat.gateway.conftest import Ws, settle
 from tests.factories import make_dm
 from tests.helpers import Api, TestUser
@@ -216,10 +223,7 @@ async def test_recheck_drops_subscriptions_that_lost_access(
     await bob.open()
     await bob.subscribe(server["first"])
     await ServerMember.objects.filter(user_id=users["bob"].id).adelete()
-    await adeliver_control(
-        to_users(uuid.UUID(users["bob"].id)),
-        {"type": "gateway.control", "action": "recheck", "server_id": str(server["id"])},
-    )
+    await acontrol("recheck", to_users(uuid.UUID(users["bob"].id)), server_id=str(server["id"]))
     await bob.sync()
     assert bob.pending == []  # silently
     await adispatch(_event(1, to_channels(server["first"]) | to_servers(server["id"])))
@@ -231,9 +235,7 @@ async def test_close_control_sends_nothing_more(users: dict[str, TestUser]) -> N
     alice = Ws(users["alice"].access_token)
     await alice.open()
     alice_id = uuid.UUID(users["alice"].id)
-    await adeliver_control(
-        to_users(alice_id), {"type": "gateway.control", "action": "close", "code": 1008}
-    )
+    await acontrol("close", to_users(alice_id), code=1008)
     await adispatch(_event(1, to_users(alice_id)))
     assert await alice.recv_raw() == {"type": "websocket.close", "code": 1008}
     await alice.silent()
@@ -283,7 +285,7 @@ async def test_events_published_after_commit_from_sync_code(
     def in_a_request() -> None:
         from django.db import transaction
 
-        from chat.events import publish
+        from realtime.events import publish
 
         with transaction.atomic():
             publish("ReadStateUpdated", {"n": 9}, to_users(uuid.UUID(users["alice"].id)))

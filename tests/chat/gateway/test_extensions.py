@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat.gateway import protocol
-from chat.gateway.consumer import maybe_sweep
 from chat.gateway.messages import RATE_LIMITED, send_allowed
-from chat.gateway.registry import get_registry
+from chat.gateway.timers import maybe_sweep
 from haven_site.api.errors import BadRequest
+from realtime import protocol
+from realtime.registry import get_registry
 from tests.chat.gateway.conftest import Ws
 from tests.helpers import Api, TestUser, eventually, haven_settings
 
@@ -123,7 +123,7 @@ def test_admin_stats_counts_connected_users(users: dict[str, TestUser], api: Api
 def slow_type() -> Any:
     """A handler that publishes to its own user, then replies after a pause (like SendMessage:
     the echo of what it published must not overtake its reply)."""
-    from chat.events import Event, adispatch, to_users
+    from realtime.events import Event, adispatch, to_users
 
     @protocol.client_message("TestSlow", count=protocol.Kind.OPT_STR)
     async def slow(conn: Any, payload: dict[str, Any]) -> None:
@@ -150,9 +150,9 @@ async def test_events_wait_until_the_current_message_is_handled(
 async def test_a_connection_too_far_behind_is_closed_and_not_resumable(
     users: dict[str, TestUser], slow_type: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chat.gateway import consumer
+    from chat.gateway import inbound
 
-    monkeypatch.setattr(consumer, "BACKLOG_LIMIT", 3)
+    monkeypatch.setattr(inbound, "BACKLOG_LIMIT", 3)
     ws = Ws(users["alice"].access_token)
     await ws.open()
     await ws.send({"type": "TestSlow", "payload": {"count": "5"}})
@@ -173,7 +173,7 @@ def _metric(name: str, **labels: str) -> float:
 
 
 async def test_metrics_count_sockets_frames_and_resumes(users: dict[str, TestUser]) -> None:
-    from chat.events import Event, adispatch, to_users
+    from realtime.events import Event, adispatch, to_users
 
     opened = _metric("haven_ws_open_sockets")
     frames = _metric("haven_ws_events_delivered_total")

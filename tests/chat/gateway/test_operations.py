@@ -278,7 +278,7 @@ async def test_send_errors(users: dict[str, TestUser], world: dict[str, Any]) ->
     assert await error_of(bob, send_frame(world["text"], b"x" * 8193)) == "Message too large"
     await send(bob, world["text"], b"x" * 8192)  # the limit itself is fine
     # Format errors come from the envelope, before any check.
-    missing = {"type": "SendMessage", "payload": {"channel_id": world["text"]}}
+    missing: dict[str, Any] = {"type": "SendMessage", "payload": {"channel_id": world["text"]}}
     assert (await error_of(bob, missing)).startswith("Invalid message format: ")
     naive = send_frame(world["text"], expires_at="2030-01-01T00:00:00")
     assert (await error_of(bob, naive)).startswith("Invalid message format: ")
@@ -346,7 +346,10 @@ async def test_edit_message(users: dict[str, TestUser], world: dict[str, Any]) -
     await bob.subscribe(world["text"])
     message_id = await send(alice, world["text"], b"v1")
     await bob.expect("NewMessage")
-    edit = {"type": "EditMessage", "payload": {"message_id": message_id, "encrypted_body": ""}}
+    edit: dict[str, Any] = {
+        "type": "EditMessage",
+        "payload": {"message_id": message_id, "encrypted_body": ""},
+    }
     edit["payload"]["encrypted_body"] = b64(b"v2")
     await alice.send(edit)
     edited = await bob.expect("MessageEdited")
@@ -358,12 +361,12 @@ async def test_edit_message(users: dict[str, TestUser], world: dict[str, Any]) -
     await alice.silent()  # no ack for edits, and alice is not subscribed
     cannot = "Failed to edit message: Forbidden: Cannot edit this message"
     assert await error_of(bob, edit) == cannot  # someone else's message
-    missing = {"type": "EditMessage", "payload": {"message_id": str(uuid.uuid4())}}
+    missing: dict[str, Any] = {"type": "EditMessage", "payload": {"message_id": str(uuid.uuid4())}}
     missing["payload"]["encrypted_body"] = b64(b"v3")
     assert await error_of(alice, missing) == cannot
     bad = {"type": "EditMessage", "payload": {"message_id": message_id, "encrypted_body": "%%"}}
     assert await error_of(alice, bad) == "Invalid encrypted_body encoding"
-    big = {"type": "EditMessage", "payload": {"message_id": message_id}}
+    big: dict[str, Any] = {"type": "EditMessage", "payload": {"message_id": message_id}}
     big["payload"]["encrypted_body"] = b64(b"y" * 8193)
     assert await error_of(alice, big) == "Message too large"
     await bob.silent()
@@ -386,7 +389,10 @@ async def test_delete_message_by_author_and_by_moderator(
     # bob may not delete alice's message (no MANAGE_MESSAGES), nor a message that is not there.
     delete = {"type": "DeleteMessage", "payload": {"message_id": theirs}}
     assert await error_of(bob, delete) == "Cannot delete this message"
-    missing = {"type": "DeleteMessage", "payload": {"message_id": str(uuid.uuid4())}}
+    missing: dict[str, Any] = {
+        "type": "DeleteMessage",
+        "payload": {"message_id": str(uuid.uuid4())},
+    }
     assert await error_of(bob, missing) == "Message not found"
 
     # The author deletes their own: no audit entry.
@@ -412,7 +418,7 @@ async def test_delete_message_by_author_and_by_moderator(
     await close_all(alice, bob)
 
 
-def _audit(server_id: uuid.UUID) -> list[tuple[str, str, str, str]]:
+def _audit(server_id: uuid.UUID) -> list[tuple[str, str, str | None, str]]:
     """The message entries (the factories' own entries, such as channel_create, aside)."""
     from chat.models import AuditLogEntry
 
@@ -452,7 +458,10 @@ async def test_reactions(users: dict[str, TestUser], world: dict[str, Any]) -> N
     await bob.sync()
     assert bob.pending == []
     await alice.silent()
-    missing = {"type": "AddReaction", "payload": {"message_id": str(uuid.uuid4()), "emoji": "x"}}
+    missing: dict[str, Any] = {
+        "type": "AddReaction",
+        "payload": {"message_id": str(uuid.uuid4()), "emoji": "x"},
+    }
     assert await error_of(bob, missing) == "Message not found"
     missing["type"] = "RemoveReaction"
     assert await error_of(bob, missing) == "Message not found"
@@ -495,7 +504,7 @@ async def test_pin_and_unpin(users: dict[str, TestUser], world: dict[str, Any]) 
     }
     assert await error_of(alice, pin) == "Validation error: Message is already pinned"
     assert await error_of(carol, pin) == "Not a member of this channel"
-    elsewhere = {"type": "PinMessage", "payload": {"channel_id": world["dm"]}}
+    elsewhere: dict[str, Any] = {"type": "PinMessage", "payload": {"channel_id": world["dm"]}}
     elsewhere["payload"]["message_id"] = message_id
     assert await error_of(alice, elsewhere) == "Message not found in this channel"
 
@@ -549,7 +558,7 @@ async def test_mark_read_confirms_to_every_connection_of_the_user(
     assert here["payload"]["channel_id"] == world["text"]
     assert here["payload"]["last_read_at"].endswith("Z")
     await alice.silent()
-    mark = {"type": "MarkRead", "payload": {"channel_id": world["text"]}}
+    mark: dict[str, Any] = {"type": "MarkRead", "payload": {"channel_id": world["text"]}}
     assert await error_of(carol, mark) == "Cannot access this channel"
     mark["payload"]["channel_id"] = world["private"]
     assert await error_of(first, mark) == "Cannot access this channel"

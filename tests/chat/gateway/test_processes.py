@@ -97,7 +97,7 @@ class Client:
         await self.ws.send(json.dumps(message))
 
     async def recv(self, wait: float = 10) -> dict[str, Any]:
-        return json.loads(await asyncio.wait_for(self.ws.recv(), wait))  # type: ignore[no-any-return]
+        return json.loads(await asyncio.wait_for(self.ws.recv(), wait))  # type: ignore[no-any-return, unused-ignore]
 
     async def expect(self, event_type: str, wait: float = 10) -> dict[str, Any]:
         """The next frame of this type, skipping presence updates of other users."""
@@ -122,7 +122,7 @@ class Client:
 
     async def closed_code(self, wait: float = 15) -> int | None:
         await asyncio.wait_for(self.ws.wait_closed(), wait)
-        return self.ws.close_code  # type: ignore[no-any-return]
+        return self.ws.close_code  # type: ignore[no-any-return, unused-ignore]
 
     async def close(self) -> None:
         await self.ws.close()
@@ -304,7 +304,7 @@ async def test_logout_closes_sockets_leaves_voice_and_ends_calls(cluster: Cluste
 
     cluster.b.rest("POST", "/auth/logout", alice["token"])
     assert await alice_a.closed_code() == 1008
-    frames = []
+    frames: list[dict[str, Any]] = []
     while not frames or frames[-1]["type"] != "CallEnded":
         frames.append(await watcher.recv())
     # A second "offline" for alice may come from the closing socket when its next operation found
@@ -433,7 +433,7 @@ async def test_revoking_one_session_closes_its_socket_on_the_other_instance(
 async def _resume(client: Client, session_id: str) -> list[dict[str, Any]]:
     """Resume; every frame up to and including Resumed or InvalidSession."""
     await client.send({"type": "Resume", "payload": {"session_id": session_id}})
-    frames = []
+    frames: list[dict[str, Any]] = []
     while not frames or frames[-1]["type"] not in ("Resumed", "InvalidSession"):
         frames.append(await client.recv())
     return frames
@@ -501,7 +501,7 @@ async def test_a_suspension_from_the_command_line_ends_sockets_on_every_instance
     assert done.stdout.startswith(f"Suspended {alice['username']} until ")
     assert await on_a.closed_code() == 1008
     assert await on_b.closed_code() == 1008
-    seen = []
+    seen: list[dict[str, Any]] = []
     while "VoiceStateUpdate" not in [f["type"] for f in seen]:
         seen.append(await watcher.recv())
     assert {"user_id": alice["id"], "status": "offline"} in [

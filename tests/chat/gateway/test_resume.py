@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from chat.events import Event, adispatch, to_channels, to_users
-from chat.gateway.store import SessionRecord, get_store
+from realtime.events import Event, adispatch, to_channels, to_users
+from realtime.replay import Appended, SessionRecord
+from realtime.store import get_store
 from tests.chat.gateway.conftest import Ws, settle
 from tests.helpers import TestUser, haven_settings
 
@@ -122,7 +123,7 @@ async def test_a_dropped_doorbell_is_filled_from_the_store(users: dict[str, Test
     # Appended to the store but the layer "lost" the doorbell:
     for n in (1, 2):
         lost = _event(n, to_users(bob_id))
-        await get_store().aappend([group], lost.id, lost.frame)
+        await get_store().aappend([group], Appended(lost.id, lost.type, lost.frame))
     await adispatch(_event(3, to_users(bob_id)))
     assert await _numbers(bob, 3) == [1, 2, 3]
     await bob.silent()
@@ -138,7 +139,8 @@ async def test_a_hole_beyond_the_store_closes_the_connection(
         await bob.open()
         for n in range(6):
             lost = _event(n, to_users(bob_id))
-            await get_store().aappend([f"user.{bob_id}"], lost.id, lost.frame)
+            appended = Appended(lost.id, lost.type, lost.frame)
+            await get_store().aappend([f"user.{bob_id}"], appended)
         await adispatch(_event(9, to_users(bob_id)))
         assert await bob.recv_raw() == {"type": "websocket.close", "code": 1013}
         await bob.close(1006)
@@ -201,3 +203,40 @@ async def test_sessions_are_checkpointed_while_open(users: dict[str, TestUser]) 
     await again.expect("Resumed")
     for ws in (bob, again):
         await ws.close()
+
+
+async def test_resume_skips_only_the_users_own_presence(
+    users: dict[str, TestUser], server: dict
+) -> None:
+    """Told by the event type stored with each entry: the user's own PresenceUpdate (superseded
+    by the live connection's) is not replayed; other people's presence, and other events about
+    the user, are."""
+    bob_id, alice_id = users["bob"].id, users["alice"].id
+    bob = Ws(users["bob"].access_token)
+    await bob.open()
+    await bob.subscribe(server["first"])
+    await bob.close()
+    channel = to_channels(server["first"])
+    await adispatch(Event("PresenceUpdate", {"user_id": bob_id, "status": "offline"}, channel))
+    await adispatch(Event("PresenceUpdate", {"user_id": alice_id, "status": "idle"}, channel))
+    await adispatch(Event("MemberUpdated", {"user_id": bob_id}, channel))
+
+    again = Ws(users["bob"].access_token)
+    await again.open()
+    await again.send({"type": "Resume", "payload": {"session_id": bob.session_id}})
+    replayed = [await again.recv() for _ in range(2)]
+    assert [(f["type"], f["payload"]["user_id"]) for f in replayed] == [
+        ("PresenceUpdate", alice_id),
+        ("MemberUpdated", bob_id),
+    ]
+    assert (await again.expect("Resumed"))["payload"] == {"replayed_count": 2}
+    await again.close()
+
+
+async def test_the_store_keeps_each_events_type(users: dict[str, TestUser]) -> None:
+    group = f"user.{users['bob'].id}"
+    (last,) = await get_store().last_ids([group])
+    await get_store().aappend([group], Appended("e1", "ReadStateUpdated", "{}"))
+    entries = await get_store().read_after(group, last)
+    assert entries is not None
+    assert [(e.event_id, e.type) for e in entries] == [("e1", "ReadStateUpdated")]

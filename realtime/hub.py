@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
-from chat.gateway import protocol
 from haven_site import metrics
+from realtime import protocol
 
 logger = logging.getLogger("haven.gateway.hub")
 
@@ -60,7 +60,7 @@ class Hub:
         self.lock = asyncio.Lock()
         self.regrouped = time.monotonic()
         # Every accepted connection of this process, for the per-process timers
-        # (chat.gateway.consumer.run_timers), and the lock that orders a batch of checkpoints
+        # (chat.gateway.timers), and the lock that orders a batch of checkpoints
         # with a closing connection's own save.
         self.connections: set[Any] = set()
         self.tick_lock = asyncio.Lock()

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 
-from chat.gateway import redis_client
+from haven_site import redisconn
 
 CONNS = "haven:ws:conns"
 PENDING = "haven:ws:pending"
@@ -107,7 +107,7 @@ def _script(client: Any, name: str, source: str) -> Any:
 class RedisRegistry:
     async def register(self, user_id: str, conn_id: str, limit: int) -> bool:
         now = time.time()
-        client = redis_client.async_client()
+        client = redisconn.async_client()
         count = await _script(client, "register", _REGISTER)(
             keys=[user_key(user_id), CONNS],
             args=[conn_id, f"{user_id}|{conn_id}", now, now + entry_ttl(), limit, 86_400],
@@ -120,7 +120,7 @@ class RedisRegistry:
     async def refresh_many(self, connections: list[tuple[str, str]]) -> None:
         """Refresh the entries of (user, connection) pairs in one round trip."""
         expiry = time.time() + entry_ttl()
-        async with redis_client.async_client().pipeline(transaction=False) as pipe:
+        async with redisconn.async_client().pipeline(transaction=False) as pipe:
             for user_id, conn_id in connections:
                 pipe.zadd(user_key(user_id), {conn_id: expiry})
                 pipe.zadd(CONNS, {f"{user_id}|{conn_id}": expiry})
@@ -133,7 +133,7 @@ class RedisRegistry:
         grace period the verdict is deferred: ``sweep()`` confirms it later unless the user
         has reconnected by then (a graceful restart must not flap everyone's presence)."""
         now = time.time()
-        client = redis_client.async_client()
+        client = redisconn.async_client()
         last = await _script(client, "unregister", _UNREGISTER)(
             keys=[user_key(user_id), CONNS, PENDING],
             args=[conn_id, f"{user_id}|{conn_id}", now, now + grace if grace else "", user_id],
@@ -141,33 +141,33 @@ class RedisRegistry:
         return bool(int(last))
 
     async def sweep(self) -> list[str]:
-        client = redis_client.async_client()
+        client = redisconn.async_client()
         gone = await _script(client, "sweep", _SWEEP)(
             keys=[CONNS, PENDING], args=[time.time(), UC_PREFIX, SWEEP_BATCH]
         )
         return sorted(set(gone))
 
     def connected_users(self) -> int:
-        members = redis_client.sync_client().zrangebyscore(CONNS, time.time(), "+inf")
+        members = redisconn.sync_client().zrangebyscore(CONNS, time.time(), "+inf")
         return len({str(m).partition("|")[0] for m in members})
 
     async def aset_status(self, user_id: str, status: str) -> str | None:
         """Store the status; the one it replaced (None if there was none)."""
-        previous = await redis_client.async_client().set(
+        previous = await redisconn.async_client().set(
             presence_key(user_id), status, ex=int(entry_ttl()) + 1, get=True
         )
         return str(previous) if previous is not None else None
 
     async def adelete_status(self, user_id: str) -> None:
-        await redis_client.async_client().delete(presence_key(user_id))
+        await redisconn.async_client().delete(presence_key(user_id))
 
     def delete_status(self, user_id: str) -> None:
-        redis_client.sync_client().delete(presence_key(user_id))
+        redisconn.sync_client().delete(presence_key(user_id))
 
     def get_statuses(self, user_ids: list[str]) -> list[str | None]:
         if not user_ids:
             return []
-        values = redis_client.sync_client().mget([presence_key(u) for u in user_ids])
+        values = redisconn.sync_client().mget([presence_key(u) for u in user_ids])
         return [str(v) if v is not None else None for v in values]
 
 
@@ -270,7 +270,7 @@ _redis = RedisRegistry()
 
 
 def get_registry() -> RedisRegistry | MemoryRegistry:
-    return _redis if redis_client.enabled() else _memory
+    return _redis if redisconn.enabled() else _memory
 
 
 def memory_registry() -> MemoryRegistry:

@@ -14,39 +14,47 @@ reach every receiver in append order, so concurrent senders cause no holes (each
 every local receiver of the group a read of the store), and an event costs one round trip.
 
 A ``recheck`` control (access changed) also stamps the change in the store, so that sessions
-saved before it cannot be resumed as if nothing happened (``chat.gateway.store``).
+saved before it cannot be resumed as if nothing happened (``realtime.store``).
+
+The bus moves encoded frames to named groups: it takes an ``Outgoing`` (built by
+``realtime.events``, which owns audiences and serialisation) and never imports the events module.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from chat.gateway import redis_client
-from chat.gateway.store import (
-    get_store,
-    hidden_field,
-    member_scope,
-    participant_scope,
-    server_scope,
-)
-
-if TYPE_CHECKING:
-    from chat.events import Audience, Event
+from haven_site import redisconn
+from realtime.replay import Appended, hidden_field
+from realtime.store import get_store
 
 logger = logging.getLogger("haven.gateway.bus")
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One event as the bus moves it: already encoded, addressed to groups."""
+
+    id: str
+    type: str
+    frame: str
+    groups: list[str]
+    hidden: list[str]  # user ids it must not reach, sorted
+    replayable: bool
+
+
 def _messages(
-    event: Event, groups: list[str], sid: str | None, prevs: list[str] | None
+    event: Outgoing, groups: list[str], sid: str | None, prevs: list[str] | None
 ) -> list[tuple[str, dict[str, Any]]]:
     frame = event.frame
-    hidden = sorted(str(u) for u in event.audience.hidden_from)
+    hidden = event.hidden
     out = []
     for index, group in enumerate(groups):
         message: dict[str, Any] = {
@@ -64,8 +72,8 @@ def _messages(
     return out
 
 
-def _hidden(event: Event) -> str:
-    return hidden_field([str(u) for u in event.audience.hidden_from])
+def _appended(event: Outgoing) -> Appended:
+    return Appended(event.id, event.type, event.frame, hidden_field(event.hidden))
 
 
 async def _ring(messages: list[tuple[str, dict[str, Any]]]) -> None:
@@ -87,7 +95,7 @@ def _ring_sync(messages: list[tuple[str, dict[str, Any]]]) -> None:
     if prefix is None:
         async_to_sync(_ring)(messages)
         return
-    with redis_client.sync_client(decode=False).pipeline(transaction=False) as pipe:
+    with redisconn.sync_client(decode=False).pipeline(transaction=False) as pipe:
         for group, message in messages:
             pipe.publish(f"{prefix}__group__{group}", layer.serialize(message))
         pipe.execute()
@@ -117,8 +125,8 @@ def _publisher() -> str:
     return prefix if prefix is not None and get_store().publishes else ""
 
 
-async def adeliver(event: Event) -> None:
-    groups = event.audience.groups()
+async def adeliver(event: Outgoing) -> None:
+    groups = event.groups
     if not groups:
         return
     sid: str | None = None
@@ -126,17 +134,17 @@ async def adeliver(event: Event) -> None:
     if event.replayable:
         publish = _publisher()
         store = get_store()
-        sid, prevs = await store.aappend(groups, event.id, event.frame, _hidden(event), publish)
+        sid, prevs = await store.aappend(groups, _appended(event), publish)
         if publish:
             return
     await _ring(_messages(event, groups, sid, prevs))
 
 
-def deliver(event: Event) -> None:
+def deliver(event: Outgoing) -> None:
     """From sync code (actions, after commit). The replay-store append stays sync here: outside
     a server there is no long-lived event loop for the async Redis client to belong to."""
     try:
-        groups = event.audience.groups()
+        groups = event.groups
         if not groups:
             return
         sid: str | None = None
@@ -144,7 +152,7 @@ def deliver(event: Event) -> None:
         if event.replayable:
             publish = _publisher()
             store = get_store()
-            sid, prevs = store.append(groups, event.id, event.frame, _hidden(event), publish)
+            sid, prevs = store.append(groups, _appended(event), publish)
             if publish:
                 return
         _ring_sync(_messages(event, groups, sid, prevs))
@@ -153,32 +161,21 @@ def deliver(event: Event) -> None:
         logger.exception("Could not deliver %s", event.type)
 
 
-async def adeliver_control(audience: Audience, message: dict[str, object]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    for group in audience.groups():
-        await layer.group_send(group, {**message, "g": group})
-
-
-def deliver_control(audience: Audience, message: dict[str, object]) -> None:
+def deliver_control(groups: list[str], message: dict[str, object], stamps: list[str]) -> None:
+    """Ring each group with a control ``message``; first stamp ``stamps`` (access scopes that
+    changed, for a ``recheck``) in the store."""
     try:
-        if message.get("action") == "recheck":
-            get_store().stamp_access(access_scopes(audience, message), time.time())
-        _ring_sync([(group, {**message, "g": group}) for group in audience.groups()])
+        if stamps:
+            get_store().stamp_access(stamps, time.time())
+        _ring_sync([(group, {**message, "g": group}) for group in groups])
     except Exception:
         logger.exception("Could not deliver control %s", message.get("action"))
 
 
-def access_scopes(audience: Audience, message: dict[str, object]) -> list[str]:
-    """What a ``recheck`` changed, as store stamp scopes: a server for everyone in it (its
-    subscribers were addressed), or a server or a DM/group channel for the users addressed."""
-    server_id = message.get("server_id")
-    channel_id = message.get("channel_id")
-    if server_id is not None and audience.servers:
-        return [server_scope(server_id)]
-    if server_id is not None:
-        return [member_scope(server_id, u) for u in sorted(audience.users)]
-    if channel_id is not None:
-        return [participant_scope(channel_id, u) for u in sorted(audience.users)]
-    return []
+async def adeliver_control(groups: list[str], message: dict[str, object]) -> None:
+    """``deliver_control`` from async code (tests, the gateway), without access stamps."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group in groups:
+        await layer.group_send(group, {**message, "g": group})

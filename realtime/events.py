@@ -27,6 +27,9 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
+from realtime import bus
+from realtime.replay import member_scope, participant_scope, server_scope
+
 # Events the spec does not replay on resume (websocket.md 4.0 "Buf" column).
 NOT_REPLAYED = frozenset(
     {"Hello", "Pong", "Resumed", "InvalidSession", "Subscribed", "Error", "CallRinging"}
@@ -112,6 +115,11 @@ class Event:
     def replayable(self) -> bool:
         return self.type not in NOT_REPLAYED
 
+    def outgoing(self) -> bus.Outgoing:
+        hidden = sorted(str(u) for u in self.audience.hidden_from)
+        groups = self.audience.groups()
+        return bus.Outgoing(self.id, self.type, self.frame, groups, hidden, self.replayable)
+
 
 def encode_frame(event_type: str, payload: dict[str, Any] | None) -> str:
     envelope: dict[str, Any] = {"type": event_type}
@@ -121,7 +129,9 @@ def encode_frame(event_type: str, payload: dict[str, Any] | None) -> str:
 
 
 Listener = Callable[[Event], None]
+ControlListener = Callable[["Audience", dict[str, Any]], None]
 _listeners: list[Listener] = []
+_control_listeners: list[ControlListener] = []
 
 
 def publish(event_type: str, payload: dict[str, Any] | None, audience: Audience) -> None:
@@ -138,30 +148,47 @@ def control(action: str, audience: Audience, **data: Any) -> None:
     if not audience:
         return
     message = {"type": "gateway.control", "action": action, **data}
+    transaction.on_commit(lambda: deliver_control(audience, message), robust=True)
 
-    def send() -> None:
-        from chat.gateway import bus
 
-        bus.deliver_control(audience, message)
+def deliver_control(audience: Audience, message: dict[str, Any]) -> None:
+    for listener in list(_control_listeners):
+        listener(audience, message)
+    stamps = access_scopes(audience, message) if message["action"] == "recheck" else []
+    bus.deliver_control(audience.groups(), message, stamps)
 
-    transaction.on_commit(send, robust=True)
+
+async def acontrol(action: str, audience: Audience, **data: Any) -> None:
+    """``control`` from async code, at once (no transaction, no access stamps)."""
+    message = {"type": "gateway.control", "action": action, **data}
+    await bus.adeliver_control(audience.groups(), message)
+
+
+def access_scopes(audience: Audience, message: dict[str, object]) -> list[str]:
+    """What a ``recheck`` changed, as store stamp scopes: a server for everyone in it (its
+    subscribers were addressed), or a server or a DM/group channel for the users addressed."""
+    server_id = message.get("server_id")
+    channel_id = message.get("channel_id")
+    if server_id is not None and audience.servers:
+        return [server_scope(server_id)]
+    if server_id is not None:
+        return [member_scope(server_id, u) for u in sorted(audience.users)]
+    if channel_id is not None:
+        return [participant_scope(channel_id, u) for u in sorted(audience.users)]
+    return []
 
 
 def dispatch(event: Event) -> None:
-    from chat.gateway import bus
-
     for listener in list(_listeners):
         listener(event)
-    bus.deliver(event)
+    bus.deliver(event.outgoing())
 
 
 async def adispatch(event: Event) -> None:
     """From async code (the gateway), where there is no transaction to wait for."""
-    from chat.gateway import bus
-
     for listener in list(_listeners):
         listener(event)
-    await bus.adeliver(event)
+    await bus.adeliver(event.outgoing())
 
 
 @dataclass
@@ -186,3 +213,18 @@ def capture_events() -> Iterator[list[CapturedEvent]]:
         yield captured
     finally:
         _listeners.remove(record)
+
+
+@contextmanager
+def capture_controls() -> Iterator[list[tuple[Audience, dict[str, Any]]]]:
+    """Record every gateway control sent (tests), as (audience, message)."""
+    captured: list[tuple[Audience, dict[str, Any]]] = []
+
+    def record(audience: Audience, message: dict[str, Any]) -> None:
+        captured.append((audience, message))
+
+    _control_listeners.append(record)
+    try:
+        yield captured
+    finally:
+        _control_listeners.remove(record)
