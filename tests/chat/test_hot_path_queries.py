@@ -76,6 +76,27 @@ def test_a_warm_send_is_one_insert(world: tuple[Api, str, str]) -> None:
     assert warm[0].startswith("INSERT INTO"), warm
 
 
+def test_a_send_without_attachments_is_no_transaction(
+    world: tuple[Api, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The INSERT commits on its own (autocommit): no BEGIN and COMMIT round trips."""
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    bob, _, channel = world
+    send = lambda: bob.post(f"{P}/channels/{channel}/messages", body())  # noqa: E731
+    send()
+    commits: list[object] = []
+    original = BaseDatabaseWrapper.commit
+
+    def counting(self: BaseDatabaseWrapper) -> None:
+        commits.append(self)
+        original(self)
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "commit", counting)
+    assert send().status_code == 200
+    assert commits == []
+
+
 def test_a_warm_history_page_is_one_select(world: tuple[Api, str, str]) -> None:
     bob, _, channel = world
     for _ in range(3):
@@ -231,3 +252,27 @@ def test_a_warm_gateway_send_is_one_insert(world: tuple[Api, str, str], api: Api
     warm = send()
     assert len(warm) == 1, warm
     assert warm[0].startswith("INSERT INTO"), warm
+
+
+def test_a_timestamp_collision_outside_a_transaction_moves_a_microsecond(
+    world: tuple[Api, str, str], api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a transaction around it the INSERT commits alone; a collision in its channel
+    fails that one statement, and the retry one microsecond later succeeds."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chat.actions import message_store
+    from chat.models import Channel
+
+    _, _, channel_id = world
+    channel = Channel.objects.get(id=channel_id)
+    moment = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    fields = {"sender_id": api.users["bob"].id, "sender_token": b"t", "encrypted_body": b"b"}
+    first = message_store.insert_message(channel, **fields)
+    second = message_store.insert_message(channel, **fields)
+    assert not connection.in_atomic_block
+    assert first.timestamp == moment
+    assert second.timestamp == moment + timedelta(microseconds=1)
