@@ -1,8 +1,9 @@
 """The edge of the application, before Django and Channels see a request.
 
 For every HTTP request and WebSocket handshake it resolves the client address (trusted proxies
-only), applies the global per-IP rate limit, and refuses oversize HTTP bodies with 413 *before*
-they are read, so that a 600 MB upload to a 2 MiB route costs nothing.
+only), applies the global per-IP rate limit to handshakes (an HTTP request's is counted by
+haven_site.handler in its worker thread, ``within_global_limit``), and refuses oversize HTTP
+bodies with 413 *before* they are read, so that a 600 MB upload to a 2 MiB route costs nothing.
 """
 
 from __future__ import annotations
@@ -121,25 +122,44 @@ class EdgeGuard:
                 "haven.prepared": {},
             }
 
-        if _rate_limited_path(scope) and not await ratelimit.ahit(
-            "ip", ratelimit.ip_key(ip), settings.HAVEN.max_requests_per_minute, 60
-        ):
-            if scope["type"] == "websocket":
+        if scope["type"] == "websocket":
+            if _rate_limited_path(scope) and not await _count(scope):
                 await receive()  # the websocket.connect message
-            await deny(scope, send, 429, "Rate limited")
+                await deny(scope, send, 429, "Rate limited")
+                return
+            await self.app(scope, receive, send)
             return
 
-        if scope["type"] == "http":
-            limit = body_limit(scope["path"])
-            declared = _header(scope, b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                await deny(scope, send, 413, TOO_LARGE)
-                return
-            receive = _counting_receive(receive, send, limit)
-        await self.app(scope, receive, send)
+        # An HTTP request is counted against the global limit in its worker thread, in the
+        # round trip that reads its cache epochs (``within_global_limit``, haven_site.handler);
+        # one refused here for its size is counted here (refused requests count too).
+        limit = body_limit(scope["path"])
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _count(scope)
+            await deny(scope, send, 413, TOO_LARGE)
+            return
+        await self.app(scope, _counting_receive(scope, receive, send, limit), send)
 
 
-def _counting_receive(receive: Receive, send: Send, limit: int) -> Receive:
+async def _count(scope: Scope) -> bool:
+    """Count a request or handshake against the global per-address limit (on the event loop)."""
+    return await ratelimit.ahit(
+        "ip", ratelimit.ip_key(scope["client"][0]), settings.HAVEN.max_requests_per_minute, 60
+    )
+
+
+def within_global_limit(scope: Scope) -> bool:
+    """Count an HTTP request against the global per-address limit, in the worker thread that
+    serves it: the same Redis round trip reads the request's cache epochs. Sync."""
+    if not _rate_limited_path(scope):
+        return True
+    ip = ratelimit.ip_key(scope["client"][0])
+    limit = settings.HAVEN.max_requests_per_minute
+    return ratelimit.hit("ip", ip, limit, 60, read_epochs=True)
+
+
+def _counting_receive(scope: Scope, receive: Receive, send: Send, limit: int) -> Receive:
     """Stops a body without Content-Length (chunked) as soon as it passes the limit."""
     received = 0
 
@@ -149,6 +169,7 @@ def _counting_receive(receive: Receive, send: Send, limit: int) -> Receive:
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:
+                await _count(scope)  # never reaches the worker thread that would count it
                 await send_json(send, 413, error_body(TOO_LARGE, 413), websocket=False)
                 return {"type": "http.disconnect"}
         return message

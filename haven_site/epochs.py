@@ -13,7 +13,10 @@ Redis) that moves whenever any of the tables behind the cache is written, by any
   one. The epoch is read from Redis once per unit of work (``begin()``: a request, a gateway
   operation) and otherwise at every use. So a change committed and bumped before a request
   starts is seen by that request, in every process: a revoked session, a kick or an overwrite
-  takes effect at once, as without the cache.
+  takes effect at once, as without the cache. Where a unit of work is preceded by a Redis round
+  trip of its own (the rate limit of a request or gateway operation), that round trip reads the
+  epochs too (``read_lua``, ``prefetched``) and the unit starts with them: the same read, made
+  a moment earlier, without a round trip of its own.
 * Inside a transaction (``atomic``) the cache is neither read nor filled: the transaction may
   have written rows behind it that are not committed yet.
 * Epoch values never repeat: a missing key (a fresh or flushed Redis) starts at a random value,
@@ -34,6 +37,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Hashable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.db import connections, transaction
@@ -52,20 +56,27 @@ _local = threading.local()
 _memory: dict[str, int] = {}  # epochs without Redis
 _memory_lock = threading.Lock()
 
-_READ = """
+
+def read_lua(first_key: int, start_arg: int) -> str:
+    """Lua that reads the epochs named by ``KEYS[first_key..]`` into the table ``epochs``, each
+    tagged with the master's replication id; a missing one starts at ``ARGV[start_arg]``. Other
+    scripts include it to read the epochs in a round trip they make anyway."""
+    return f"""
 local info = redis.call('INFO', 'replication')
 local replid = string.match(info, 'master_replid:(%w+)') or ''
-local out = {}
-for i, key in ipairs(KEYS) do
-  local value = redis.call('GET', key)
+local epochs = {{}}
+for i = {first_key}, #KEYS do
+  local value = redis.call('GET', KEYS[i])
   if not value then
-    redis.call('INCRBY', key, ARGV[1])
-    value = redis.call('GET', key)
+    redis.call('INCRBY', KEYS[i], ARGV[{start_arg}])
+    value = redis.call('GET', KEYS[i])
   end
-  out[i] = value .. '@' .. replid
+  epochs[#epochs + 1] = value .. '@' .. replid
 end
-return out
 """
+
+
+_READ = read_lua(first_key=1, start_arg=1) + "return epochs\n"
 _BUMP = """
 for _, key in ipairs(KEYS) do
   if redis.call('INCR', key) == 1 then redis.call('INCRBY', key, ARGV[1]) end
@@ -176,7 +187,7 @@ def _read(names: list[str]) -> dict[str, str | None]:
         with _memory_lock:
             return {n: str(_memory.setdefault(n, _start())) for n in names}
     try:
-        keys = [KEY_PREFIX + n for n in names]
+        keys = keys_of(names)
         values = _script(redisconn.sync_client(), "read", _READ)(keys=keys, args=[_start()])
         return dict(zip(names, (str(v) for v in values), strict=True))
     except Exception:
@@ -184,9 +195,45 @@ def _read(names: list[str]) -> dict[str, str | None]:
         return dict.fromkeys(names)
 
 
+# Epochs read by the round trip just before a unit of work, for that unit only: a one-item list
+# that ``begin`` empties, so that a later unit of the same context reads afresh. Context-local,
+# so it follows the request or the gateway operation into its worker thread (asgiref copies
+# the context), and nothing else sees it.
+_prefetched: ContextVar[list[dict[str, str | None]] | None] = ContextVar(
+    "haven_epochs_prefetched", default=None
+)
+
+
 def begin() -> None:
-    """Start a unit of work (a request, a gateway operation): epochs are read once for it."""
-    _local.epochs = {}
+    """Start a unit of work (a request, a gateway operation): epochs are read once for it, or
+    taken from the round trip just before it (``prefetched``)."""
+    box = _prefetched.get()
+    _local.epochs = box.pop() if box else {}
+
+
+def names_to_read() -> list[str]:
+    """The epochs a unit of work may use, in the order ``keys_of`` and ``prefetched`` take."""
+    return sorted(_names_in_use())
+
+
+def keys_of(names: list[str]) -> list[str]:
+    return [KEY_PREFIX + name for name in names]
+
+
+def start_value() -> int:
+    """Where a missing epoch starts (``read_lua``'s ``ARGV[start_arg]``)."""
+    return _start()
+
+
+def prefetched(names: list[str], values: list[Any]) -> None:
+    """Hand the epochs ``names`` read by ``read_lua`` (``values``, in order) to the next unit of
+    work of this context: the caller starts one at once (and ``forget_prefetched`` afterwards
+    if it may not have)."""
+    _prefetched.set([dict(zip(names, (str(v) for v in values), strict=True))])
+
+
+def forget_prefetched() -> None:
+    _prefetched.set(None)
 
 
 def end() -> None:

@@ -7,7 +7,8 @@ and a sync DRF view hops once more. It also sends ``request_started`` through a 
 single-thread executor per request (a thread started and joined per request) and closes the
 response through another hop: some fifteen thread switches per API request, which cost more
 CPU than the request itself (docs/performance.md). Here the body is read on the event loop,
-then one call on asgiref's thread pool does what WSGI would do for the request (signals,
+then one call on asgiref's thread pool does what WSGI would do for the request (the global rate
+limit first, counted in the Redis round trip that reads the request's cache epochs; signals,
 middleware chain built sync, view, ``response.close()``, which sends ``request_finished``),
 and the response is written from the event loop. Async views (the health probes) still work:
 Django runs them from the sync chain.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -30,12 +32,22 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.db import close_old_connections
-from django.http import FileResponse, HttpRequest, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import ResolverMatch, set_script_prefix
 
 from haven_site import epochs
+from haven_site.api.errors import error_body
+from haven_site.asgi_guards import within_global_limit
 
 ROUTES_MAX = 10_000
+
+
+def _rate_limited() -> HttpResponse:
+    """The global limit's 429, as the edge guard answers a handshake: JSON, before Django."""
+    body = json.dumps(error_body("Rate limited", 429)).encode()
+    response = HttpResponse(body, status=429, content_type="application/json")
+    response["Content-Length"] = str(len(body))
+    return response
 
 
 class HavenASGIHandler(ASGIHandler):
@@ -64,6 +76,8 @@ class HavenASGIHandler(ASGIHandler):
 
     def _serve(self, scope: Any, body_file: Any) -> HttpResponseBase:
         """The whole request, sync, in the worker thread."""
+        if not within_global_limit(scope):  # also reads the cache epochs for begin()
+            return _rate_limited()
         epochs.begin()  # one unit of work: the cache epochs are read once for it
         try:
             set_script_prefix(get_script_prefix(scope))

@@ -5,8 +5,11 @@ Semantics of operations.md 4.2: the first request opens a window, every request
 is the key's time to live, so it reopens with the first request after it ran out.
 
 On Redis a hit is one atomic script call on the cache's own key (INCR, and EXPIRE when it opened
-the window), from sync code on the sync client and from async code (the edge guard, the gateway)
-on the event loop's client: no thread switch per request. Without Redis the in-process cache is
+the window). The limits that precede a unit of work (an HTTP request's global limit, a gateway
+operation's) are counted in that unit's worker thread, on the sync client, by a script that also
+reads the unit's cache epochs (haven_site.epochs): one round trip for both, and none on the event
+loop, where redis-py's asyncio client costs about twice the CPU of the sync one. The WebSocket
+handshake's limit is counted on the event loop (``ahit``). Without Redis the in-process cache is
 used directly (no I/O, so the event loop may call it).
 """
 
@@ -21,20 +24,29 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from haven_site import epochs
 from haven_site import redisconn as redis_client
 from haven_site.keys import derived_key
 
-_HIT = """
+_COUNT = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
 """
+_HIT = _COUNT + "return count\n"
+# The hit that starts a unit of work also reads its cache epochs (haven_site.epochs): the
+# request or gateway operation then needs no round trip of its own for them.
+_HIT_READING_EPOCHS = (
+    _COUNT + epochs.read_lua(first_key=2, start_arg=2) + "return {count, epochs}\n"
+)
 
 
-def _script(client: Any) -> Any:
-    script = getattr(client, "_haven_rate_hit", None)
+def _script(client: Any, source: str = _HIT) -> Any:
+    scripts = getattr(client, "_haven_rate_scripts", None)
+    if scripts is None:
+        scripts = client._haven_rate_scripts = {}
+    script = scripts.get(source)
     if script is None:
-        script = client._haven_rate_hit = client.register_script(_HIT)
+        script = scripts[source] = client.register_script(source)
     return script
 
 
@@ -48,17 +60,27 @@ def _cache_hit(cache_key: str, window_seconds: int) -> int:
         return 1
 
 
-def hit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
-    """Count one request for ``key`` in ``bucket``; True while it is within the limit."""
+def hit(
+    bucket: str, key: str, limit: int, window_seconds: int, *, read_epochs: bool = False
+) -> bool:
+    """Count one request for ``key`` in ``bucket``; True while it is within the limit.
+    ``read_epochs``: a unit of work of this context follows at once (a request, a gateway
+    operation), and the same round trip reads its cache epochs (``epochs.prefetched``)."""
     if not settings.HAVEN.rate_limits_enabled:
         return True
     cache_key = f"rl:{bucket}:{key}"
-    if redis_client.enabled():
-        raw = cache.make_key(cache_key)
-        count = int(_script(redis_client.sync_client())(keys=[raw], args=[window_seconds]))
-    else:
-        count = _cache_hit(cache_key, window_seconds)
-    return count <= limit
+    if not redis_client.enabled():
+        return _cache_hit(cache_key, window_seconds) <= limit
+    raw = cache.make_key(cache_key)
+    client = redis_client.sync_client()
+    if not read_epochs:
+        return int(_script(client)(keys=[raw], args=[window_seconds])) <= limit
+    names = epochs.names_to_read()
+    count, values = _script(client, _HIT_READING_EPOCHS)(
+        keys=[raw, *epochs.keys_of(names)], args=[window_seconds, epochs.start_value()]
+    )
+    epochs.prefetched(names, values)
+    return int(count) <= limit
 
 
 async def ahit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
@@ -89,17 +111,19 @@ WRITE_LIMIT = (30, 60)
 WS_OPS = ("send", "typing", "pin", "reaction", "edit", "delete")
 
 
-async def ws_op_allowed(op: str, user_id: uuid.UUID | str) -> bool:
+def ws_op_allowed(op: str, user_id: uuid.UUID | str) -> bool:
     """Count one gateway operation of this user; True while within its limit.
 
     ``op`` is one of ``WS_OPS``: "send" (SendMessage), "typing", "pin" (pins and unpins),
     "reaction" (adds and removes), "edit", "delete". Each has its own per-user fixed window
     (``WS_RATE_LIMIT_<OP>``), counted across instances in the cache, refused attempts included.
+    Called in the worker thread of the operation's action (``GatewayConsumer.act_limited``),
+    whose cache epochs the same round trip reads.
     """
     if op not in WS_OPS:
         raise ValueError(f"unknown gateway operation {op!r}")
     limit, window = settings.HAVEN.ws_rate_limits[op]
-    return bool(await ahit(f"ws-{op}", str(user_id), limit, window))
+    return hit(f"ws-{op}", str(user_id), limit, window, read_epochs=True)
 
 
 def auth_allowed(ip: str | None) -> bool:

@@ -232,9 +232,21 @@ class GatewayConsumer(Inbound, AsyncConsumer):  # type: ignore[misc, unused-igno
         """Run the sync ``action(user, *args, **kwargs)`` in a worker thread as this connection's
         user, loaded fresh in the same thread hop. ApiErrors propagate (the consumer answers
         ``Error {message}``); a login session that has ended closes the socket (1008)."""
+        return await self._run_as(None, action, args, kwargs)
+
+    async def act_limited(
+        self, op: str, action: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """``act``, counted first against the rate limit of the gateway operation ``op``, in
+        the same thread hop (``RateLimited`` when over: nothing else is done)."""
+        return await self._run_as(op, action, args, kwargs)
+
+    async def _run_as(
+        self, limit: str | None, action: Callable[..., Any], args: Any, kwargs: Any
+    ) -> Any:
         try:
             return await database_sync_to_async(run_as)(
-                self.user_id, self.login_session, action, args, kwargs
+                self.user_id, self.login_session, action, args, kwargs, limit
             )
         except SessionEnded:
             await self.close(1008, "revoked")

@@ -10,8 +10,10 @@ from urllib.parse import parse_qs
 
 from accounts.authentication import live_user, user_for_token
 from accounts.models import User
-from haven_site import epochs
-from haven_site.api.errors import Unauthorized
+from haven_site import epochs, ratelimit
+from haven_site.api.errors import RateLimited, Unauthorized
+
+RATE_LIMITED = "Rate limit exceeded — slow down"  # websocket.md 8
 
 MISSING_TOKEN = "Failed to deserialize query string: missing field `token`"  # noqa: S105
 
@@ -54,8 +56,14 @@ def run_as(
     action: Callable[..., Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
+    limit: str | None = None,
 ) -> Any:
-    """``action(user, *args, **kwargs)`` as the connection's user (in a worker thread)."""
+    """``action(user, *args, **kwargs)`` as the connection's user (in a worker thread). With
+    ``limit`` (a gateway operation, ``ratelimit.WS_OPS``) the attempt is counted first, every
+    attempt (``RateLimited`` when over), in the Redis round trip that reads the cache epochs."""
+    if limit is not None and not ratelimit.ws_op_allowed(limit, user_id):
+        epochs.forget_prefetched()
+        raise RateLimited(RATE_LIMITED)
     epochs.begin()  # one unit of work: the cache epochs are read once for it
     try:
         return action(user_of(user_id, login_session), *args, **kwargs)

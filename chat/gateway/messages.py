@@ -3,7 +3,8 @@ DeleteMessage, AddReaction, RemoveReaction, PinMessage, UnpinMessage, MarkRead.
 
 Thin handlers: the envelope is decoded by ``realtime.protocol`` (the declared field kinds),
 the work is one call of a chat action (docs/api-messages.md) in a worker thread as the
-connection's user (``GatewayConsumer.act``), and an ``ApiError`` becomes ``Error {message}`` with
+connection's user (``GatewayConsumer.act``, or ``act_limited`` after the operation's rate limit),
+and an ``ApiError`` becomes ``Error {message}`` with
 the action's exact text. Events are published by the actions, after commit, to their audiences.
 
 Registered when the chat app is ready (``chat.apps.ChatConfig.ready``).
@@ -12,37 +13,27 @@ Registered when the chat app is ready (``chat.apps.ChatConfig.ready``).
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from django.db import DatabaseError
 
 from chat.actions import messages, pins, reactions, read_states
 from chat.gateway.consumer import GatewayConsumer
-from haven_site import ratelimit
-from haven_site.api.errors import ApiError, RateLimited
+from chat.gateway.identity import RATE_LIMITED
+from haven_site.api.errors import ApiError
 from realtime import protocol
+
+__all__ = ["RATE_LIMITED", "SAVE_FAILED"]
 
 logger = logging.getLogger("haven.gateway")
 
 K = protocol.Kind
 
 SAVE_FAILED = "Failed to save message"
-RATE_LIMITED = "Rate limit exceeded — slow down"
 
-
-async def send_allowed(user_id: uuid.UUID | str) -> bool:
-    """The WebSocket send limit (``WS_RATE_LIMIT_SEND``, 30 ``SendMessage`` per 10 s per user by
-    default, counted cluster-wide in the cache, rejected attempts included). ``SendMessage``
-    checks it first and answers ``Error RATE_LIMITED`` when it is exceeded."""
-    return await ratelimit.ws_op_allowed("send", user_id)
-
-
-async def check_rate(conn: GatewayConsumer, op: str) -> None:
-    """The per-operation limits beside the send limit (docs/realtime.md, "Rate limits"), checked
-    before anything else so that every attempt counts: ``Error RATE_LIMITED`` when exceeded."""
-    if not await ratelimit.ws_op_allowed(op, conn.user_id):
-        raise RateLimited(RATE_LIMITED)
+# Every operation here but MarkRead is counted against its own per-user limit before anything
+# else, refused attempts included (websocket.md 8; docs/realtime.md, "Rate limits"):
+# ``act_limited`` counts it in the action's own thread hop and answers ``Error RATE_LIMITED``.
 
 
 @protocol.client_message(
@@ -56,17 +47,17 @@ async def check_rate(conn: GatewayConsumer, op: str) -> None:
     nonce=K.OPT_STR,  # this port's idempotent retries (docs/api-messages.md)
 )
 async def send_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    """Rate limit first, then the action (steps 2-8, 10-11), then ``MessageAck``.
+    """Rate limit first (``WS_RATE_LIMIT_SEND``, 30 per 10 s per user by default), then the
+    action (steps 2-8, 10-11), then ``MessageAck``.
 
     The ack reaches this connection before its own ``NewMessage`` echo (websocket.md 2.6): the
     consumer handles one thing at a time, so the echo's doorbell, which arrives while this
     handler runs, waits in the connection's backlog until the handler (and its ack) is done.
     A retried ``nonce`` returns the stored message: the ack again, and no second NewMessage.
     """
-    if not await send_allowed(conn.user_id):
-        raise RateLimited(RATE_LIMITED)
     try:
-        message = await conn.act(
+        message = await conn.act_limited(
+            "send",
             messages.do_send_message,
             payload["channel_id"],
             sender_token=payload["sender_token"],
@@ -85,38 +76,40 @@ async def send_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
 
 @protocol.client_message("EditMessage", message_id=K.UUID, encrypted_body=K.STR)
 async def edit_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await check_rate(conn, "edit")
-    await conn.act(messages.do_edit_message, payload["message_id"], payload["encrypted_body"])
+    await conn.act_limited(
+        "edit", messages.do_edit_message, payload["message_id"], payload["encrypted_body"]
+    )
 
 
 @protocol.client_message("DeleteMessage", message_id=K.UUID)
 async def delete_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await check_rate(conn, "delete")
-    await conn.act(messages.do_delete_message, payload["message_id"])
+    await conn.act_limited("delete", messages.do_delete_message, payload["message_id"])
 
 
 @protocol.client_message("AddReaction", message_id=K.UUID, emoji=K.STR)
 async def add_reaction(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await check_rate(conn, "reaction")
-    await conn.act(reactions.do_add_reaction, payload["message_id"], payload["emoji"])
+    await conn.act_limited(
+        "reaction", reactions.do_add_reaction, payload["message_id"], payload["emoji"]
+    )
 
 
 @protocol.client_message("RemoveReaction", message_id=K.UUID, emoji=K.STR)
 async def remove_reaction(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await check_rate(conn, "reaction")
-    await conn.act(reactions.do_remove_reaction, payload["message_id"], payload["emoji"])
+    await conn.act_limited(
+        "reaction", reactions.do_remove_reaction, payload["message_id"], payload["emoji"]
+    )
 
 
 @protocol.client_message("PinMessage", channel_id=K.UUID, message_id=K.UUID)
 async def pin_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await check_rate(conn, "pin")
-    await conn.act(pins.do_pin_message, payload["channel_id"], payload["message_id"])
+    await conn.act_limited("pin", pins.do_pin_message, payload["channel_id"], payload["message_id"])
 
 
 @protocol.client_message("UnpinMessage", channel_id=K.UUID, message_id=K.UUID)
 async def unpin_message(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
-    await check_rate(conn, "pin")
-    await conn.act(pins.do_unpin_message, payload["channel_id"], payload["message_id"])
+    await conn.act_limited(
+        "pin", pins.do_unpin_message, payload["channel_id"], payload["message_id"]
+    )
 
 
 @protocol.client_message("MarkRead", channel_id=K.UUID)

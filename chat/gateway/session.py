@@ -18,7 +18,7 @@ from typing import Any
 from chat.access import subscribable_channel
 from chat.actions.typing import check_typing
 from chat.gateway.consumer import GatewayConsumer
-from haven_site import ratelimit
+from haven_site.api.errors import RateLimited
 from realtime import protocol
 from realtime.events import Event, adispatch
 from realtime.registry import get_registry
@@ -59,9 +59,10 @@ async def typing(conn: GatewayConsumer, payload: dict[str, Any]) -> None:
     """Dropped silently (websocket.md 3.7) over the typing rate limit, without access, while
     timed out, and for people blocked either way (``chat.actions.typing``)."""
     channel_id = payload["channel_id"]
-    if not await ratelimit.ws_op_allowed("typing", conn.user_id):
+    try:
+        target = await conn.act_limited("typing", check_typing, channel_id)
+    except RateLimited:
         return
-    target = await conn.act(check_typing, channel_id)
     if target is None:
         return
     body = {"channel_id": str(channel_id), "user_id": conn.uid, "username": target.username}

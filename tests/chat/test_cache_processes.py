@@ -1,7 +1,9 @@
 """The per-process caches of sessions, memberships, roles and overwrites (haven_site.epochs) seen
 from outside: two real server processes on one PostgreSQL and one Redis. Process A has served
 the user (its caches are warm); every change is made through process B; the user's very next
-request to A must see it (docs/security.md, "Access taken away")."""
+request to A must see it (docs/security.md, "Access taken away"). Once without rate limits (each
+unit of work reads its epochs itself) and once with them, as in production (the rate limit's
+round trip reads them)."""
 
 from __future__ import annotations
 
@@ -31,9 +33,12 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
 
 class Pair:
-    def __init__(self) -> None:
+    def __init__(self, rate_limits: bool) -> None:
         env = live_env(
-            live_database_url(os.environ["DATABASE_URL"]), live_redis_url(os.environ["REDIS_URL"])
+            live_database_url(os.environ["DATABASE_URL"]),
+            live_redis_url(os.environ["REDIS_URL"]),
+            RATE_LIMITS_ENABLED=str(rate_limits).lower(),
+            MAX_REQUESTS_PER_MINUTE="100000",
         )
         prepare_database(env)
         self.a = live_process(env, "cache-a").start()
@@ -44,9 +49,9 @@ class Pair:
         self.b.stop()
 
 
-@pytest.fixture(scope="module")
-def pair() -> Iterator[Pair]:
-    running = Pair()
+@pytest.fixture(scope="module", params=[False, True], ids=["no-rate-limits", "rate-limits"])
+def pair(request: pytest.FixtureRequest) -> Iterator[Pair]:
+    running = Pair(rate_limits=request.param)
     try:
         yield running
     finally:

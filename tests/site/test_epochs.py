@@ -154,3 +154,38 @@ def test_a_lost_epoch_never_comes_back(counter: EpochCache) -> None:
     assert int(value) > 1 << 40
     assert replid  # the master's replication id: a failover changes every tag
     assert computed(counter) != first
+
+
+def test_prefetched_epochs_serve_the_next_unit_of_work_only(
+    counter: EpochCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Epochs read by the rate limit's round trip start the unit of work that follows; the one
+    after reads afresh, and forgotten ones serve nobody."""
+    reads: list[list[str]] = []
+    original = epochs._read
+
+    def read(names: list[str]) -> dict[str, str | None]:
+        reads.append(names)
+        return original(names)
+
+    names = epochs.names_to_read()
+    values = [original(names)[name] for name in names]
+    monkeypatch.setattr(epochs, "_read", read)
+
+    def unit_of_work() -> str | None:
+        epochs.begin()
+        try:
+            computed(counter)
+            return epochs.current("access")
+        finally:
+            epochs.end()
+
+    epochs.prefetched(names, values)
+    assert unit_of_work() == values[names.index("access")]
+    assert reads == []
+    unit_of_work()
+    assert len(reads) == 1
+    epochs.prefetched(names, values)
+    epochs.forget_prefetched()
+    unit_of_work()
+    assert len(reads) == 2

@@ -103,3 +103,41 @@ def test_url_resolution_is_remembered_per_path(api: Api, monkeypatch: pytest.Mon
     assert asyncio.run(call("GET", other, user.access_token))["status"] == 403
     assert resolved.count(path) == 1
     assert resolved.count(other) == 1
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("rate_limits", [True, False])
+def test_the_rate_limit_round_trip_reads_the_cache_epochs(
+    api: Api, monkeypatch: pytest.MonkeyPatch, rate_limits: bool
+) -> None:
+    """With rate limits on (production), the edge's one Redis call both counts the request and
+    reads the epochs its unit of work checks the caches against: no second round trip."""
+    from haven_site import epochs
+
+    user = api.register("alice")
+    channel = create_server(api, "alice")["system_channel_id"]
+    reads: list[list[str]] = []
+    original = epochs._read
+
+    def read(names: list[str]) -> dict[str, str | None]:
+        reads.append(names)
+        return original(names)
+
+    monkeypatch.setattr(epochs, "_read", read)
+    message = {
+        "channel_id": channel,
+        "sender_token": base64.b64encode(os.urandom(32)).decode(),
+        "encrypted_body": base64.b64encode(os.urandom(96)).decode(),
+        "has_attachments": False,
+    }
+    requests = [
+        ("GET", "/api/v1/servers", None),
+        ("GET", f"/api/v1/channels/{channel}/messages", None),
+        ("POST", f"/api/v1/channels/{channel}/messages", message),
+    ]
+    with haven_settings(rate_limits_enabled=rate_limits):
+        for method, path, body in requests:
+            reads.clear()
+            response = asyncio.run(call(method, path, user.access_token, body))
+            assert response["status"] == 200, response
+            assert len(reads) == (0 if rate_limits else 1), (path, reads)
