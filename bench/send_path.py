@@ -17,6 +17,9 @@ Scenarios (``--scenarios``, comma-separated):
 * ``cost``: CPU per request with nobody listening (REST send, WS send, a history page of 50,
   ``GET /servers``), four clients in a closed loop: what the request itself costs.
 
+The server runs as in production, with rate limits on (``--no-rate-limits`` to compare), their
+limits raised above the benchmark's load: one sender here stands for a channel's many users.
+
 Figures per scenario: p50/p99/max latency from sending to the last receiver, deliveries per
 CPU-second where CPU = user+system time of the server process(es), of PostgreSQL's backends
 serving this run's database, and of the Redis server (from /proc, over the measured window),
@@ -301,14 +304,21 @@ class Fixture:
 
 def make_fixture(server: HavenProcess, receivers: int, senders: int) -> Fixture:
     run = uuid.uuid4().hex[:6]
-    owner = server.register(f"own{run}")
+    addresses = (f"198.51.{n // 250}.{n % 250 + 1}" for n in range(10_000))
+
+    def register(name: str) -> dict[str, Any]:
+        # Each sign-up from an address of its own, as the proxy on this host reports it: the
+        # auth limit (10 a minute per address) applies whatever the rate-limit settings.
+        return server.register(name, client_address=next(addresses))
+
+    owner = register(f"own{run}")
     created = server.rest("POST", "/servers", owner["token"], {"encrypted_meta": "e30="})
     channel = created["system_channel_id"]
     code = server.rest("POST", f"/servers/{created['id']}/invites", owner["token"], {})["code"]
     users = (receivers + SOCKETS_PER_USER - 1) // SOCKETS_PER_USER
-    members = [server.register(f"r{run}{i}") for i in range(users)]
-    burst = [server.register(f"s{run}{i}") for i in range(senders)]
-    sender = server.register(f"snd{run}")
+    members = [register(f"r{run}{i}") for i in range(users)]
+    burst = [register(f"s{run}{i}") for i in range(senders)]
+    sender = register(f"snd{run}")
     for user in [*members, *burst, sender]:
         server.rest("POST", f"/invites/{code}/join", user["token"])
     for n in range(60):  # a full history page for the cost scenario
@@ -563,6 +573,19 @@ def cost(args: argparse.Namespace, cluster: Cluster) -> list[dict[str, Any]]:
     return results
 
 
+def rate_limit_env(enabled: bool) -> dict[str, str]:
+    """Rate limits on, as in production (each request and gateway operation counted in Redis),
+    with limits above what the benchmark's few users send: one sender here stands for the many
+    users of a busy channel."""
+    if not enabled:
+        return {"RATE_LIMITS_ENABLED": "false"}
+    return {
+        "RATE_LIMITS_ENABLED": "true",
+        "MAX_REQUESTS_PER_MINUTE": "100000000",
+        "WS_RATE_LIMIT_SEND": "100000000/10",
+    }
+
+
 class Cluster:
     def __init__(self, args: argparse.Namespace) -> None:
         database_url = live_database_url(os.environ["DATABASE_URL"])
@@ -573,6 +596,7 @@ class Cluster:
             LOG_LEVEL="WARNING",
             MAX_WS_CONNECTIONS_PER_USER="50",
             HAVEN_WORKERS=str(args.processes),
+            **rate_limit_env(args.rate_limits),
         )
         prepare_database(env)
         self.server = live_process(env, "send-bench").start()
@@ -666,6 +690,12 @@ def main() -> None:
     parser.add_argument("--burst-seconds", type=float, default=10)
     parser.add_argument("--cost-requests", type=int, default=400)
     parser.add_argument("--receiver-processes", type=int, default=2)
+    parser.add_argument(
+        "--no-rate-limits",
+        dest="rate_limits",
+        action="store_false",
+        help="run without rate limits (production counts every request and operation in Redis)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON line per scenario too")
     parser.add_argument("--receiver", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
