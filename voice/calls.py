@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.core.cache import cache
 from django.db import transaction
 
@@ -41,6 +40,7 @@ from chat.actions.messages import DM_ACCEPT_FIRST, DM_DECLINED, DM_STILL_PENDING
 from chat.actions.system_messages import post_system_message
 from chat.models import Channel, ChannelMember, ChannelType, DmStatus
 from haven_site.api.errors import BadRequest, Forbidden, NotFound
+from haven_site.threads import in_thread
 from realtime.events import Event, adispatch, to_users
 from voice.locks import cache_lock
 
@@ -221,10 +221,8 @@ def _post_call_ended(
 async def _flush(outbox: _Outbox, members: list[uuid.UUID] | None = None) -> None:
     if outbox.call_ended_message is not None:
         channel, ender, duration = outbox.call_ended_message
-        everyone = (
-            members if members is not None else await database_sync_to_async(_members)(channel.id)
-        )
-        await database_sync_to_async(_post_call_ended)(channel, ender, duration, everyone)
+        everyone = members if members is not None else await in_thread(_members)(channel.id)
+        await in_thread(_post_call_ended)(channel, ender, duration, everyone)
     for event_type, payload, users in outbox.events:
         if users:
             await adispatch(Event(event_type, payload, to_users(*users)))
@@ -260,7 +258,7 @@ def _invite(user: User, channel_id: uuid.UUID) -> tuple[_Outbox, dict[str, Any]]
 
 async def call_invite(user: User, channel_id: uuid.UUID) -> None:
     """CallInvite: ring every other member; the ring ends by itself after 30 s."""
-    outbox, ring = await database_sync_to_async(_invite)(user, channel_id)
+    outbox, ring = await in_thread(_invite)(user, channel_id)
     await _flush(outbox)
     task = asyncio.get_running_loop().create_task(
         _ring_timer(channel_id, ring["ring_id"], ring["deadline"])
@@ -302,7 +300,7 @@ def _accept(user: User, channel_id: uuid.UUID) -> _Outbox:
 async def call_accept(user: User, channel_id: uuid.UUID) -> None:
     """CallAccept: stop the ringing and mark the call connected (or join a connected group
     call). Error ``No active call in this channel`` when nothing rings."""
-    outbox = await database_sync_to_async(_accept)(user, channel_id)
+    outbox = await in_thread(_accept)(user, channel_id)
     await _flush(outbox)
     if outbox.events and outbox.events[-1][0] == "CallEnded":
         raise BadRequest(NO_ACTIVE_CALL)
@@ -324,7 +322,7 @@ def _reject(user: User, channel_id: uuid.UUID) -> _Outbox:
 
 async def call_reject(user: User, channel_id: uuid.UUID) -> None:
     """CallReject: any one reject ends the ring, even in a group."""
-    outbox = await database_sync_to_async(_reject)(user, channel_id)
+    outbox = await in_thread(_reject)(user, channel_id)
     await _flush(outbox)
     if not outbox.events or outbox.events[-1][0] != "CallRejected":
         raise BadRequest(NO_ACTIVE_CALL)
@@ -345,7 +343,7 @@ def _end(user: User, channel_id: uuid.UUID) -> tuple[_Outbox, list[uuid.UUID]]:
 async def call_end(user: User, channel_id: uuid.UUID) -> None:
     """CallEnd: clear the ringing; a connected call leaves a ``call_ended`` system message with
     its duration; ``CallEnded`` goes to every member in any case."""
-    outbox, members = await database_sync_to_async(_end)(user, channel_id)
+    outbox, members = await in_thread(_end)(user, channel_id)
     await _flush(outbox, members)
 
 
@@ -366,7 +364,7 @@ def _expire(channel_id: uuid.UUID, ring_id: str) -> _Outbox:
 
 
 async def expire_ring(channel_id: uuid.UUID, ring_id: str) -> None:
-    outbox = await database_sync_to_async(_expire)(channel_id, ring_id)
+    outbox = await in_thread(_expire)(channel_id, ring_id)
     await _flush(outbox)
 
 
@@ -388,7 +386,7 @@ async def expire_due_rings() -> int:
     ended = 0
     for channel, ring in rings.items():
         if ring["deadline"] <= now:
-            outbox = await database_sync_to_async(_expire)(uuid.UUID(channel), ring["ring_id"])
+            outbox = await in_thread(_expire)(uuid.UUID(channel), ring["ring_id"])
             ended += bool(outbox.events)
             await _flush(outbox)
     return ended
@@ -445,5 +443,5 @@ async def user_disconnected(user_id: uuid.UUID) -> None:
     """The user's last connection closed (websocket.md 1.8, 9.13): rings they started end, and
     connected calls they took part in end as if they had sent CallEnd (system message plus
     CallEnded)."""
-    for outbox in await database_sync_to_async(_disconnected)(user_id):
+    for outbox in await in_thread(_disconnected)(user_id):
         await _flush(outbox)

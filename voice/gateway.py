@@ -14,8 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from channels.db import database_sync_to_async
-
+from haven_site.threads import in_thread
 from realtime import protocol
 from voice import actions, calls
 
@@ -44,7 +43,7 @@ async def call_end(conn: Any, payload: dict[str, Any]) -> None:
 
 @protocol.on_last_disconnect
 async def leave_voice(user_id: uuid.UUID) -> None:
-    await database_sync_to_async(actions.leave_all)(user_id)
+    await in_thread(actions.leave_all)(user_id)
 
 
 @protocol.on_last_disconnect

@@ -6,7 +6,7 @@ client sent and returned exactly; they are never decoded beyond base64, never lo
 Every function here raises ``ApiError`` subclasses whose ``.message`` is the exact text of the
 WebSocket ``Error`` event (websocket.md section 3); REST answers with the same text and the
 status carried by the error (api.md 2.9). The gateway calls these functions from sync code
-(``database_sync_to_async``); docs/api-messages.md lists the final signatures.
+(``haven_site.threads.in_thread``); docs/api-messages.md lists the final signatures.
 
 Besides the spec's checks, with the spec's existing texts where one exists: SEND_MESSAGES,
 ATTACH_FILES, READ_MESSAGE_HISTORY and private channels (through ``chat.access``), the DM's

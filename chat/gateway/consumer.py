@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import Any
 
 from channels.consumer import AsyncConsumer
-from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
@@ -41,6 +40,7 @@ from chat.gateway.presence import broadcast_presence, user_went_offline
 from haven_site import metrics
 from haven_site.api.errors import ApiError
 from haven_site.asgi_guards import deny, deny_text
+from haven_site.threads import in_thread
 from realtime import protocol
 from realtime.checkpoint import Checkpoints
 from realtime.delivery import Delivery
@@ -101,9 +101,9 @@ class GatewayConsumer(Inbound, AsyncConsumer):  # type: ignore[misc, unused-igno
             await deny_text(self.scope, self.base_send, 400, MISSING_TOKEN)
             raise StopConsumer
         try:
-            self.user_id, self.display_name, self.login_session = await database_sync_to_async(
-                authenticate
-            )(token)
+            self.user_id, self.display_name, self.login_session = await in_thread(authenticate)(
+                token
+            )
         except ApiError as error:
             await deny(self.scope, self.base_send, error.status_code, error.message)
             raise StopConsumer from None
@@ -245,7 +245,7 @@ class GatewayConsumer(Inbound, AsyncConsumer):  # type: ignore[misc, unused-igno
         self, limit: str | None, action: Callable[..., Any], args: Any, kwargs: Any
     ) -> Any:
         try:
-            return await database_sync_to_async(run_as)(
+            return await in_thread(run_as)(
                 self.user_id, self.login_session, action, args, kwargs, limit
             )
         except SessionEnded:

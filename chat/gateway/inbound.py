@@ -45,7 +45,7 @@ class Inbound(Subscriptions):
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch, without its ``aclose_old_connections()``: a thread hop per
         message for nothing, since every database call here already runs through
-        ``database_sync_to_async``, which closes old connections in its own thread."""
+        ``haven_site.threads.in_thread``, which closes old connections in its own thread."""
         async with self.lock:
             handler = getattr(self, get_handler_name(message), None)
             if handler is None:

@@ -10,9 +10,8 @@ import uuid
 from collections.abc import Awaitable
 from typing import Any
 
-from channels.db import database_sync_to_async
-
 from chat.access import still_visible
+from haven_site.threads import in_thread
 from realtime.delivery import Delivery
 from realtime.events import channel_group, server_group
 from realtime.hub import get_hub
@@ -144,7 +143,7 @@ class Subscriptions:
         resumed = [c for c, s in self.resumed_channels.items() if concerned(s)]
         if not targets and not resumed:
             return
-        keep = await database_sync_to_async(still_visible)(self.user_id, targets + resumed)
+        keep = await in_thread(still_visible)(self.user_id, targets + resumed)
         for channel_id in targets:
             if channel_id not in keep:
                 await self.unsubscribe(channel_id)

@@ -602,3 +602,33 @@ async def test_display_name_changes_reach_system_messages_without_reconnecting(
     assert _system_body(await bob.recv())["username"] == "Alice Renamed"
     await settle()
     await close_all(alice, bob)
+
+
+async def test_a_slow_operation_does_not_hold_up_another_socket(
+    users: dict[str, TestUser], world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each operation's database work runs on the loop's worker-thread pool
+    (haven_site.threads), not on one thread for the whole process: while alice's MarkRead is
+    stuck in its worker thread, bob's SendMessage is stored and acknowledged."""
+    import threading
+
+    from chat.actions import read_states
+
+    release = threading.Event()
+    original = read_states.do_mark_read
+
+    def stuck_mark_read(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(10), "never released"
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(read_states, "do_mark_read", stuck_mark_read)
+    alice, bob = await connect(users, "alice"), await connect(users, "bob")
+    try:
+        await alice.send({"type": "MarkRead", "payload": {"channel_id": world["text"]}})
+        await settle(0.2)  # alice's MarkRead now waits in its worker thread
+        assert await send(bob, world["text"], b"meanwhile")
+    finally:
+        release.set()
+    assert (await alice.expect("ReadStateUpdated"))["payload"]["channel_id"] == world["text"]
+    await alice.close()
+    await bob.close()
