@@ -106,16 +106,8 @@ def test_inside_a_transaction_the_cache_is_not_used(counter: EpochCache) -> None
 
 
 def test_a_unit_of_work_reads_the_epochs_once(
-    counter: EpochCache, monkeypatch: pytest.MonkeyPatch
+    counter: EpochCache, epoch_reads: list[list[str]]
 ) -> None:
-    reads: list[list[str]] = []
-    original = epochs._read
-
-    def read(names: list[str]) -> dict[str, str | None]:
-        reads.append(names)
-        return original(names)
-
-    monkeypatch.setattr(epochs, "_read", read)
     epochs.begin()
     try:
         computed(counter, "a")
@@ -123,8 +115,8 @@ def test_a_unit_of_work_reads_the_epochs_once(
         epochs.current("auth")
     finally:
         epochs.end()
-    assert len(reads) == 1
-    assert set(reads[0]) >= {"access", "auth"}
+    assert len(epoch_reads) == 1
+    assert set(epoch_reads[0]) >= {"access", "auth"}
 
 
 @pytest.mark.redis
@@ -157,20 +149,14 @@ def test_a_lost_epoch_never_comes_back(counter: EpochCache) -> None:
 
 
 def test_prefetched_epochs_serve_the_next_unit_of_work_only(
-    counter: EpochCache, monkeypatch: pytest.MonkeyPatch
+    counter: EpochCache, epoch_reads: list[list[str]]
 ) -> None:
     """Epochs read by the rate limit's round trip start the unit of work that follows; the one
     after reads afresh, and forgotten ones serve nobody."""
-    reads: list[list[str]] = []
-    original = epochs._read
-
-    def read(names: list[str]) -> dict[str, str | None]:
-        reads.append(names)
-        return original(names)
-
     names = epochs.names_to_read()
-    values = [original(names)[name] for name in names]
-    monkeypatch.setattr(epochs, "_read", read)
+    found = epochs._read(names)
+    values = [found[name] for name in names]
+    epoch_reads.clear()
 
     def unit_of_work() -> str | None:
         epochs.begin()
@@ -181,11 +167,11 @@ def test_prefetched_epochs_serve_the_next_unit_of_work_only(
             epochs.end()
 
     epochs.prefetched(names, values)
-    assert unit_of_work() == values[names.index("access")]
-    assert reads == []
+    assert unit_of_work() == found["access"]
+    assert epoch_reads == []
     unit_of_work()
-    assert len(reads) == 1
+    assert len(epoch_reads) == 1
     epochs.prefetched(names, values)
     epochs.forget_prefetched()
     unit_of_work()
-    assert len(reads) == 2
+    assert len(epoch_reads) == 2

@@ -51,10 +51,9 @@ async def call(method: str, path: str, token: str, body: Any = None) -> dict[str
     return await communicator.get_response(timeout=10)
 
 
-@pytest.mark.parametrize("rate_limits", [True, False])
-def test_each_request_is_one_thread_hop(
-    api: Api, executor_calls: list[Any], rate_limits: bool
-) -> None:
+def hot_requests(api: Api) -> tuple[str, list[tuple[str, str, Any]]]:
+    """A user's token and the requests of the hot path: the server list, a history page, a
+    send."""
     user = api.register("alice")
     channel = create_server(api, "alice")["system_channel_id"]
     message = {
@@ -63,10 +62,19 @@ def test_each_request_is_one_thread_hop(
         "encrypted_body": base64.b64encode(os.urandom(96)).decode(),
         "has_attachments": False,
     }
-    requests = [
+    return user.access_token, [
         ("GET", "/api/v1/servers", None),
         ("GET", f"/api/v1/channels/{channel}/messages", None),
         ("POST", f"/api/v1/channels/{channel}/messages", message),
+    ]
+
+
+@pytest.mark.parametrize("rate_limits", [True, False])
+def test_each_request_is_one_thread_hop(
+    api: Api, executor_calls: list[Any], rate_limits: bool
+) -> None:
+    token, requests = hot_requests(api)
+    requests += [
         ("GET", f"/api/v1/channels/{uuid.uuid4()}/messages", None),  # 403
         ("GET", "/api/v1/nothing-here", None),  # 404
         ("GET", "/health", None),
@@ -74,7 +82,7 @@ def test_each_request_is_one_thread_hop(
     with haven_settings(rate_limits_enabled=rate_limits):
         for method, path, body in requests:
             executor_calls.clear()
-            response = asyncio.run(call(method, path, user.access_token, body))
+            response = asyncio.run(call(method, path, token, body))
             assert response["status"] in (200, 403, 404), response
             assert len(executor_calls) == 1, (path, executor_calls)
 
@@ -108,36 +116,14 @@ def test_url_resolution_is_remembered_per_path(api: Api, monkeypatch: pytest.Mon
 @pytest.mark.redis
 @pytest.mark.parametrize("rate_limits", [True, False])
 def test_the_rate_limit_round_trip_reads_the_cache_epochs(
-    api: Api, monkeypatch: pytest.MonkeyPatch, rate_limits: bool
+    api: Api, epoch_reads: list[list[str]], rate_limits: bool
 ) -> None:
     """With rate limits on (production), the edge's one Redis call both counts the request and
     reads the epochs its unit of work checks the caches against: no second round trip."""
-    from haven_site import epochs
-
-    user = api.register("alice")
-    channel = create_server(api, "alice")["system_channel_id"]
-    reads: list[list[str]] = []
-    original = epochs._read
-
-    def read(names: list[str]) -> dict[str, str | None]:
-        reads.append(names)
-        return original(names)
-
-    monkeypatch.setattr(epochs, "_read", read)
-    message = {
-        "channel_id": channel,
-        "sender_token": base64.b64encode(os.urandom(32)).decode(),
-        "encrypted_body": base64.b64encode(os.urandom(96)).decode(),
-        "has_attachments": False,
-    }
-    requests = [
-        ("GET", "/api/v1/servers", None),
-        ("GET", f"/api/v1/channels/{channel}/messages", None),
-        ("POST", f"/api/v1/channels/{channel}/messages", message),
-    ]
+    token, requests = hot_requests(api)
     with haven_settings(rate_limits_enabled=rate_limits):
         for method, path, body in requests:
-            reads.clear()
-            response = asyncio.run(call(method, path, user.access_token, body))
+            epoch_reads.clear()
+            response = asyncio.run(call(method, path, token, body))
             assert response["status"] == 200, response
-            assert len(reads) == (0 if rate_limits else 1), (path, reads)
+            assert len(epoch_reads) == (0 if rate_limits else 1), (path, epoch_reads)
