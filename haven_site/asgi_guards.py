@@ -26,6 +26,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MIB = 1024 * 1024
 DEFAULT_BODY_LIMIT = 2 * MIB
+# Bodies up to this size are read before the global rate limit is counted (in the worker thread,
+# with the cache epochs); larger or streamed ones are counted first, at the edge.
+SMALL_BODY_BYTES = 64 * 1024
 # Set by haven_site.serve, whose Daphne protocol implements the WebSocket denial response (and
 # accepts prepared frames in websocket.send, see chat.gateway.inbound).
 WS_DENIAL_SUPPORTED = False
@@ -130,16 +133,25 @@ class EdgeGuard:
             await self.app(scope, receive, send)
             return
 
-        # An HTTP request is counted against the global limit in its worker thread, in the
-        # round trip that reads its cache epochs (``within_global_limit``, haven_site.handler);
-        # one refused here for its size is counted here (refused requests count too).
+        # An HTTP request with a small body is counted against the global limit in its worker
+        # thread, in the round trip that reads its cache epochs (``within_global_limit``,
+        # haven_site.handler). One with a large or streamed body is counted here, before the
+        # body is read (a client over its limit does not get to upload first), and so is one
+        # refused for its size (refused requests count too).
         limit = body_limit(scope["path"])
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        length = int(declared) if declared is not None and declared.isdigit() else None
+        if length is not None and length > limit:
             await _count(scope)
             await deny(scope, send, 413, TOO_LARGE)
             return
-        await self.app(scope, _counting_receive(scope, receive, send, limit), send)
+        streamed = _header(scope, b"transfer-encoding") is not None
+        if _rate_limited_path(scope) and (streamed or (length or 0) > SMALL_BODY_BYTES):
+            scope["haven.counted"] = True
+            if not await _count(scope):
+                await deny(scope, send, 429, "Rate limited")
+                return
+        await self.app(scope, _counting_receive(receive, send, limit), send)
 
 
 async def _count(scope: Scope) -> bool:
@@ -151,15 +163,16 @@ async def _count(scope: Scope) -> bool:
 
 def within_global_limit(scope: Scope) -> bool:
     """Count an HTTP request against the global per-address limit, in the worker thread that
-    serves it: the same Redis round trip reads the request's cache epochs. Sync."""
-    if not _rate_limited_path(scope):
+    serves it: the same Redis round trip reads the request's cache epochs. Sync. A request the
+    edge guard counted already (a large body) passes."""
+    if scope.get("haven.counted") or not _rate_limited_path(scope):
         return True
     ip = ratelimit.ip_key(scope["client"][0])
     limit = settings.HAVEN.max_requests_per_minute
     return ratelimit.hit("ip", ip, limit, 60, read_epochs=True)
 
 
-def _counting_receive(scope: Scope, receive: Receive, send: Send, limit: int) -> Receive:
+def _counting_receive(receive: Receive, send: Send, limit: int) -> Receive:
     """Stops a body without Content-Length (chunked) as soon as it passes the limit."""
     received = 0
 
@@ -169,7 +182,6 @@ def _counting_receive(scope: Scope, receive: Receive, send: Send, limit: int) ->
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:
-                await _count(scope)  # never reaches the worker thread that would count it
                 await send_json(send, 413, error_body(TOO_LARGE, 413), websocket=False)
                 return {"type": "http.disconnect"}
         return message

@@ -128,6 +128,29 @@ async def test_global_rate_limit_per_address() -> None:
     assert static.status_code != 429  # the client's assets are not counted
 
 
+async def test_a_large_body_over_the_rate_limit_is_refused_before_it_is_read() -> None:
+    """Small requests are counted in their worker thread, after their body; a large or streamed
+    body is counted first, so a client over its limit does not get to upload it."""
+    read = 0
+
+    async def body() -> Any:
+        nonlocal read
+        for _ in range(16):
+            read += 1
+            yield b"x" * 65536
+
+    with haven_settings(rate_limits_enabled=True, max_requests_per_minute=1):
+        async with edge(("198.51.100.4", 1)) as client:
+            assert (await client.get("/health")).status_code == 200
+            declared = await client.post(
+                "/api/v1/attachments/upload", content=b"x" * (256 * 1024), headers={}
+            )
+            streamed = await client.post("/api/v1/attachments/upload", content=body())
+    assert declared.status_code == 429
+    assert streamed.status_code == 429
+    assert read <= 1  # refused before the body was read
+
+
 async def test_rate_limited_answer_is_json() -> None:
     with haven_settings(rate_limits_enabled=True, max_requests_per_minute=1):
         async with edge(("198.51.100.3", 1)) as client:
