@@ -2,7 +2,7 @@
 
 For every HTTP request and WebSocket handshake it resolves the client address (trusted proxies
 only), applies the global per-IP rate limit to handshakes (an HTTP request's is counted by
-haven_site.handler in its worker thread, ``within_global_limit``), and refuses oversize HTTP
+haven_site.handler in its worker thread, ``count_global_limit``), and refuses oversize HTTP
 bodies with 413 *before* they are read, so that a 600 MB upload to a 2 MiB route costs nothing.
 """
 
@@ -134,7 +134,7 @@ class EdgeGuard:
             return
 
         # An HTTP request with a small body is counted against the global limit in its worker
-        # thread, in the round trip that reads its cache epochs (``within_global_limit``,
+        # thread, in the round trip that reads its cache epochs (``count_global_limit``,
         # haven_site.handler). One with a large or streamed body is counted here, before the
         # body is read (a client over its limit does not get to upload first), and so is one
         # refused for its size (refused requests count too).
@@ -161,15 +161,14 @@ async def _count(scope: Scope) -> bool:
     )
 
 
-def within_global_limit(scope: Scope) -> bool:
+def count_global_limit(scope: Scope) -> tuple[bool, ratelimit.Epochs | None]:
     """Count an HTTP request against the global per-address limit, in the worker thread that
-    serves it: the same Redis round trip reads the request's cache epochs. Sync. A request the
-    edge guard counted already (a large body) passes."""
+    serves it: (within the limit, the request's cache epochs read in the same round trip). Sync.
+    A request the edge guard counted already (a large body) passes."""
     if scope.get("haven.counted") or not _rate_limited_path(scope):
-        return True
+        return True, None
     ip = ratelimit.ip_key(scope["client"][0])
-    limit = settings.HAVEN.max_requests_per_minute
-    return ratelimit.hit("ip", ip, limit, 60, read_epochs=True)
+    return ratelimit.hit_reading_epochs("ip", ip, settings.HAVEN.max_requests_per_minute, 60)
 
 
 def _counting_receive(receive: Receive, send: Send, limit: int) -> Receive:

@@ -13,10 +13,10 @@ Redis) that moves whenever any of the tables behind the cache is written, by any
   one. The epoch is read from Redis once per unit of work (``begin()``: a request, a gateway
   operation) and otherwise at every use. So a change committed and bumped before a request
   starts is seen by that request, in every process: a revoked session, a kick or an overwrite
-  takes effect at once, as without the cache. Where a unit of work is preceded by a Redis round
+  takes effect at once, as without the cache. Where a unit of work starts with a Redis round
   trip of its own (the rate limit of a request or gateway operation), that round trip reads the
-  epochs too (``read_lua``, ``prefetched``) and the unit starts with them: the same read, made
-  a moment earlier, without a round trip of its own.
+  epochs too (``read_lua``) and the unit begins with them (``begin(known)``): the same read,
+  without a round trip of its own.
 * Inside a transaction (``atomic``) the cache is neither read nor filled: the transaction may
   have written rows behind it that are not committed yet.
 * Epoch values never repeat: a missing key (a fresh or flushed Redis) starts at a random value,
@@ -37,7 +37,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Hashable
-from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.db import connections, transaction
@@ -195,24 +194,14 @@ def _read(names: list[str]) -> dict[str, str | None]:
         return dict.fromkeys(names)
 
 
-# Epochs read by the round trip just before a unit of work, for that unit only: a one-item list
-# that ``begin`` empties, so that a later unit of the same context reads afresh. Context-local,
-# so it follows the request or the gateway operation into its worker thread (asgiref copies
-# the context), and nothing else sees it.
-_prefetched: ContextVar[list[dict[str, str | None]] | None] = ContextVar(
-    "haven_epochs_prefetched", default=None
-)
-
-
-def begin() -> None:
+def begin(known: dict[str, str | None] | None = None) -> None:
     """Start a unit of work (a request, a gateway operation): epochs are read once for it, or
-    taken from the round trip just before it (``prefetched``)."""
-    box = _prefetched.get()
-    _local.epochs = box.pop() if box else {}
+    ``known`` already, by the round trip just before it (``read_lua``)."""
+    _local.epochs = dict(known) if known else {}
 
 
 def names_to_read() -> list[str]:
-    """The epochs a unit of work may use, in the order ``keys_of`` and ``prefetched`` take."""
+    """The epochs a unit of work may use, in the order ``keys_of`` and ``read_values`` take."""
     return sorted(_names_in_use())
 
 
@@ -225,15 +214,9 @@ def start_value() -> int:
     return _start()
 
 
-def prefetched(names: list[str], values: list[Any]) -> None:
-    """Hand the epochs ``names`` read by ``read_lua`` (``values``, in order) to the next unit of
-    work of this context: the caller starts one at once (and ``forget_prefetched`` afterwards
-    if it may not have)."""
-    _prefetched.set([dict(zip(names, (str(v) for v in values), strict=True))])
-
-
-def forget_prefetched() -> None:
-    _prefetched.set(None)
+def read_values(names: list[str], values: list[Any]) -> dict[str, str | None]:
+    """The epochs ``names`` as ``read_lua`` returned them (``values``, in order), for ``begin``."""
+    return dict(zip(names, (str(v) for v in values), strict=True))
 
 
 def end() -> None:

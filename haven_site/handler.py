@@ -37,7 +37,7 @@ from django.urls import ResolverMatch, set_script_prefix
 
 from haven_site import epochs
 from haven_site.api.errors import error_body
-from haven_site.asgi_guards import within_global_limit
+from haven_site.asgi_guards import count_global_limit
 
 ROUTES_MAX = 10_000
 
@@ -76,9 +76,10 @@ class HavenASGIHandler(ASGIHandler):
 
     def _serve(self, scope: Any, body_file: Any) -> HttpResponseBase:
         """The whole request, sync, in the worker thread."""
-        if not within_global_limit(scope):  # also reads the cache epochs for begin()
+        allowed, known_epochs = count_global_limit(scope)
+        if not allowed:
             return _rate_limited()
-        epochs.begin()  # one unit of work: the cache epochs are read once for it
+        epochs.begin(known_epochs)  # one unit of work: the cache epochs are read once for it
         try:
             set_script_prefix(get_script_prefix(scope))
             signals.request_started.send(sender=self.__class__, scope=scope)

@@ -60,27 +60,34 @@ def _cache_hit(cache_key: str, window_seconds: int) -> int:
         return 1
 
 
-def hit(
-    bucket: str, key: str, limit: int, window_seconds: int, *, read_epochs: bool = False
-) -> bool:
-    """Count one request for ``key`` in ``bucket``; True while it is within the limit.
-    ``read_epochs``: a unit of work of this context follows at once (a request, a gateway
-    operation), and the same round trip reads its cache epochs (``epochs.prefetched``)."""
+Epochs = dict[str, str | None]
+
+
+def hit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
+    """Count one request for ``key`` in ``bucket``; True while it is within the limit."""
+    return hit_reading_epochs(bucket, key, limit, window_seconds, read_epochs=False)[0]
+
+
+def hit_reading_epochs(
+    bucket: str, key: str, limit: int, window_seconds: int, *, read_epochs: bool = True
+) -> tuple[bool, Epochs | None]:
+    """``hit``, and in the same Redis round trip the cache epochs of the unit of work that
+    starts now (for ``epochs.begin``); None when there is nothing to read them from (rate
+    limits off, no Redis): the unit reads them itself."""
     if not settings.HAVEN.rate_limits_enabled:
-        return True
+        return True, None
     cache_key = f"rl:{bucket}:{key}"
     if not redis_client.enabled():
-        return _cache_hit(cache_key, window_seconds) <= limit
+        return _cache_hit(cache_key, window_seconds) <= limit, None
     raw = cache.make_key(cache_key)
     client = redis_client.sync_client()
     if not read_epochs:
-        return int(_script(client)(keys=[raw], args=[window_seconds])) <= limit
+        return int(_script(client)(keys=[raw], args=[window_seconds])) <= limit, None
     names = epochs.names_to_read()
     count, values = _script(client, _HIT_READING_EPOCHS)(
         keys=[raw, *epochs.keys_of(names)], args=[window_seconds, epochs.start_value()]
     )
-    epochs.prefetched(names, values)
-    return int(count) <= limit
+    return int(count) <= limit, epochs.read_values(names, values)
 
 
 async def ahit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
@@ -117,13 +124,23 @@ def ws_op_allowed(op: str, user_id: uuid.UUID | str) -> bool:
     ``op`` is one of ``WS_OPS``: "send" (SendMessage), "typing", "pin" (pins and unpins),
     "reaction" (adds and removes), "edit", "delete". Each has its own per-user fixed window
     (``WS_RATE_LIMIT_<OP>``), counted across instances in the cache, refused attempts included.
-    Called in the worker thread of the operation's action (``GatewayConsumer.act_limited``),
-    whose cache epochs the same round trip reads.
     """
+    limit, window = _ws_limit(op)
+    return hit(f"ws-{op}", str(user_id), limit, window)
+
+
+def count_ws_op(op: str, user_id: uuid.UUID | str) -> tuple[bool, Epochs | None]:
+    """``ws_op_allowed``, in the worker thread of the operation's action
+    (``GatewayConsumer.act_limited``), with the action's cache epochs read in the same round
+    trip (``hit_reading_epochs``)."""
+    limit, window = _ws_limit(op)
+    return hit_reading_epochs(f"ws-{op}", str(user_id), limit, window)
+
+
+def _ws_limit(op: str) -> tuple[int, int]:
     if op not in WS_OPS:
         raise ValueError(f"unknown gateway operation {op!r}")
-    limit, window = settings.HAVEN.ws_rate_limits[op]
-    return hit(f"ws-{op}", str(user_id), limit, window, read_epochs=True)
+    return settings.HAVEN.ws_rate_limits[op]
 
 
 def auth_allowed(ip: str | None) -> bool:

@@ -61,10 +61,12 @@ def run_as(
     """``action(user, *args, **kwargs)`` as the connection's user (in a worker thread). With
     ``limit`` (a gateway operation, ``ratelimit.WS_OPS``) the attempt is counted first, every
     attempt (``RateLimited`` when over), in the Redis round trip that reads the cache epochs."""
-    if limit is not None and not ratelimit.ws_op_allowed(limit, user_id):
-        epochs.forget_prefetched()
-        raise RateLimited(RATE_LIMITED)
-    epochs.begin()  # one unit of work: the cache epochs are read once for it
+    known_epochs = None
+    if limit is not None:
+        allowed, known_epochs = ratelimit.count_ws_op(limit, user_id)
+        if not allowed:
+            raise RateLimited(RATE_LIMITED)
+    epochs.begin(known_epochs)  # one unit of work: the cache epochs are read once for it
     try:
         return action(user_of(user_id, login_session), *args, **kwargs)
     finally:

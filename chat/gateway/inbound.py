@@ -15,7 +15,6 @@ from typing import Any
 from channels.consumer import get_handler_name
 
 from chat.gateway.subscriptions import CODE_TRY_AGAIN, Subscriptions
-from haven_site import epochs
 from haven_site.server.frames import prepare_text_frame
 from realtime.delivery import Verdict
 from realtime.hub import FRAMES
@@ -50,12 +49,7 @@ class Inbound(Subscriptions):
             handler = getattr(self, get_handler_name(message), None)
             if handler is None:
                 raise ValueError(f"No handler for message type {message['type']}")
-            try:
-                await handler(message)
-            finally:
-                # Epochs a rate limit read for an operation that then did not act must not
-                # serve a later one (haven_site.epochs.prefetched).
-                epochs.forget_prefetched()
+            await handler(message)
             await self.drain()
         FRAMES.flush()
 

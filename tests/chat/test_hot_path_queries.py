@@ -23,7 +23,7 @@ from django.test.utils import CaptureQueriesContext
 
 from chat.permissions import Permission
 from tests.chat.conftest import P, create_server, join
-from tests.helpers import Api, Response
+from tests.helpers import Api, Response, haven_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -224,9 +224,12 @@ def test_timestamps_are_read_as_django_reads_them() -> None:
         assert cursor.fetchone()[0].tzinfo == connection.timezone
 
 
-def test_a_warm_gateway_send_is_one_insert(world: tuple[Api, str, str], api: Api) -> None:
-    """The gateway's SendMessage, as its database thread runs it (one unit of work: the session
-    check, then the action): warm, the INSERT alone, as for REST."""
+@pytest.mark.parametrize("rate_limits", [False, True])
+def test_a_warm_gateway_send_is_one_insert(
+    world: tuple[Api, str, str], api: Api, rate_limits: bool
+) -> None:
+    """The gateway's SendMessage, as its database thread runs it (one unit of work: the rate
+    limit, the session check, then the action): warm, the INSERT alone, as for REST."""
     from accounts.tokens import decode_access_token
     from chat.actions import messages
     from chat.gateway.identity import run_as
@@ -237,13 +240,17 @@ def test_a_warm_gateway_send_is_one_insert(world: tuple[Api, str, str], api: Api
     def send() -> list[str]:
         fields = body()
         del fields["channel_id"], fields["has_attachments"]
-        with CaptureQueriesContext(connection) as queries:
+        with (
+            haven_settings(rate_limits_enabled=rate_limits),
+            CaptureQueriesContext(connection) as queries,
+        ):
             run_as(
                 claims.user_id,
                 claims.session_id,
                 messages.do_send_message,
                 (uuid.UUID(channel),),
                 {**fields, "via_websocket": True},
+                "send",
             )
         control = ("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT")
         return [q["sql"] for q in queries if not q["sql"].startswith(control)]

@@ -148,30 +148,24 @@ def test_a_lost_epoch_never_comes_back(counter: EpochCache) -> None:
     assert computed(counter) != first
 
 
-def test_prefetched_epochs_serve_the_next_unit_of_work_only(
+def test_epochs_known_at_the_start_serve_that_unit_of_work_only(
     counter: EpochCache, epoch_reads: list[list[str]]
 ) -> None:
-    """Epochs read by the rate limit's round trip start the unit of work that follows; the one
-    after reads afresh, and forgotten ones serve nobody."""
+    """Epochs read by the rate limit's round trip start the unit of work they were read for;
+    the next unit reads afresh."""
     names = epochs.names_to_read()
-    found = epochs._read(names)
-    values = [found[name] for name in names]
+    known = epochs._read(names)
     epoch_reads.clear()
 
-    def unit_of_work() -> str | None:
-        epochs.begin()
+    def unit_of_work(known: dict[str, str | None] | None = None) -> str | None:
+        epochs.begin(known)
         try:
             computed(counter)
             return epochs.current("access")
         finally:
             epochs.end()
 
-    epochs.prefetched(names, values)
-    assert unit_of_work() == found["access"]
+    assert unit_of_work(known) == known["access"]
     assert epoch_reads == []
     unit_of_work()
     assert len(epoch_reads) == 1
-    epochs.prefetched(names, values)
-    epochs.forget_prefetched()
-    unit_of_work()
-    assert len(epoch_reads) == 2
