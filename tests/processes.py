@@ -15,6 +15,7 @@ Two kinds of environment:
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -43,6 +44,25 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def free_port_run(count: int) -> int:
+    """The first of ``count`` consecutive free ports, below the kernel's ephemeral range (from
+    32768), so that no client connection of the run takes one of them before the server binds
+    it (a port from ``free_port`` is free once, not reserved)."""
+    for _ in range(1000):
+        first = random.randrange(20_000, 32_000 - count)
+        probes = [socket.socket() for _ in range(count)]
+        try:
+            for offset, probe in enumerate(probes):
+                probe.bind(("127.0.0.1", first + offset))
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+        return first
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 def wait_for_port(

@@ -24,7 +24,7 @@ import websockets
 
 from tests.processes import (
     HavenProcess,
-    free_port,
+    free_port_run,
     live_database_url,
     live_env,
     live_process,
@@ -49,9 +49,7 @@ def metric(port: int, name: str) -> float:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[HavenProcess, int]]:
-    metrics = free_port()
-    while metrics + 1 == free_port():  # two ports in a row
-        metrics = free_port()
+    metrics = free_port_run(2)  # one metrics exporter per worker, on consecutive ports
     env = live_env(
         live_database_url(os.environ["DATABASE_URL"]),
         live_redis_url(os.environ["REDIS_URL"]),
@@ -60,11 +58,11 @@ def cluster() -> Iterator[tuple[HavenProcess, int]]:
     )
     prepare_database(env)
     process = live_process(env, "workers").start()
-    deadline = time.monotonic() + 30
-    while len(workers_of(process)) < 2 or not all(_up(metrics + i) for i in range(2)):
-        assert time.monotonic() < deadline, process.log_text()[-3000:]
-        time.sleep(0.2)
     try:
+        deadline = time.monotonic() + 30
+        while len(workers_of(process)) < 2 or not all(_up(metrics + i) for i in range(2)):
+            assert time.monotonic() < deadline, process.log_text()[-3000:]
+            time.sleep(0.2)
         yield process, metrics
     finally:
         process.stop()

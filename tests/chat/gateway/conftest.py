@@ -75,7 +75,13 @@ class Ws:
         return await self.comm.receive_output(wait)  # type: ignore[no-any-return, unused-ignore]
 
     async def expect(self, event_type: str, wait: float = 3) -> dict[str, Any]:
+        """The next frame, which must be ``event_type``. Announcements of people coming
+        online (``PresenceUpdate``) arrive whenever their connect has finished, in any order
+        with the frames of this socket's own work: passed over unless asked for (``recv`` and
+        ``silent`` still see them)."""
         frame = await self.recv(wait)
+        while frame["type"] == "PresenceUpdate" and event_type != "PresenceUpdate":
+            frame = await self.recv(wait)
         assert frame["type"] == event_type, frame
         return frame
 
