@@ -17,6 +17,7 @@ from django.conf import settings
 from haven_site import ratelimit
 from haven_site.api.errors import error_body
 from haven_site.clientip import client_ip
+from haven_site.epochs import EpochValues
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -142,7 +143,8 @@ class EdgeGuard:
         declared = _header(scope, b"content-length")
         length = int(declared) if declared is not None and declared.isdigit() else None
         if length is not None and length > limit:
-            await _count(scope)
+            if _rate_limited_path(scope):
+                await _count(scope)
             await deny(scope, send, 413, TOO_LARGE)
             return
         streamed = _header(scope, b"transfer-encoding") is not None
@@ -161,7 +163,7 @@ async def _count(scope: Scope) -> bool:
     )
 
 
-def count_global_limit(scope: Scope) -> tuple[bool, ratelimit.Epochs | None]:
+def count_global_limit(scope: Scope) -> tuple[bool, EpochValues | None]:
     """Count an HTTP request against the global per-address limit, in the worker thread that
     serves it: (within the limit, the request's cache epochs read in the same round trip). Sync.
     A request the edge guard counted already (a large body) passes."""

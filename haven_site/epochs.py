@@ -45,6 +45,7 @@ from django.db.backends.signals import connection_created
 logger = logging.getLogger("haven.epochs")
 
 T = TypeVar("T")
+EpochValues = dict[str, str | None]  # epoch name -> its tag (None: do not use the cache)
 MAX_AGE_SECS = 300.0
 MAX_ENTRIES = 50_000
 KEY_PREFIX = "haven:epoch:"
@@ -179,7 +180,7 @@ def _script(client: Any, name: str, source: str) -> Any:
     return script
 
 
-def _read(names: list[str]) -> dict[str, str | None]:
+def _read(names: list[str]) -> EpochValues:
     from haven_site import redisconn
 
     if not redisconn.enabled():
@@ -188,13 +189,13 @@ def _read(names: list[str]) -> dict[str, str | None]:
     try:
         keys = keys_of(names)
         values = _script(redisconn.sync_client(), "read", _READ)(keys=keys, args=[_start()])
-        return dict(zip(names, (str(v) for v in values), strict=True))
+        return read_values(names, values)
     except Exception:
         logger.warning("Could not read cache epochs; reading the database", exc_info=True)
         return dict.fromkeys(names)
 
 
-def begin(known: dict[str, str | None] | None = None) -> None:
+def begin(known: EpochValues | None = None) -> None:
     """Start a unit of work (a request, a gateway operation): epochs are read once for it, or
     ``known`` already, by the round trip just before it (``read_lua``)."""
     _local.epochs = dict(known) if known else {}
@@ -214,7 +215,7 @@ def start_value() -> int:
     return _start()
 
 
-def read_values(names: list[str], values: list[Any]) -> dict[str, str | None]:
+def read_values(names: list[str], values: list[Any]) -> EpochValues:
     """The epochs ``names`` as ``read_lua`` returned them (``values``, in order), for ``begin``."""
     return dict(zip(names, (str(v) for v in values), strict=True))
 

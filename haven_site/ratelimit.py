@@ -60,9 +60,6 @@ def _cache_hit(cache_key: str, window_seconds: int) -> int:
         return 1
 
 
-Epochs = dict[str, str | None]
-
-
 def hit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
     """Count one request for ``key`` in ``bucket``; True while it is within the limit."""
     return hit_reading_epochs(bucket, key, limit, window_seconds, read_epochs=False)[0]
@@ -70,7 +67,7 @@ def hit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
 
 def hit_reading_epochs(
     bucket: str, key: str, limit: int, window_seconds: int, *, read_epochs: bool = True
-) -> tuple[bool, Epochs | None]:
+) -> tuple[bool, epochs.EpochValues | None]:
     """``hit``, and in the same Redis round trip the cache epochs of the unit of work that
     starts now (for ``epochs.begin``); None when there is nothing to read them from (rate
     limits off, no Redis): the unit reads them itself."""
@@ -129,7 +126,7 @@ def ws_op_allowed(op: str, user_id: uuid.UUID | str) -> bool:
     return hit(f"ws-{op}", str(user_id), limit, window)
 
 
-def count_ws_op(op: str, user_id: uuid.UUID | str) -> tuple[bool, Epochs | None]:
+def count_ws_op(op: str, user_id: uuid.UUID | str) -> tuple[bool, epochs.EpochValues | None]:
     """``ws_op_allowed``, in the worker thread of the operation's action
     (``GatewayConsumer.act_limited``), with the action's cache epochs read in the same round
     trip (``hit_reading_epochs``)."""
