@@ -62,15 +62,21 @@ def _cache_hit(cache_key: str, window_seconds: int) -> int:
 
 def hit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
     """Count one request for ``key`` in ``bucket``; True while it is within the limit."""
-    return hit_reading_epochs(bucket, key, limit, window_seconds, read_epochs=False)[0]
+    return _hit(bucket, key, limit, window_seconds, read_epochs=False)[0]
 
 
 def hit_reading_epochs(
-    bucket: str, key: str, limit: int, window_seconds: int, *, read_epochs: bool = True
+    bucket: str, key: str, limit: int, window_seconds: int
 ) -> tuple[bool, epochs.EpochValues | None]:
     """``hit``, and in the same Redis round trip the cache epochs of the unit of work that
     starts now (for ``epochs.begin``); None when there is nothing to read them from (rate
     limits off, no Redis): the unit reads them itself."""
+    return _hit(bucket, key, limit, window_seconds, read_epochs=True)
+
+
+def _hit(
+    bucket: str, key: str, limit: int, window_seconds: int, *, read_epochs: bool
+) -> tuple[bool, epochs.EpochValues | None]:
     if not settings.HAVEN.rate_limits_enabled:
         return True, None
     cache_key = f"rl:{bucket}:{key}"
@@ -115,29 +121,19 @@ WRITE_LIMIT = (30, 60)
 WS_OPS = ("send", "typing", "pin", "reaction", "edit", "delete")
 
 
-def ws_op_allowed(op: str, user_id: uuid.UUID | str) -> bool:
-    """Count one gateway operation of this user; True while within its limit.
+def count_ws_op(op: str, user_id: uuid.UUID | str) -> tuple[bool, epochs.EpochValues | None]:
+    """Count one gateway operation of this user: (within its limit, the cache epochs read in the
+    same round trip, ``hit_reading_epochs``). Called in the worker thread of the operation's
+    action (``GatewayConsumer.act_limited``), which starts with those epochs.
 
     ``op`` is one of ``WS_OPS``: "send" (SendMessage), "typing", "pin" (pins and unpins),
     "reaction" (adds and removes), "edit", "delete". Each has its own per-user fixed window
     (``WS_RATE_LIMIT_<OP>``), counted across instances in the cache, refused attempts included.
     """
-    limit, window = _ws_limit(op)
-    return hit(f"ws-{op}", str(user_id), limit, window)
-
-
-def count_ws_op(op: str, user_id: uuid.UUID | str) -> tuple[bool, epochs.EpochValues | None]:
-    """``ws_op_allowed``, in the worker thread of the operation's action
-    (``GatewayConsumer.act_limited``), with the action's cache epochs read in the same round
-    trip (``hit_reading_epochs``)."""
-    limit, window = _ws_limit(op)
-    return hit_reading_epochs(f"ws-{op}", str(user_id), limit, window)
-
-
-def _ws_limit(op: str) -> tuple[int, int]:
     if op not in WS_OPS:
         raise ValueError(f"unknown gateway operation {op!r}")
-    return settings.HAVEN.ws_rate_limits[op]
+    limit, window = settings.HAVEN.ws_rate_limits[op]
+    return hit_reading_epochs(f"ws-{op}", str(user_id), limit, window)
 
 
 def auth_allowed(ip: str | None) -> bool:

@@ -19,11 +19,8 @@ from django.db import DatabaseError
 
 from chat.actions import messages, pins, reactions, read_states
 from chat.gateway.consumer import GatewayConsumer
-from chat.gateway.identity import RATE_LIMITED
 from haven_site.api.errors import ApiError
 from realtime import protocol
-
-__all__ = ["RATE_LIMITED", "SAVE_FAILED"]
 
 logger = logging.getLogger("haven.gateway")
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat.gateway.messages import RATE_LIMITED
+from chat.gateway.identity import RATE_LIMITED
 from chat.gateway.timers import maybe_sweep
 from haven_site.api.errors import BadRequest
-from haven_site.ratelimit import ws_op_allowed
+from haven_site.ratelimit import count_ws_op
 from realtime import protocol
 from realtime.registry import get_registry
 from tests.chat.gateway.conftest import Ws
@@ -96,9 +96,9 @@ def test_send_rate_limit_is_30_per_10_seconds() -> None:
     user = uuid.uuid4()
     assert RATE_LIMITED == "Rate limit exceeded \u2014 slow down"
     with haven_settings(rate_limits_enabled=True):
-        results = [ws_op_allowed("send", user) for _ in range(31)]
+        results = [count_ws_op("send", user)[0] for _ in range(31)]
         assert results == [True] * 30 + [False]
-        assert ws_op_allowed("send", uuid.uuid4())  # per user
+        assert count_ws_op("send", uuid.uuid4())[0]  # per user
 
 
 def test_admin_stats_counts_connected_users(users: dict[str, TestUser], api: Api) -> None:

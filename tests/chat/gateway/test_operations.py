@@ -15,8 +15,8 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from chat.actions import messages as message_actions
-from chat.gateway.messages import RATE_LIMITED
-from haven_site.ratelimit import ws_op_allowed
+from chat.gateway.identity import RATE_LIMITED
+from haven_site.ratelimit import count_ws_op
 from tests.chat.gateway.conftest import Ws, settle
 from tests.factories import (
     add_channel,
@@ -315,7 +315,7 @@ async def test_the_send_rate_limit_is_checked_first(
     carol = await connect(users, "carol")
     with haven_settings(rate_limits_enabled=True):
         for _ in range(30):
-            assert await sync_to_async(ws_op_allowed)("send", users["carol"].id)
+            assert (await sync_to_async(count_ws_op)("send", users["carol"].id))[0]
         # Over the limit, even a send that would fail later says so first.
         assert await error_of(carol, send_frame(world["text"])) == RATE_LIMITED
         assert RATE_LIMITED == "Rate limit exceeded \u2014 slow down"
