@@ -90,15 +90,21 @@ def _sqlite_defaults() -> dict[str, Any]:
     }
 
 
-async def test_oversize_body_is_refused_before_it_is_read() -> None:
-    read = 0
+class StreamedBody:
+    """A chunked request body of ``chunks`` chunks of 64 KiB that counts how many were read."""
 
-    async def body() -> Any:
-        nonlocal read
-        for _ in range(64):
-            read += 1
+    def __init__(self, chunks: int) -> None:
+        self.chunks = chunks
+        self.read = 0
+
+    async def __aiter__(self) -> Any:
+        for _ in range(self.chunks):
+            self.read += 1
             yield b"x" * 65536
 
+
+async def test_oversize_body_is_refused_before_it_is_read() -> None:
+    body = StreamedBody(64)
     async with edge() as client:
         declared = await client.post(
             "/api/v1/auth/login",
@@ -106,7 +112,7 @@ async def test_oversize_body_is_refused_before_it_is_read() -> None:
             headers={"content-type": "application/json", "content-length": str(3 * 1024 * 1024)},
         )
         chunked = await client.post(
-            "/api/v1/auth/login", content=body(), headers={"content-type": "application/json"}
+            "/api/v1/auth/login", content=body, headers={"content-type": "application/json"}
         )
     assert declared.status_code == 413
     assert declared.json() == {
@@ -114,7 +120,7 @@ async def test_oversize_body_is_refused_before_it_is_read() -> None:
         "status": 413,
     }
     assert chunked.status_code == 413
-    assert read < 64  # stopped early, not buffered to the end
+    assert body.read < 64  # stopped early, not buffered to the end
 
 
 async def test_global_rate_limit_per_address() -> None:
@@ -131,24 +137,17 @@ async def test_global_rate_limit_per_address() -> None:
 async def test_a_large_body_over_the_rate_limit_is_refused_before_it_is_read() -> None:
     """Small requests are counted in their worker thread, after their body; a large or streamed
     body is counted first, so a client over its limit does not get to upload it."""
-    read = 0
-
-    async def body() -> Any:
-        nonlocal read
-        for _ in range(16):
-            read += 1
-            yield b"x" * 65536
-
+    body = StreamedBody(16)
     with haven_settings(rate_limits_enabled=True, max_requests_per_minute=1):
         async with edge(("198.51.100.4", 1)) as client:
             assert (await client.get("/health")).status_code == 200
             declared = await client.post(
                 "/api/v1/attachments/upload", content=b"x" * (256 * 1024), headers={}
             )
-            streamed = await client.post("/api/v1/attachments/upload", content=body())
+            streamed = await client.post("/api/v1/attachments/upload", content=body)
     assert declared.status_code == 429
     assert streamed.status_code == 429
-    assert read <= 1  # refused before the body was read
+    assert body.read <= 1  # refused before the body was read
 
 
 async def test_rate_limited_answer_is_json() -> None:
