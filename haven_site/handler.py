@@ -7,11 +7,11 @@ and a sync DRF view hops once more. It also sends ``request_started`` through a 
 single-thread executor per request (a thread started and joined per request) and closes the
 response through another hop: some fifteen thread switches per API request, which cost more
 CPU than the request itself (docs/performance.md). Here the body is read on the event loop,
-then one call on asgiref's thread pool does what WSGI would do for the request (the global rate
-limit first, counted in the Redis round trip that reads the request's cache epochs; signals,
-middleware chain built sync, view, ``response.close()``, which sends ``request_finished``),
-and the response is written from the event loop. Async views (the health probes) still work:
-Django runs them from the sync chain.
+then one call on the loop's worker pool (``haven_site.threads``) does what WSGI would do for
+the request (the global rate limit first, counted in the Redis round trip that reads the
+request's cache epochs; signals, middleware chain built sync, view, ``response.close()``,
+which sends ``request_finished``), and the response is written from the event loop. Async
+views (the health probes) still work: Django runs them from the sync chain.
 
 Streaming responses (downloads) are written as Django writes them, watching for the client to
 go away, and closed afterwards (their iterator may hold a file open until then).
@@ -27,7 +27,6 @@ import contextlib
 import json
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
@@ -38,6 +37,7 @@ from django.urls import ResolverMatch, set_script_prefix
 from haven_site import epochs
 from haven_site.api.errors import error_body
 from haven_site.asgi_guards import count_global_limit
+from haven_site.threads import run_in_thread
 
 ROUTES_MAX = 10_000
 
@@ -66,7 +66,7 @@ class HavenASGIHandler(ASGIHandler):
         except RequestAborted:
             return
         try:
-            response = await sync_to_async(self._serve, thread_sensitive=False)(scope, body_file)
+            response = await run_in_thread(self._serve, scope, body_file)
             if response.streaming:
                 await self._stream(response, receive, send)
             else:
@@ -124,4 +124,4 @@ class HavenASGIHandler(ASGIHandler):
                 with contextlib.suppress(asyncio.CancelledError, RequestAborted):
                     await task
         finally:
-            await sync_to_async(response.close, thread_sensitive=False)()
+            await run_in_thread(response.close)
