@@ -112,6 +112,7 @@ bench: setup-dev
 	$(BENCH_ENV) $(BIN)/python bench/gateway_fanout.py --layers pubsub
 	$(BENCH_ENV) $(BIN)/python bench/storm.py
 	$(BENCH_ENV) $(BIN)/python bench/request_cost.py --calls
+	$(BIN)/python bench/intermittency.py
 
 bench-rest: setup-dev
 	$(BENCH_ENV) $(BIN)/python bench/rest_api.py
