@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
-from typing import Any
+import tempfile
+from typing import IO, Any
 
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
@@ -70,9 +73,62 @@ class HavenASGIHandler(ASGIHandler):
             if response.streaming:
                 await self._stream(response, receive, send)
             else:
-                await self.send_response(response, send)
+                await self._send_whole(response, send)
         finally:
             body_file.close()
+
+    async def read_body(self, receive: Any) -> IO[bytes]:
+        """Django's, except that a body that arrives in one message (every API request's
+        does) is wrapped as it is, not copied into a new spooled temporary file."""
+        spool: IO[bytes] | None = None
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                if spool is not None:
+                    spool.close()
+                raise RequestAborted()
+            body = message.get("body", b"")
+            more = message.get("more_body", False)
+            if spool is None:
+                if not more:
+                    return io.BytesIO(body)
+                spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (the caller closes it)
+                    max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b"
+                )
+            spool.write(body)
+            if not more:
+                spool.seek(0)
+                return spool
+
+    async def _send_whole(self, response: HttpResponseBase, send: Any) -> None:
+        """Django's ``send_response`` for a response that is not streamed, with the headers
+        read straight from their store: Django's case-insensitive mapping walks them through
+        a Python generator and a lookup per header, a quarter of the event loop's share of an
+        API request."""
+        # ResponseHeaders keeps both as str, converted when set.
+        headers = [
+            (name.encode("ascii"), value.encode("latin1"))
+            for name, value in response.headers._store.values()
+        ]
+        for cookie in response.cookies.values():
+            headers.append((b"Set-Cookie", cookie.output(header="").encode("ascii").strip()))
+        await send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
+        body = response.content  # type: ignore[attr-defined]
+        size = self.chunk_size
+        if len(body) <= size:
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        for offset in range(0, len(body), size):
+            more = offset + size < len(body)
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": body[offset : offset + size],
+                    "more_body": more,
+                }
+            )
 
     def _serve(self, scope: Any, body_file: Any) -> HttpResponseBase:
         """The whole request, sync, in the worker thread."""

@@ -19,8 +19,12 @@ from typing import Any
 
 import pytest
 from channels.testing import HttpCommunicator
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler
+from django.http import HttpResponse
 
 from haven_site.asgi import application
+from haven_site.handler import HavenASGIHandler
 from tests.chat.conftest import create_server
 from tests.helpers import Api, haven_settings
 
@@ -127,3 +131,64 @@ def test_the_rate_limit_round_trip_reads_the_cache_epochs(
             response = asyncio.run(call(method, path, token, body))
             assert response["status"] == 200, response
             assert len(epoch_reads) == (0 if rate_limits else 1), (path, epoch_reads)
+
+
+async def sent_by(send_response: Any, response: HttpResponse) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    await send_response(response, send)
+    return messages
+
+
+@pytest.mark.parametrize(
+    "size", [0, 10, HavenASGIHandler.chunk_size, 2 * HavenASGIHandler.chunk_size + 5]
+)
+async def test_a_whole_response_is_sent_as_django_sends_it(size: int) -> None:
+    """``_send_whole`` reads the headers from their store; the messages are Django's own
+    (header case, cookies, chunks and more_body flags)."""
+    handler = HavenASGIHandler()
+
+    def response() -> HttpResponse:
+        made = HttpResponse(b"x" * size, status=201, content_type="application/json")
+        made["X-Mixed-Case"] = "Value é"  # latin-1
+        made.set_cookie("csrftoken", "abc", samesite="Lax")
+        return made
+
+    ours = await sent_by(handler._send_whole, response())
+    django = await sent_by(ASGIHandler.send_response.__get__(handler), response())
+    assert ours == django
+    assert (b"X-Mixed-Case", "Value é".encode("latin1")) in ours[0]["headers"]
+    assert b"".join(m["body"] for m in ours[1:]) == b"x" * size
+
+
+async def test_a_body_is_read_whole_from_one_message_or_many() -> None:
+    handler = HavenASGIHandler()
+
+    def receiving(*messages: dict[str, Any]) -> Any:
+        queue = list(messages)
+
+        async def receive() -> dict[str, Any]:
+            return queue.pop(0)
+
+        return receive
+
+    one = await handler.read_body(receiving({"type": "http.request", "body": b"abc"}))
+    assert one.read() == b"abc"
+    many = await handler.read_body(
+        receiving(
+            {"type": "http.request", "body": b"ab", "more_body": True},
+            {"type": "http.request", "body": b"cd", "more_body": True},
+            {"type": "http.request", "body": b"e"},
+        )
+    )
+    assert many.read() == b"abcde"
+    with pytest.raises(RequestAborted):
+        await handler.read_body(
+            receiving(
+                {"type": "http.request", "body": b"ab", "more_body": True},
+                {"type": "http.disconnect"},
+            )
+        )
