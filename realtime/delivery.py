@@ -54,18 +54,21 @@ class Delivery:
         sid = doorbell.get("sid")
         if sid is None:  # not replayable: no order to keep
             return self._verdict(doorbell["id"], doorbell.get("x"))
-        cursor = self.cursors.get(doorbell["g"])
+        group = doorbell["g"]
+        cursor = self.cursors.get(group)
         if cursor is None:
             return Verdict.SKIP  # left the group while this was in flight
-        seq = doorbell.get("_seq")
-        if seq is None:
-            seq = doorbell["_seq"] = seq_of(sid)
-        if seq <= seq_of(cursor):
-            return Verdict.SKIP  # already delivered (read back from the store)
         prev = doorbell["prev"]
-        if prev != cursor and seq_of(prev) > seq_of(cursor):
-            return Verdict.REPAIR
-        self.cursors[doorbell["g"]] = sid
+        if prev != cursor:  # not simply the next event of the group (ids grow: sid > prev)
+            seq = doorbell.get("_seq")
+            if seq is None:
+                seq = doorbell["_seq"] = seq_of(sid)
+            at = seq_of(cursor)
+            if seq <= at:
+                return Verdict.SKIP  # already delivered (read back from the store)
+            if seq_of(prev) > at:
+                return Verdict.REPAIR
+        self.cursors[group] = sid
         return self._verdict(doorbell["id"], doorbell.get("x"))
 
     def after_repair(self, doorbell: dict[str, Any]) -> Verdict:
