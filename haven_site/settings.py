@@ -98,6 +98,12 @@ if HAVEN.database_url:
             "max_size": HAVEN.db_max_connections,
             "timeout": HAVEN.db_pool_timeout_secs,  # a request waits this long for a connection
         }
+        # The statements run on every send and history page bind their parameters on the server
+        # (haven_site.postgresql.base.DatabaseWrapper.binding_cursor) and are prepared at their
+        # first run on each connection; all others are bound by psycopg, which never prepares
+        # them. Prepared statements need a direct connection or a pooler that keeps them
+        # (PgBouncer 1.21+ with max_prepared_statements): docs/decisions.md.
+        _database["OPTIONS"]["prepare_threshold"] = 0
 else:
     HAVEN.var_dir.mkdir(parents=True, exist_ok=True)
     _database = {

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q, QuerySet
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
@@ -25,6 +26,13 @@ from chat.shapes.messages import MessageRow
 
 _MAX_ATTEMPTS = 50
 _insert_sql: dict[str, str] = {}  # database alias -> the compiled INSERT of one message
+
+
+def _binding_cursor(connection: BaseDatabaseWrapper) -> Any:
+    """A cursor whose parameters the database binds, where the backend has one
+    (haven_site.postgresql); these statements are written for it."""
+    binding = getattr(connection, "binding_cursor", None)
+    return binding() if binding is not None else connection.cursor()
 
 
 def _insert(message: Message) -> None:
@@ -45,7 +53,7 @@ def _insert(message: Message) -> None:
             message.save(force_insert=True)
             return
         _insert_sql[alias] = sql
-    with connection.cursor() as cursor:
+    with _binding_cursor(connection) as cursor:
         cursor.execute(sql, values)
     message._state.adding = False
     message._state.db = alias
@@ -113,7 +121,7 @@ def sql_page(channel_id: uuid.UUID, before: datetime | None, limit: int) -> list
         params.append(before)
     params.append(limit)
     alias = router.db_for_read(Message)
-    with connections[alias].cursor() as cursor:
+    with _binding_cursor(connections[alias]) as cursor:
         cursor.execute(_PAGE_SQL[before is not None], params)
         return [MessageRow(*row) for row in cursor.fetchall()]
 

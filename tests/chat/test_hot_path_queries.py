@@ -283,3 +283,27 @@ def test_a_timestamp_collision_outside_a_transaction_moves_a_microsecond(
     assert not connection.in_atomic_block
     assert first.timestamp == moment
     assert second.timestamp == moment + timedelta(microseconds=1)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+def test_the_insert_and_the_page_are_bound_and_prepared_by_the_server(
+    world: tuple[Api, str, str], api: Api
+) -> None:
+    """The message INSERT and the history page bind their parameters on the server (psycopg
+    does not quote them into the text) and run as statements prepared once per connection."""
+    from chat.actions import message_store
+    from chat.models import Channel
+
+    _, _, channel_id = world
+    channel = Channel.objects.get(id=channel_id)
+    fields = {"sender_id": api.users["bob"].id, "sender_token": b"t", "encrypted_body": b"b"}
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(2):
+            message_store.insert_message(channel, **fields)
+            message_store.read_page(channel.id, None, 50)
+    assert all("%s" in q["sql"] or "$" in q["sql"] for q in queries), queries  # not inlined
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any(s.startswith('INSERT INTO "messages"') for s in prepared), prepared
+    assert any(s.startswith("SELECT") and '"messages"' in s for s in prepared), prepared
