@@ -7,8 +7,9 @@ thread's database connection to the pool when ``func`` ends.
 
 Why not asgiref's ``sync_to_async``, which does the same: per call it builds a wrapper object
 (``functools.update_wrapper``, two coroutine checks), shields the executor's future, and walks
-every context variable twice to copy values back and forth between the loop and the thread. On
-the send path that was a tenth of a request's Python (docs/performance.md, "The fourth round").
+every context variable twice to copy values back and forth between the loop and the thread
+(py-spy put a fifth of the event loop's share of an API request there; docs/performance.md,
+"The fourth round").
 Nothing here needs the copy back: what a request or operation returns is its result, and the
 context variables it sets (Django's script prefix, translation, the cache epochs) belong to it
 alone. What ``async_to_sync`` needs from inside the thread (the loop to go back to: the
@@ -41,8 +42,11 @@ async def run_in_thread(func: Callable[P, R], *args: P.args, **kwargs: P.kwargs)
     """``await func(*args, **kwargs)`` on the loop's worker pool, in a copy of this context."""
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
-    call = functools.partial(func, *args, **kwargs) if kwargs else func
-    return await loop.run_in_executor(None, _enter, loop, context, call, args if not kwargs else ())
+    if kwargs:  # run_in_executor passes positional arguments only
+        return await loop.run_in_executor(
+            None, _enter, loop, context, functools.partial(func, *args, **kwargs), ()
+        )
+    return await loop.run_in_executor(None, _enter, loop, context, func, args)
 
 
 def _enter(

@@ -74,9 +74,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         and planning them afterwards; statements bound by psycopg are never prepared. For
         statements written for it (the message INSERT, the history page): server-side binding
         cannot type every parameter Django's ORM may produce, which is why Django does not
-        default to it. Wrapped as ``cursor()`` wraps, so execute
-        wrappers (the cache epochs, query counts) see the statements. (Django's ``_cursor`` and
-        ``create_cursor``, with the cursor class chosen here; the stubs miss these names.)"""
+        default to it. Wrapped as ``cursor()`` wraps, so execute wrappers (the cache epochs,
+        query counts) see the statements: Django's ``_cursor`` and ``create_cursor``, with the
+        cursor class chosen here (the stubs miss these names)."""
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
