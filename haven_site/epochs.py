@@ -42,6 +42,8 @@ from typing import Any, TypeVar
 from django.db import connections, transaction
 from django.db.backends.signals import connection_created
 
+from haven_site.redis_scripts import Script
+
 logger = logging.getLogger("haven.epochs")
 
 T = TypeVar("T")
@@ -83,6 +85,8 @@ for _, key in ipairs(KEYS) do
 end
 return 1
 """
+_READ_SCRIPT = Script(_READ)
+_BUMP_SCRIPT = Script(_BUMP)
 
 
 def watch(epoch: str, *tables: str) -> None:
@@ -163,21 +167,12 @@ def bump(epochs: set[str]) -> None:
         return
     try:
         keys = [KEY_PREFIX + name for name in sorted(epochs)]
-        _script(redisconn.sync_client(), "bump", _BUMP)(keys=keys, args=[_start()])
+        _BUMP_SCRIPT(keys=keys, args=[_start()])
     except Exception:
         # The other processes may keep what this write changed until MAX_AGE_SECS: say so.
         logger.exception("Could not publish a cache epoch; other processes may serve stale rows")
         for cache in EpochCache.instances:
             cache.entries.clear()
-
-
-def _script(client: Any, name: str, source: str) -> Any:
-    attr = f"_haven_epoch_{name}"
-    script = getattr(client, attr, None)
-    if script is None:
-        script = client.register_script(source)
-        setattr(client, attr, script)
-    return script
 
 
 def _read(names: list[str]) -> EpochValues:
@@ -188,7 +183,7 @@ def _read(names: list[str]) -> EpochValues:
             return {n: str(_memory.setdefault(n, _start())) for n in names}
     try:
         keys = keys_of(names)
-        values = _script(redisconn.sync_client(), "read", _READ)(keys=keys, args=[_start()])
+        values = _READ_SCRIPT(keys=keys, args=[_start()])
         return read_values(names, values)
     except Exception:
         logger.warning("Could not read cache epochs; reading the database", exc_info=True)

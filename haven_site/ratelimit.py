@@ -6,9 +6,10 @@ is the key's time to live, so it reopens with the first request after it ran out
 
 On Redis a hit is one atomic script call on the cache's own key (INCR, and EXPIRE when it opened
 the window). The limits that precede a unit of work (an HTTP request's global limit, a gateway
-operation's) are counted in that unit's worker thread, on the sync client, by a script that also
-reads the unit's cache epochs (haven_site.epochs): one round trip for both, and none on the event
-loop, where redis-py's asyncio client costs about twice the CPU of the sync one. The WebSocket
+operation's) are counted in that unit's worker thread (on the thread's own connection,
+haven_site.redis_scripts), by a script that also reads the unit's cache epochs
+(haven_site.epochs): one round trip for both, and none on the event loop, where redis-py's
+asyncio client costs about twice the CPU of the sync one. The WebSocket
 handshake's limit is counted on the event loop (``ahit``). Without Redis the in-process cache is
 used directly (no I/O, so the event loop may call it).
 """
@@ -19,7 +20,6 @@ import hashlib
 import hmac
 import uuid
 from functools import lru_cache
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -27,6 +27,7 @@ from django.core.cache import cache
 from haven_site import epochs
 from haven_site import redisconn as redis_client
 from haven_site.keys import derived_key
+from haven_site.redis_scripts import Script
 
 _COUNT = """
 local count = redis.call('INCR', KEYS[1])
@@ -40,14 +41,8 @@ _HIT_READING_EPOCHS = (
 )
 
 
-def _script(client: Any, source: str = _HIT) -> Any:
-    scripts = getattr(client, "_haven_rate_scripts", None)
-    if scripts is None:
-        scripts = client._haven_rate_scripts = {}
-    script = scripts.get(source)
-    if script is None:
-        script = scripts[source] = client.register_script(source)
-    return script
+_HIT_SCRIPT = Script(_HIT)
+_HIT_READING_EPOCHS_SCRIPT = Script(_HIT_READING_EPOCHS)
 
 
 def _cache_hit(cache_key: str, window_seconds: int) -> int:
@@ -83,11 +78,10 @@ def _hit(
     if not redis_client.enabled():
         return _cache_hit(cache_key, window_seconds) <= limit, None
     raw = cache.make_key(cache_key)
-    client = redis_client.sync_client()
     if not read_epochs:
-        return int(_script(client)(keys=[raw], args=[window_seconds])) <= limit, None
+        return int(_HIT_SCRIPT(keys=[raw], args=[window_seconds])) <= limit, None
     names = epochs.names_to_read()
-    count, values = _script(client, _HIT_READING_EPOCHS)(
+    count, values = _HIT_READING_EPOCHS_SCRIPT(
         keys=[raw, *epochs.keys_of(names)], args=[window_seconds, epochs.start_value()]
     )
     return int(count) <= limit, epochs.read_values(names, values)
@@ -100,7 +94,7 @@ async def ahit(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
     if not redis_client.enabled():
         return hit(bucket, key, limit, window_seconds)
     raw = cache.make_key(f"rl:{bucket}:{key}")
-    count = await _script(redis_client.async_client())(keys=[raw], args=[window_seconds])
+    count = await _HIT_SCRIPT.bound(redis_client.async_client())(keys=[raw], args=[window_seconds])
     return int(count) <= limit
 
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 from django.conf import settings
 
 from haven_site import redisconn
+from haven_site.redis_scripts import Script
 
 CONNS = "haven:ws:conns"
 PENDING = "haven:ws:pending"
@@ -94,21 +94,16 @@ end
 return gone
 """
 
-
-def _script(client: Any, name: str, source: str) -> Any:
-    attr = f"_haven_{name}"
-    script = getattr(client, attr, None)
-    if script is None:
-        script = client.register_script(source)
-        setattr(client, attr, script)
-    return script
+_REGISTER_SCRIPT = Script(_REGISTER)
+_UNREGISTER_SCRIPT = Script(_UNREGISTER)
+_SWEEP_SCRIPT = Script(_SWEEP)
 
 
 class RedisRegistry:
     async def register(self, user_id: str, conn_id: str, limit: int) -> bool:
         now = time.time()
         client = redisconn.async_client()
-        count = await _script(client, "register", _REGISTER)(
+        count = await _REGISTER_SCRIPT.bound(client)(
             keys=[user_key(user_id), CONNS],
             args=[conn_id, f"{user_id}|{conn_id}", now, now + entry_ttl(), limit, 86_400],
         )
@@ -134,7 +129,7 @@ class RedisRegistry:
         has reconnected by then (a graceful restart must not flap everyone's presence)."""
         now = time.time()
         client = redisconn.async_client()
-        last = await _script(client, "unregister", _UNREGISTER)(
+        last = await _UNREGISTER_SCRIPT.bound(client)(
             keys=[user_key(user_id), CONNS, PENDING],
             args=[conn_id, f"{user_id}|{conn_id}", now, now + grace if grace else "", user_id],
         )
@@ -142,7 +137,7 @@ class RedisRegistry:
 
     async def sweep(self) -> list[str]:
         client = redisconn.async_client()
-        gone = await _script(client, "sweep", _SWEEP)(
+        gone = await _SWEEP_SCRIPT.bound(client)(
             keys=[CONNS, PENDING], args=[time.time(), UC_PREFIX, SWEEP_BATCH]
         )
         return sorted(set(gone))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from haven_site import redisconn
+from haven_site.redis_scripts import Script
 from realtime.replay import (
     ZERO,
     Appended,
@@ -67,6 +68,7 @@ for i = 2, #KEYS, 2 do
 end
 return {id, prevs}
 """
+_APPEND_SCRIPT = Script(_APPEND)
 
 CLOCK_KEY = "haven:ev:clock"
 LAST_ID_TTL_SECS = 86_400
@@ -122,14 +124,14 @@ class RedisReplayStore:
         self, groups: list[str], event: Appended, publish: str = ""
     ) -> tuple[str, list[str]]:
         keys, args = _append_args(groups, event, publish)
-        sid, prevs = _script(redisconn.sync_client())(keys=keys, args=args)
+        sid, prevs = _APPEND_SCRIPT(keys=keys, args=args)
         return str(sid), [str(p) for p in prevs]
 
     async def aappend(
         self, groups: list[str], event: Appended, publish: str = ""
     ) -> tuple[str, list[str]]:
         keys, args = _append_args(groups, event, publish)
-        sid, prevs = await _script(redisconn.async_client())(keys=keys, args=args)
+        sid, prevs = await _APPEND_SCRIPT.bound(redisconn.async_client())(keys=keys, args=args)
         return str(sid), [str(p) for p in prevs]
 
     async def last_ids(self, groups: list[str]) -> list[str]:
@@ -178,12 +180,3 @@ class RedisReplayStore:
             return {}
         values = await redisconn.async_client().mget([stamp_key(s) for s in scopes])
         return {s: float(v) for s, v in zip(scopes, values, strict=True) if v}
-
-
-def _script(client: Any) -> Any:
-    """The append script bound to a client (EVALSHA, falling back to EVAL once per server)."""
-    script = getattr(client, "_haven_append", None)
-    if script is None:
-        script = client.register_script(_APPEND)
-        client._haven_append = script
-    return script

@@ -241,6 +241,7 @@ class HavenProcess:
                         return self
             except OSError:
                 time.sleep(0.1)
+        self.kill()  # a server that never answered must not outlive the run that started it
         raise RuntimeError(f"{self.name} did not start:\n{self.log_text()[-3000:]}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:

@@ -157,6 +157,8 @@ CHECK = textwrap.dedent(
     cache.set("probe", "cached")
     assert cache.get("probe") == "cached"
     assert ratelimit.hit("probe", "me", 1, 60) and not ratelimit.hit("probe", "me", 1, 60)
+    # counted on the master the Sentinels name (the worker threads' own connections too)
+    assert redisconn.sync_client().get(cache.make_key("rl:probe:me")) == "2"
     channel = uuid.uuid4()
 
     async def layer_round_trip():
