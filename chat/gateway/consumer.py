@@ -73,8 +73,18 @@ class GatewayConsumer(Inbound, AsyncConsumer):  # type: ignore[misc, unused-igno
         self.lock = asyncio.Lock()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Channels' own loop (AsyncConsumer.__call__, await_many_dispatch) races receive()
+        # against a channel-layer channel with asyncio.wait and a new task per frame (13 us a
+        # frame); this consumer has no channel of its own (the hub delivers), so it reads its
+        # frames one after the other, dispatching each before the next, as that loop does.
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
         try:
-            await super().__call__(scope, receive, send)
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
         finally:
             if self.accepted and not self.cleaned:
                 # The consumer failed or was cancelled without its disconnect: take it out of

@@ -29,6 +29,31 @@ async def test_hello_is_the_first_frame_then_ping_pong(users: dict[str, TestUser
     await ws.close()
 
 
+async def test_frames_are_read_without_a_task_per_frame(
+    users: dict[str, TestUser], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The consumer reads its frames directly (docs/performance.md, "The fifth round"):
+    Channels' loop would start a task and an asyncio.wait for each."""
+    import asyncio
+
+    waits = 0
+    original = asyncio.wait
+
+    async def counting(*args: object, **kwargs: object) -> object:
+        nonlocal waits
+        waits += 1
+        return await original(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(asyncio, "wait", counting)
+    ws = Ws(users["alice"].access_token)
+    await ws.open()
+    for _ in range(5):
+        await ws.send('{"type":"Ping"}')
+        assert await ws.recv() == {"type": "Pong"}
+    await ws.close()
+    assert waits == 0
+
+
 async def test_heartbeat_interval_follows_the_timeout(users: dict[str, TestUser]) -> None:
     with haven_settings(ws_heartbeat_timeout_secs=30):
         ws = Ws(users["alice"].access_token)
