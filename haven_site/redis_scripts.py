@@ -38,7 +38,7 @@ from haven_site import redisconn
 Arg = str | int | float
 
 _local = threading.local()
-ATTEMPTS = 3  # NOSCRIPT once (a restarted Redis), a dropped connection once
+ATTEMPTS = 3  # room for a NOSCRIPT (a restarted Redis) and a dropped connection
 
 
 def _forget_connections() -> None:
