@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.messages.middleware import MessageMiddleware
 from django.http import HttpRequest, HttpResponse
+from django.http.response import ResponseHeaders
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
@@ -51,15 +52,36 @@ def content_security_policy() -> str:
     return _policy_with_livekit(config.livekit_client_url)
 
 
+def _stored(headers: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """``headers`` as Django's ``ResponseHeaders`` stores them (validated, keyed by lower-case
+    name), built once through Django's own setter."""
+    template = ResponseHeaders({})
+    for name, value in headers.items():
+        template[name] = value
+    return dict(template._store)
+
+
+_SECURITY_STORE = _stored(SECURITY_HEADERS)
+
+
+@lru_cache(maxsize=8)
+def _csp_entry(policy: str) -> tuple[str, str]:
+    return _stored({"Content-Security-Policy": policy})["content-security-policy"]
+
+
 class SecurityHeadersMiddleware:
+    """Sets the headers on every response. They are constant (the policy per configuration), so
+    they are validated once and copied into the response's header store: setting eight headers
+    one by one was about 35 Python calls of every request (docs/performance.md)."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        for name, value in SECURITY_HEADERS.items():
-            response[name] = value
-        response["Content-Security-Policy"] = content_security_policy()
+        store = response.headers._store
+        store.update(_SECURITY_STORE)
+        store["content-security-policy"] = _csp_entry(content_security_policy())
         return response
 
 
