@@ -9,9 +9,9 @@ the window). The limits that precede a unit of work (an HTTP request's global li
 operation's) are counted in that unit's worker thread (on the thread's own connection,
 haven_site.redis_scripts), by a script that also reads the unit's cache epochs
 (haven_site.epochs): one round trip for both, and none on the event loop, where redis-py's
-asyncio client costs about twice the CPU of the sync one. The WebSocket
-handshake's limit is counted on the event loop (``ahit``). Without Redis the in-process cache is
-used directly (no I/O, so the event loop may call it).
+asyncio client costs about twice the CPU of the sync one. The WebSocket handshake's limit is
+counted on the event loop (``ahit``). Without Redis the in-process cache is used directly (no
+I/O, so the event loop may call it).
 """
 
 from __future__ import annotations
