@@ -49,6 +49,7 @@ from haven_site import asgi_guards, shutdown
 from haven_site.logging import AccessLog
 from haven_site.server import contract, workers
 from haven_site.server.access import HavenWebRequest
+from haven_site.server.channel import build_channel
 from haven_site.server.streaming import HavenServer
 from haven_site.server.websocket import HavenWebSocketFactory, HavenWebSocketProtocol, LazyFormat
 
@@ -91,6 +92,8 @@ def _server_from_string(reactor: Any, description: str) -> Any:
 
 
 class HavenHTTPFactory(http_protocol.HTTPFactory):
+    protocol = build_channel  # each response in one write (haven_site.server.channel)
+
     def log(self, request: Any) -> None:
         """Requests are logged by Daphne's action logger (haven_site.logging.AccessLog). Twisted
         also formatted a combined-log line of every request (full path, query included) for

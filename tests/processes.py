@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
@@ -180,7 +180,8 @@ class HavenProcess:
     ``base`` is the environment to start from (default: this test run's, without pytest's
     variables); ``env`` changes it (a value of None removes the variable). The log goes to
     ``<var_dir>/<name>-<port>.log``. ``HAVEN_PROFILE_DIR=dir`` runs the process under cProfile
-    (benchmark analysis)."""
+    (benchmark analysis); ``wrapper`` is a command to run it under (bench/server_instructions.py
+    runs it under valgrind)."""
 
     def __init__(
         self,
@@ -190,8 +191,10 @@ class HavenProcess:
         *,
         name: str = "server",
         base: Mapping[str, str] | None = None,
+        wrapper: Sequence[str] = (),
     ) -> None:
         self.var_dir = var_dir
+        self.wrapper = list(wrapper)
         self.name = name
         self.application = application  # an ASGI "module:attribute" instead of Haven's default
         self.port = free_port()
@@ -226,7 +229,7 @@ class HavenProcess:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, *self._profile(), "-m", "haven_site.serve",
+                [*self.wrapper, sys.executable, *self._profile(), "-m", "haven_site.serve",
                  "-b", "127.0.0.1", "-p", str(self.port),
                  *([self.application] if self.application else [])],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,

@@ -1,5 +1,6 @@
-"""Daphne's access log with the real client address (resolved through TRUSTED_PROXIES), for
-haven_site.logging.AccessLog, which logs it only with LOG_CLIENT_IPS."""
+"""Daphne's HTTP request with the real client address for the access log (resolved through
+TRUSTED_PROXIES, for haven_site.logging.AccessLog, which logs it only with LOG_CLIENT_IPS), and
+each reply written in one piece."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from daphne import http_protocol
 
 from haven_site.logging import ACCESS_CLIENT
+from haven_site.server.channel import HavenHTTPChannel
 
 
 def resolved_client(client_addr: Any, headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -35,4 +37,14 @@ class HavenWebRequest(http_protocol.WebRequest):
         return resolved_client(self.client_addr, headers)
 
     def handle_reply(self, message: dict[str, Any]) -> None:
-        with_client(self._client, lambda: super(HavenWebRequest, self).handle_reply(message))
+        # What this message writes (status line, headers, body, last chunk) leaves as one write
+        # (haven_site.server.channel).
+        channel = self.channel
+        holding = isinstance(channel, HavenHTTPChannel)
+        if holding:
+            channel.hold()
+        try:
+            with_client(self._client, lambda: super(HavenWebRequest, self).handle_reply(message))
+        finally:
+            if holding:
+                channel.release()

@@ -10,14 +10,16 @@ only it checks; Daphne run any other way (``manage.py runserver``) serves Haven 
 lock files pin the versions this list was checked on (README.md, "Dependencies");
 tests/site/test_server_contract.py checks it.
 
-Three kinds of entries:
+Four kinds of entries:
 
 * ``PRESENT``: attributes a module or class must have (methods, class attributes, module
   attributes that haven_site.serve replaces);
 * ``SET_BY``: instance attributes, which exist only once a method has run: that method's source
   must still assign them to ``self``;
 * ``COPIED``: a method Haven carries a modified copy of, by the SHA-256 of its source, so that a
-  change to the original is reviewed and carried over before it runs.
+  change to the original is reviewed and carried over before it runs;
+* ``RELIED_ON``: a method whose behaviour Haven relies on (how Twisted's request writes), by
+  the same digest.
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ PRESENT: dict[str, tuple[str, ...]] = {
     "daphne.server": ("Server", "WebSocketFactory", "HTTPFactory", "serverFromString"),
     "daphne.http_protocol": ("WebRequest", "HTTPFactory"),
     # ... and Twisted's Content-Type parser and per-request log line (haven_site.serve).
-    "twisted.web.http": ("_parseContentType",),
+    "twisted.web.http": ("_parseContentType", "_GenericHTTPChannelProtocol"),
+    # HavenHTTPChannel (haven_site.server.channel): what it overrides; the request writes
+    # through these, and the factory builds its channel with Twisted's wrapper.
+    "twisted.web.http:HTTPChannel": (
+        "writeHeaders", "write", "writeSequence", "requestDone", "loseConnection",
+    ),
+    "twisted.web.http:HTTPFactory": ("protocol",),
     "daphne.http_protocol:HTTPFactory": ("log",),
     "daphne.ws_protocol": ("WebSocketFactory", "WebSocketProtocol"),
     "daphne.cli": ("AccessLogGenerator", "CommandLineInterface"),
@@ -84,10 +92,26 @@ SET_BY: dict[str, tuple[str, ...]] = {
     "twisted.web.http:Request.__init__": ("channel", "requestHeaders"),
 }  # fmt: skip
 
-# HavenServer.create_application is Daphne's with the HTTP input queue replaced.
+# HavenServer.create_application is Daphne's with the HTTP input queue replaced;
+# HavenHTTPChannel.writeHeaders is Twisted's, writing through the channel.
 COPIED = {
     "daphne.server:Server.create_application": (
         "6d6da219bd73c1338da9c91ee957b27140ef0f0f16c50db47a8279df167be32f"
+    ),
+    "twisted.web.http:HTTPChannel.writeHeaders": (
+        "4e3db5f0850b3a15836ed8d39c8e69df56f915312eb96eaa2b4bb0d56d2c91ce"
+    ),
+}
+
+# Methods whose way of writing HavenHTTPChannel relies on, by the same digest: a request writes
+# its response only through the channel (writeHeaders, write, writeSequence) and ends with
+# requestDone. A request that wrote to the transport itself would pass what the channel holds.
+RELIED_ON = {
+    "twisted.web.http:Request.write": (
+        "1744a4ca73f577316679a0a6a85f17bc60ee23fc94e74d100c98125999764d11"
+    ),
+    "twisted.web.http:Request.finish": (
+        "4ad36afd1acb7b72fc1220b42ef150443522728a597eb63bb5dc7b6fd19f5492"
     ),
 }
 
@@ -167,17 +191,21 @@ def problems() -> list[str]:
         found += [
             f"{name} is no longer set by {_dotted(path)}" for name in names if name not in assigned
         ]
-    for path, digest in COPIED.items():
-        try:
-            current = source_digest(_resolve(path))
-        except (ImportError, AttributeError, OSError, TypeError):
-            found.append(f"{_dotted(path)} is missing")
-            continue
-        if current != digest:
-            found.append(
-                f"{_dotted(path)} changed (Haven runs a modified copy of it): carry the change "
-                f"over, then set its digest in contract.COPIED to {current}"
-            )
+    for table, name, why in (
+        (COPIED, "COPIED", "Haven runs a modified copy of it: carry the change over"),
+        (RELIED_ON, "RELIED_ON", "Haven relies on how it writes: check that it still does"),
+    ):
+        for path, digest in table.items():
+            try:
+                current = source_digest(_resolve(path))
+            except (ImportError, AttributeError, OSError, TypeError):
+                found.append(f"{_dotted(path)} is missing")
+                continue
+            if current != digest:
+                found.append(
+                    f"{_dotted(path)} changed ({why}), then set its digest in "
+                    f"contract.{name} to {current}"
+                )
     return found
 
 

@@ -94,6 +94,15 @@ class HavenServer(Server):
         kind = message.get("type")
         gate: _SocketGate | None = getattr(protocol, "_haven_gate", None)
         more = kind == "http.response.body" and message.get("more_body", False)
+        if more and gate is None and not getattr(protocol, "finished", False):
+            # A body in several messages (a download): flow control from its first chunk on.
+            # A whole response (one body message) needs none and registers nothing.
+            gate = _SocketGate()
+            try:
+                protocol.registerProducer(gate, True)
+                protocol._haven_gate = gate
+            except (RuntimeError, ValueError, AttributeError):
+                gate = None  # another producer (pipelining) or a closed channel
         if kind == "http.response.body" and not more and gate is not None:
             protocol._haven_gate = None
             # A client that closed mid-response took the channel with it (Twisted's
@@ -102,12 +111,5 @@ class HavenServer(Server):
             if protocol.producer is gate and protocol.channel is not None:
                 protocol.unregisterProducer()
         await super().handle_reply(protocol, message)
-        if kind == "http.response.start" and not getattr(protocol, "finished", False):
-            gate = _SocketGate()
-            try:
-                protocol.registerProducer(gate, True)
-                protocol._haven_gate = gate
-            except (RuntimeError, ValueError, AttributeError):
-                pass  # another producer (pipelining) or a closed channel: no flow control
-        elif more and gate is not None:
+        if more and gate is not None:
             await gate.ready.wait()

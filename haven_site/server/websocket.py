@@ -10,8 +10,9 @@ limits the gateway relies on:
   ``OUTBOUND_LIMIT_BYTES`` of unsent data the connection is dropped and the application told
   (``haven.overflow``), so that its session is not resumed with a hole;
 * frames prepared once per event (``haven.prepared``) are written to every local socket, straight
-  to the socket when nothing is queued; the gateway may write them without going through the
-  ASGI send coroutines (``haven.send_prepared``, a scope extension set by haven_site.serve).
+  to the socket when nothing is queued (haven_site.server.sockets); the gateway may write them
+  without going through the ASGI send coroutines (``haven.send_prepared``, a scope extension
+  set by haven_site.serve).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from twisted.internet import tcp
 from haven_site import shutdown
 from haven_site.server.access import resolved_client, with_client
 from haven_site.server.frames import PreparedFrame
+from haven_site.server.sockets import pending_bytes, write_now
 
 
 class LazyFormat:
@@ -66,44 +68,13 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
         self._notify({"type": "haven.activity"})
 
     def _pending_bytes(self) -> int:
-        """Bytes written but not yet taken by the kernel (Twisted's private write buffer:
-        haven_site.server.contract makes sure these attributes exist)."""
-        transport = self.transport
-        if not isinstance(transport, tcp.Connection):
-            return 0  # a TLS endpoint buffers in its own layer (Haven's TLS is Caddy's)
-        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+        return pending_bytes(self.transport)
 
     def sendData(self, data: bytes, sync: bool = False, chopsize: int | None = None) -> None:
         if sync or chopsize or not isinstance(self.transport, tcp.Connection):
             super().sendData(data, sync, chopsize)
             return
-        self._write(data)
-
-    def _write(self, data: bytes) -> bool:
-        """Write straight to the socket when nothing is queued, like asyncio's transports do;
-        True when the kernel took it all.
-
-        Twisted's ``write`` always buffers and registers the socket for writability, costing
-        two epoll_ctl calls and a loop turn per frame; on a fan-out of one event to hundreds of
-        sockets that is most of the server's CPU. Whatever the kernel does not take at once
-        (or anything while data is still queued) goes through Twisted as usual, in order."""
-        transport = self.transport
-        idle = (
-            transport.connected
-            and not transport._writeDisconnected
-            and not transport._tempDataLen
-            and len(transport.dataBuffer) == transport.offset
-        )
-        if idle:
-            try:
-                sent = transport.socket.send(data)
-            except OSError:  # BlockingIOError included; Twisted's own write reports real errors
-                sent = 0
-            if sent >= len(data):
-                return True
-            data = data[sent:]
-        transport.write(data)
-        return False
+        write_now(self.transport, data)
 
     def serverClose(self, code: int | None = None) -> None:
         """Autobahn's public ``sendClose`` only takes 1000 and 3000-4999; the gateway also
@@ -157,7 +128,7 @@ class HavenWebSocketProtocol(ws_protocol.WebSocketProtocol):
         if not isinstance(self.transport, tcp.Connection):
             self.sendPreparedMessage(prepared)
             self._check_overflow()
-        elif not self._write(prepared.payloadHybi):
+        elif not write_now(self.transport, prepared.payloadHybi):
             # Autobahn's sendPreparedMessage, without its calls: compression is never negotiated
             # (the frame is as prepared), and only a frame the kernel did not take at once can
             # add to the buffer the overflow guard watches. Some 10 % of a fan-out's CPU.

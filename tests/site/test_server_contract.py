@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from daphne import http_protocol, server, ws_protocol
 from twisted.internet import abstract
+from twisted.web import http
 
 from haven_site.server import contract
 from haven_site.server.access import HavenWebRequest
+from haven_site.server.channel import HavenHTTPChannel
 from haven_site.server.streaming import HavenServer
 from haven_site.server.websocket import HavenWebSocketFactory, HavenWebSocketProtocol
 from tests.processes import ROOT, embedded_env
@@ -73,8 +75,22 @@ def test_a_change_to_a_copied_method_is_named(monkeypatch: pytest.MonkeyPatch) -
     assert contract.source_digest(_create_application) in problem
 
 
+def _write(self: Any, data: bytes) -> None:
+    self.transport.write(data)
+
+
+def test_a_change_to_how_a_request_writes_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HavenHTTPChannel holds what the request writes through it: a request that wrote to the
+    transport itself would overtake what is held."""
+    monkeypatch.setattr(http.Request, "write", _write)
+    [problem] = refusal()
+    assert problem.startswith("twisted.web.http.Request.write changed (Haven relies on")
+    assert contract.source_digest(_write) in problem
+
+
 @pytest.mark.parametrize(
-    "haven", [HavenWebSocketProtocol, HavenWebSocketFactory, HavenServer, HavenWebRequest]
+    "haven",
+    [HavenWebSocketProtocol, HavenWebSocketFactory, HavenServer, HavenWebRequest, HavenHTTPChannel],
 )
 def test_every_override_is_in_the_contract(haven: type) -> None:
     base = haven.__mro__[1]  # Daphne's class
@@ -90,6 +106,7 @@ def test_every_override_is_in_the_contract(haven: type) -> None:
 
 REFUSING = """
 from twisted.internet import abstract
+from twisted.web import http
 del abstract.FileDescriptor._writeDisconnected  # as if an upgrade had renamed it
 from haven_site.serve import main
 main(["-b", "127.0.0.1", "-p", "0"])
