@@ -253,6 +253,7 @@ ARGON2_PARALLELISM = 1
 from haven_site.logging import logging_config  # noqa: E402 - needs HAVEN above
 
 LOGGING = logging_config(HAVEN)
+LOGGING_CONFIG = "haven_site.logging.configure"
 
 # Usernames are unique case-insensitively (a functional constraint Django's check cannot see).
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -15,6 +16,7 @@ from django.conf import settings
 from django_prometheus.middleware import PrometheusAfterMiddleware
 from prometheus_client import REGISTRY
 
+from haven_site import logging as haven_logging
 from haven_site import metrics
 from haven_site.logging import ACCESS_CLIENT, AccessLog, logging_config
 from haven_site.metrics import PrometheusAfterWithSeries
@@ -126,6 +128,46 @@ def test_access_log_adds_the_resolved_client_when_enabled(json_log: io.StringIO)
     peer, resolved = records(json_log)
     assert peer["client"] == "10.0.0.7"
     assert resolved["client"] == "198.51.100.4"
+
+
+@pytest.mark.django_db
+def test_access_records_are_safe_as_built_and_skip_the_redaction(
+    json_log: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AccessLog writes only redacted parts (the path through safe_path), so the secrets filter
+    leaves its records alone (a fortieth of a small request's CPU); every other logger's go
+    through it."""
+    redacted: list[str] = []
+    original = haven_logging.redact
+
+    def counting(text: str) -> str:
+        redacted.append(text)
+        return original(text)
+
+    monkeypatch.setattr(haven_logging, "redact", counting)
+    AccessLog()("http", "complete", http_details("/api/v1/invites/s3cret-code/join?token=zzz"))
+    assert redacted == []
+    [record] = records(json_log)
+    assert record["path"] == "/api/v1/invites/[redacted]/join"
+    logging.getLogger("haven.test").info("/api/v1/invites/s3cret-code")
+    assert redacted
+
+
+def test_records_look_up_nothing_that_no_format_prints() -> None:
+    """Django configures logging through haven_site.logging.configure: no caller, thread or
+    process lookups per record (the logging HOWTO's optimizations)."""
+    assert settings.LOGGING_CONFIG == "haven_site.logging.configure"
+    assert logging._srcfile is None
+    assert (logging.logThreads, logging.logProcesses, logging.logMultiprocessing) == (
+        False,
+        False,
+        False,
+    )
+    for log_format in ("json", "text"):
+        config = logging_config(dataclasses.replace(settings.HAVEN, log_format=log_format))
+        printed = str(config["formatters"]["default"])
+        for field in ("pathname", "filename", "lineno", "funcName", "thread", "process"):
+            assert field not in printed
 
 
 def sample(name: str, labels: dict[str, str] | None = None) -> float:
