@@ -33,7 +33,7 @@ from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.db import close_old_connections
+from django.db import close_old_connections, reset_queries
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import ResolverMatch, set_script_prefix
 
@@ -57,6 +57,12 @@ class HavenASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         super().__init__()
         self._routes: dict[str, ResolverMatch] = {}
+        if not settings.DEBUG:
+            # Queries are recorded only with DEBUG on (or while a test captures them, which
+            # counts from where it starts): Django's reset_queries would clear empty logs on
+            # every request, walking every connection through asgiref's Local, 3 % of a REST
+            # send's CPU (profiled).
+            signals.request_started.disconnect(reset_queries)
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)

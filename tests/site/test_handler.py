@@ -192,3 +192,21 @@ async def test_a_body_is_read_whole_from_one_message_or_many() -> None:
                 {"type": "http.disconnect"},
             )
         )
+
+
+def test_no_query_log_is_reset_per_request_without_debug() -> None:
+    """Queries are recorded only with DEBUG on: with it off, clearing the (empty) logs on every
+    request is left out; with it on, Django's reset stays."""
+    from django.core.signals import request_started
+    from django.db import reset_queries
+    from django.test import override_settings
+
+    def receivers() -> list[Any]:
+        return [receiver() for _key, receiver, *_rest in request_started.receivers]
+
+    request_started.connect(reset_queries)  # as Django connects it (a test may have it off)
+    with override_settings(DEBUG=True):
+        HavenASGIHandler()
+        assert reset_queries in receivers()
+    HavenASGIHandler()
+    assert reset_queries not in receivers()
