@@ -3,6 +3,8 @@ JSON errors for unknown routes (api.md 1.1-1.3, 1.12, 5; operations.md 4)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 import httpx
@@ -11,9 +13,10 @@ from channels.layers import channel_layers
 from django.db.backends.sqlite3.base import DatabaseWrapper
 from django.test import Client, override_settings
 
-from haven_site import health
+from haven_site import health, ratelimit
 from haven_site.asgi import application
 from haven_site.clientip import client_ip
+from haven_site.keys import derived_key
 from haven_site.middleware import SECURITY_HEADERS
 from tests.helpers import Api, haven_settings
 
@@ -132,6 +135,15 @@ async def test_global_rate_limit_per_address() -> None:
     assert statuses == [200] * 5 + [429] * 2
     assert other.status_code == 200
     assert static.status_code != 429  # the client's assets are not counted
+
+
+def test_limiter_keys_are_keyed_hashes_of_the_address() -> None:
+    """operations.md 4.2: no raw address in Redis, a keyed hash of it (remembered per address)."""
+    key = derived_key("ratelimit-ip")
+    expected = hmac.new(key, b"198.51.100.9", hashlib.sha256).hexdigest()[:32]
+    assert ratelimit.ip_key("198.51.100.9") == expected
+    assert ratelimit.ip_key("198.51.100.9") == expected
+    assert ratelimit.ip_key("198.51.100.10") != expected
 
 
 async def test_a_large_body_over_the_rate_limit_is_refused_before_it_is_read() -> None:
