@@ -146,6 +146,12 @@ def test_limiter_keys_are_keyed_hashes_of_the_address() -> None:
     assert ratelimit.ip_key("198.51.100.10") != expected
 
 
+def test_limiter_counts_under_the_key_djangos_cache_gives() -> None:
+    from django.core.cache import cache
+
+    assert ratelimit._redis_key("rl:ip:abc") == cache.make_key("rl:ip:abc")
+
+
 async def test_a_large_body_over_the_rate_limit_is_refused_before_it_is_read() -> None:
     """Small requests are counted in their worker thread, after their body; a large or streamed
     body is counted first, so a client over its limit does not get to upload it."""
