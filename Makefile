@@ -103,8 +103,9 @@ test: setup-dev system-deps lint typecheck test-client
 # database <name>_live and the Redis DB eight away from BENCH_REDIS_URL's (both wiped).
 # `make bench` takes about ten minutes on two cores: the whole send path (REST and WS, 100 and
 # 500 receivers, a burst, CPU per request) with 1 and 2 processes, the publish-only fan-out,
-# the reconnect storm and idle sockets, the Python calls of one request in one process, then
-# the machine: intermittent work and the kernel cost of a loopback write.
+# the reconnect storm and idle sockets, the Python calls of one request in one process, the
+# instructions per request of a whole server process (under valgrind, if installed), then the
+# machine: intermittent work and the kernel cost of a loopback write.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/haven_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
 BENCH_ENV = DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL)
@@ -113,6 +114,8 @@ bench: setup-dev
 	$(BENCH_ENV) $(BIN)/python bench/gateway_fanout.py --layers pubsub
 	$(BENCH_ENV) $(BIN)/python bench/storm.py
 	$(BENCH_ENV) $(BIN)/python bench/request_cost.py --calls
+	@if command -v valgrind >/dev/null; then $(BENCH_ENV) $(BIN)/python bench/server_instructions.py; \
+	else echo "valgrind is not installed: bench/server_instructions.py skipped"; fi
 	$(BIN)/python bench/intermittency.py
 	$(BIN)/python bench/loopback_floor.py
 
