@@ -10,9 +10,9 @@ Chat, voice and invites connect their handlers in their ``AppConfig.ready()``:
   ``user_deleting`` then removes what the user owns elsewhere (chat: owned servers, attachments,
   then "offline" to the watchers and the sockets closed);
 * ``signed_out``: every login session of a user ended, after commit (chat: offline, close the
-  sockets; voice: leave voice);
+  sockets; voice: leave voice, and the LiveKit room);
 * ``login_session_ended``: one login session was revoked, after commit (chat: close the sockets
-  opened with it);
+  opened with it; voice: leave the call joined from it);
 * ``user_blocked``: a block, inside its transaction (chat: end the friendship);
 * ``identity_key_changed``: a new identity key, inside the transaction (chat: drop the sender keys
   sealed to the old one).

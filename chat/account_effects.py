@@ -6,6 +6,7 @@ from __future__ import annotations
 from accounts import hooks
 from chat.actions.friends import do_end_friendship_on_block
 from chat.actions.sender_keys import drop_sealed_keys_for
+from chat.actions.servers import delete_server
 from chat.models import Server
 from chat.presence import audience_of, login_session_ended, presence_frame_payload, user_signed_out
 from chat.storage import attachment_ids_of_user, delete_attachment_blobs_on_commit
@@ -19,13 +20,16 @@ def tell_sockets_account_deleted(deleting: hooks.UserDeleting) -> None:
 
 
 def delete_what_the_user_owns(deleting: hooks.UserDeleting) -> None:
-    """Owned servers (with their content) and the user's attachments go; then everyone who saw
-    the user's presence hears "offline", and the user's sockets are closed."""
+    """Owned servers (with their content and files) and the user's attachments go; then everyone
+    who saw the user's presence hears "offline", and the user's sockets are closed. An owned
+    server goes as when its owner deletes it (its members hear ``ServerDeleted``, and its voice
+    channels empty, LiveKit rooms included): the original deleted it silently, which left the
+    members' clients showing a server that no longer exists."""
     user_id = deleting.user.id
     audience = audience_of(user_id)  # before the memberships go
     delete_attachment_blobs_on_commit(attachment_ids_of_user(user_id))
     for server in Server.objects.filter(owner_id=user_id):
-        server.delete()
+        delete_server(server)
     publish("PresenceUpdate", presence_frame_payload(user_id, None), audience)
     control("close", to_users(user_id), code=1008, announce=False)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from realtime.replay import SessionRecord
+from realtime.replay import SessionRecord, seq_of
 
 SAFE_LAG_SECS = 2.0
 
@@ -51,7 +51,7 @@ class Checkpoints:
         if exact:
             cursors = dict(self.cursors)
         else:
-            cursors = {g: self.safe.get(g, self.joined[g]) for g in self.cursors}
+            cursors = {g: _since_join(self.safe.get(g), self.joined[g]) for g in self.cursors}
         return SessionRecord(self.user_id, self.last_active, cursors, saved_at=time.time())
 
     def due(self) -> tuple[SessionRecord, tuple[Any, ...]] | None:
@@ -62,3 +62,12 @@ class Checkpoints:
         record = self.record(exact=False)
         state = (record.last_active, tuple(sorted(record.cursors.items())))
         return None if state == self.saved else (record, state)
+
+
+def _since_join(safe: str | None, joined: str) -> str:
+    """The safe cursor, unless it is older than the connection's current join of the group: a
+    group left (access lost) and joined again within the lag keeps a snapshot from before it
+    was left, and a resume from there would replay what the user could not see meanwhile."""
+    if safe is None or seq_of(safe) < seq_of(joined):
+        return joined
+    return safe

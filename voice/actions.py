@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from accounts.hooks import SignedOut, UserDeleting
+from accounts.hooks import LoginSessionEnded, SignedOut, UserDeleting
 from accounts.models import User
 from accounts.shapes import user_summary
 from chat.access import (
@@ -110,7 +110,8 @@ def do_join(user: User, channel_id: uuid.UUID) -> dict[str, Any]:
     channel = _check_voice_access(user, channel_id).channel
     grant = _grant(user, channel)
     with transaction.atomic():
-        previous = state.join(user.id, channel.id, channel.server_id)
+        login_session = getattr(user, "session_id", None)  # set by the bearer authentication
+        previous = state.join(user.id, channel.id, channel.server_id, login_session)
         if previous is not None:
             _announce_leave(previous, user.id, user)
         _state_event(channel, user, user.id, joined=True)
@@ -136,27 +137,40 @@ def do_leave(user: User, channel_id: uuid.UUID) -> None:
             _announce_leave(seat, user.id, user)
 
 
-def leave_all(user_id: uuid.UUID) -> None:
+def leave_all(
+    user_id: uuid.UUID, *, hang_up: bool = False, login_session: uuid.UUID | None = None
+) -> None:
     """Take a user out of voice everywhere (logout, account deletion, last disconnect), with a
-    ``joined: false`` event for each channel left. Safe to call when not in voice."""
-    seats = state.leave_all(user_id)
+    ``joined: false`` event for each channel left. Safe to call when not in voice.
+    ``hang_up``: access ended, so the LiveKit room drops them too (their token may still be
+    valid for minutes). ``login_session``: only a seat taken from that sign-in."""
+    seats = state.leave_all(user_id, login_session=login_session)
     if not seats:
         return
     user = User.objects.filter(id=user_id).first()
     for seat in seats:
         _announce_leave(seat, user_id, user)
+    if hang_up and settings.HAVEN.voice_enabled:
+        pairs = [(seat.channel_id, user_id) for seat in seats]
+        transaction.on_commit(lambda: livekit.remove_participants(pairs))
 
 
 def leave_on_sign_out(change: SignedOut) -> None:
-    """The ``signed_out`` hook: logout, password change, token reuse (VoiceStateUpdate
-    ``joined: false``, as the original does on logout)."""
-    leave_all(change.user_id)
+    """The ``signed_out`` hook: logout, password change, token reuse, suspension
+    (VoiceStateUpdate ``joined: false``, as the original does on logout, and out of the room)."""
+    leave_all(change.user_id, hang_up=True)
+
+
+def leave_on_session_ended(change: LoginSessionEnded) -> None:
+    """The ``login_session_ended`` hook: a revoked sign-in (a lost phone) leaves the call it
+    joined; the user's other devices keep theirs."""
+    leave_all(change.user_id, hang_up=True, login_session=change.login_session)
 
 
 def leave_on_account_deleted(deleting: UserDeleting) -> None:
     """The ``user_leaving`` hook: while the user's DM memberships still tell who must hear of
     it."""
-    leave_all(deleting.user.id)
+    leave_all(deleting.user.id, hang_up=True)
 
 
 def _seated(change: AccessChange) -> dict[uuid.UUID, list[uuid.UUID]]:

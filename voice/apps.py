@@ -15,4 +15,5 @@ class VoiceConfig(AppConfig):
         chat_hooks.access_changed.connect(actions.revoke_lost_access)
         # ... and with the account's sessions, or the account.
         accounts_hooks.signed_out.connect(actions.leave_on_sign_out)
+        accounts_hooks.login_session_ended.connect(actions.leave_on_session_ended)
         accounts_hooks.user_leaving.connect(actions.leave_on_account_deleted)

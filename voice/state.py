@@ -30,6 +30,7 @@ SEAT_TTL = 12 * 3600
 class Seat:
     channel_id: uuid.UUID
     server_id: uuid.UUID | None
+    login_session: uuid.UUID | None = None  # the device's sign-in that joined (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,12 @@ def _decode_seat(value: object) -> Seat | None:
     if not isinstance(value, dict):
         return None
     server = value.get("server_id")
-    return Seat(uuid.UUID(value["channel_id"]), uuid.UUID(server) if server else None)
+    session = value.get("login_session")
+    return Seat(
+        uuid.UUID(value["channel_id"]),
+        uuid.UUID(server) if server else None,
+        uuid.UUID(session) if session else None,
+    )
 
 
 def seat_of(user_id: uuid.UUID) -> Seat | None:
@@ -110,15 +116,25 @@ def roster(channel_id: uuid.UUID) -> list[uuid.UUID]:
     ]
 
 
-def join(user_id: uuid.UUID, channel_id: uuid.UUID, server_id: uuid.UUID | None) -> Seat | None:
-    """Seat the user in ``channel_id``; returns the seat they left by switching, if any."""
+def join(
+    user_id: uuid.UUID,
+    channel_id: uuid.UUID,
+    server_id: uuid.UUID | None,
+    login_session: uuid.UUID | None = None,
+) -> Seat | None:
+    """Seat the user in ``channel_id`` from ``login_session`` (the device's sign-in); returns
+    the seat they left by switching, if any."""
     with cache_lock(f"voice:user:{user_id}"):
         previous = seat_of(user_id)
         if previous is not None and previous.channel_id != channel_id:
             _roster_change(previous.channel_id, user_id, add=False)
         cache.set(
             _seat_key(user_id),
-            {"channel_id": str(channel_id), "server_id": str(server_id) if server_id else None},
+            {
+                "channel_id": str(channel_id),
+                "server_id": str(server_id) if server_id else None,
+                "login_session": str(login_session) if login_session else None,
+            },
             SEAT_TTL,
         )
         _roster_change(channel_id, user_id, add=True)
@@ -138,10 +154,11 @@ def leave(user_id: uuid.UUID, channel_id: uuid.UUID) -> Seat | None:
     return Seat(channel_id, None) if removed else None
 
 
-def leave_all(user_id: uuid.UUID) -> list[Seat]:
+def leave_all(user_id: uuid.UUID, *, login_session: uuid.UUID | None = None) -> list[Seat]:
+    """Take the user out of voice (only if seated from ``login_session``, when given)."""
     with cache_lock(f"voice:user:{user_id}"):
         seat = seat_of(user_id)
-        if seat is None:
+        if seat is None or (login_session is not None and seat.login_session != login_session):
             return []
         _roster_change(seat.channel_id, user_id, add=False)
         cache.delete(_seat_key(user_id))

@@ -466,10 +466,13 @@ def test_account_deletion_leaves_voice(api: Api, world: dict[str, Any], recorded
 
 def test_state_lives_in_the_shared_cache(api: Api, world: dict[str, Any]) -> None:
     join(api, "bob", world["voice"])
-    assert cache.get(f"voice:seat:{world['bob'].id}") == {
+    seat = cache.get(f"voice:seat:{world['bob'].id}")
+    assert seat == {
         "channel_id": str(world["voice"].id),
         "server_id": str(world["server"].id),
+        "login_session": seat["login_session"],  # the sign-in that joined (a revoke ends it)
     }
+    assert seat["login_session"] is not None
     assert cache.get(f"voice:roster:{world['voice'].id}") == [world["bob"].id]
     cache.delete(f"voice:seat:{world['bob'].id}")  # an expired seat drops out of the roster
     assert participants(api, "alice", world["voice"]) == []
