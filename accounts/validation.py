@@ -6,14 +6,14 @@ import re
 
 from haven_site.api.errors import BadRequest
 
-USERNAME = re.compile(r"^[A-Za-z0-9_-]+$")
+USERNAME = re.compile(r"[A-Za-z0-9_-]+")
 MAX_DISPLAY_NAME = 64
 
 
 def check_username(username: str) -> None:
     if not 3 <= len(username) <= 32:
         raise BadRequest("username: Username must be 3-32 characters")
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):
         raise BadRequest(
             "username: Username can only contain letters, numbers, underscores and hyphens"
         )

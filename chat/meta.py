@@ -8,9 +8,10 @@ encrypt it), the admin shows a short id instead.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
+
+from haven_site.api import strict_json
 
 MAX_NAME = 80
 
@@ -33,8 +34,8 @@ def readable_name(meta: bytes | memoryview | None) -> str | None:
     except UnicodeDecodeError:
         return None
     try:
-        data: Any = json.loads(text)
-    except ValueError:
+        data: Any = strict_json.loads(text)
+    except strict_json.InvalidJson:
         return _clip(text) if _printable(text) else None  # e2ee.md 8.1: a raw string name
     if not isinstance(data, dict):
         return None

@@ -26,13 +26,16 @@ def purge_expired_messages() -> int:
 
 
 def purge_expired_sessions() -> int:
-    """Rotated or expired refresh tokens past their expiry, and sessions with no live token."""
+    """Rotated or expired refresh tokens past their expiry, and sessions with no live token.
+    A session ends as a revoked one does: its sockets are closed on every instance and a call
+    it joined ends (a socket that only listens would otherwise stay open on it)."""
+    from accounts.actions.sessions import do_end_sessions
     from accounts.models import DeviceSession, RefreshToken
 
     now = timezone.now()
     tokens, _ = RefreshToken.objects.filter(expires_at__lte=now).delete()
     live = RefreshToken.objects.filter(session=OuterRef("pk"), expires_at__gt=now)
-    sessions, _ = DeviceSession.objects.filter(~Exists(live)).delete()
+    sessions = do_end_sessions(DeviceSession.objects.filter(~Exists(live)).only("id", "user_id"))
     return tokens + sessions
 
 

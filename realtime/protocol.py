@@ -18,13 +18,13 @@ Handlers run one at a time per connection, in arrival order (``MessageAck`` befo
 from __future__ import annotations
 
 import enum
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from haven_site.api import strict_json
 from haven_site.api.fields import NUL_MESSAGE, has_nul, parse_timestamp
 
 FORMAT_PREFIX = "Invalid message format: "
@@ -138,8 +138,8 @@ def _field(kind: Kind, value: Any, name: str) -> Any:
 def parse(text: str) -> tuple[MessageType, dict[str, Any]]:
     """Decode one client frame into its registered type and typed payload."""
     try:
-        data = json.loads(text)
-    except ValueError as error:
+        data = strict_json.loads(text)
+    except strict_json.InvalidJson as error:
         raise FormatError(str(error)) from None
     if not isinstance(data, dict):
         raise FormatError("invalid type: expected an object")

@@ -53,7 +53,7 @@ def perm(bits: int) -> str:
 def parse_perm(text: str) -> int | None:
     """A signed 64-bit decimal: optional sign, digits only, no whitespace."""
     body = text[1:] if text[:1] in "+-" else text
-    if not body.isascii() or not body.isdigit():
+    if not body.isascii() or not body.isdigit() or len(body) > 19:  # 2**63 has 19 digits
         return None
     value = int(text)
     return value if -(2**63) <= value < 2**63 else None

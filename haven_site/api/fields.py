@@ -7,6 +7,7 @@ rejected, not coerced as DRF's default fields would. Their failures become 422 i
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
@@ -114,7 +115,10 @@ class Number(StrictField):
     def to_internal_value(self, data: Any) -> float:
         if isinstance(data, bool) or not isinstance(data, int | float):
             self.fail_type("a number")
-        return float(data)
+        try:
+            return float(data)
+        except OverflowError:  # an integer of hundreds of digits
+            raise serializers.ValidationError("number out of range") from None
 
 
 class Bool(StrictField):
@@ -170,11 +174,18 @@ def parse_uuid(text: str) -> uuid.UUID | None:
         return None
 
 
+# RFC 3339's date-time (section 5.6): fromisoformat alone also takes ISO 8601's other forms
+# (basic format, week dates, hours without minutes, a comma before the fraction, +0100).
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 def parse_timestamp(text: str) -> datetime | None:
+    if not _RFC3339.fullmatch(text):
+        return None
     try:
-        parsed = datetime.fromisoformat(text.replace("z", "Z"))
-        if parsed.tzinfo is None or "T" not in text.upper():
-            return None
+        parsed = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
         return parsed.astimezone(UTC)
     except (ValueError, OverflowError):  # OverflowError: its UTC falls outside years 1-9999
         return None

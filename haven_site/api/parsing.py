@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from typing import Any
@@ -13,6 +12,7 @@ from django.http import HttpRequest, QueryDict
 from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
 
+from haven_site.api import strict_json
 from haven_site.api.errors import BadRequest, Unprocessable, UnsupportedMediaType
 from haven_site.api.fields import I64, NUL_MESSAGE, has_nul, parse_timestamp, parse_uuid
 
@@ -37,8 +37,8 @@ def read_json(request: HttpRequest) -> Any:
     if not _is_json(request.META.get("CONTENT_TYPE")):
         raise UnsupportedMediaType()
     try:
-        return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as error:
+        return strict_json.loads(request.body)
+    except strict_json.InvalidJson as error:
         raise BadRequest(f"Failed to parse the request body as JSON: {error}") from None
 
 
@@ -131,6 +131,8 @@ def query_int(query: QueryDict, name: str, default: int) -> int:
         return default
     if not _INTEGER.fullmatch(value):  # int() would also take " 5", "+5" and "1_000"
         raise _query_error(f"{name}: invalid digit found in string")
+    if len(value.lstrip("-")) > 19:  # beyond 64 bits (and int()'s 4,300-digit limit)
+        raise _query_error(f"{name}: number too large to fit in target type")
     number = int(value)
     if not I64[0] <= number <= I64[1]:  # the spec's 64-bit integers; the database's limit too
         raise _query_error(f"{name}: number too large to fit in target type")

@@ -80,7 +80,7 @@ def test_the_apps_above_accounts_connect_their_handlers() -> None:
     assert modules(hooks.user_leaving) == ["chat.account_effects", "voice.actions"]
     assert modules(hooks.user_deleting) == ["chat.account_effects"]
     assert modules(hooks.signed_out) == ["chat.presence", "voice.actions"]
-    assert modules(hooks.login_session_ended) == ["chat.presence"]
+    assert modules(hooks.login_session_ended) == ["chat.presence", "voice.actions"]
     assert modules(hooks.user_blocked) == ["chat.account_effects"]
     assert modules(hooks.identity_key_changed) == ["chat.account_effects"]
     assert modules(chat_hooks.access_changed) == ["voice.actions"]
