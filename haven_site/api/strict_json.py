@@ -34,6 +34,10 @@ def _finite(text: str) -> float:
     return value
 
 
+# One decoder: json.loads with options would build a new one (and its scanner) per call.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+
+
 def loads(data: bytes | str) -> Any:
     """Parse a client's JSON document; ``InvalidJson`` when it is not strict JSON."""
     if isinstance(data, bytes | bytearray | memoryview):
@@ -44,7 +48,7 @@ def loads(data: bytes | str) -> Any:
     else:
         text = data
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        value = _DECODER.decode(text)
     except RecursionError:
         raise InvalidJson("recursion limit exceeded") from None
     except InvalidJson:
