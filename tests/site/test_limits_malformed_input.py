@@ -20,8 +20,7 @@ P = "/api/v1"
 
 @pytest.fixture(autouse=True)
 def _limits_off() -> Iterator[None]:
-    """Run alone, this folder gets rate limits on (the root conftest's RATE_LIMITS_ENABLED=false
-    is read after pytest-django built the settings); set-up requests must not count."""
+    """The suite runs with rate limits on (the default): set-up requests must not count."""
     with haven_settings(rate_limits_enabled=False):
         yield
 

@@ -19,8 +19,7 @@ LIMITED = {"error": "Rate limit exceeded — try again later", "status": 400}
 
 @pytest.fixture(autouse=True)
 def _limits_off_by_default() -> Iterator[None]:
-    """Set-up requests must not count: run alone, this folder gets rate limits on (the root
-    conftest's RATE_LIMITS_ENABLED=false comes after pytest-django built the settings)."""
+    """The suite runs with rate limits on (the default): set-up requests must not count."""
     with haven_settings(rate_limits_enabled=False):
         yield
 
