@@ -3,7 +3,8 @@
 Kept in Django's cache (Redis when ``REDIS_URL`` is set, process memory otherwise), never in one
 process's memory, so that a roster is the same whichever instance answers. Keys:
 
-* ``voice:seat:<user>``    -> ``{"channel_id", "server_id"}``: the one channel a user is in;
+* ``voice:seat:<user>``    -> ``{"channel_id", "server_id", "login_session"}``: the one channel a
+  user is in, and the sign-in that joined it (its revocation ends the call);
 * ``voice:roster:<channel>`` -> user ids in join order (checked against the seats when read, so
   an entry whose seat has expired disappears by itself);
 * ``voice:mod:<server>:<user>`` -> ``{"muted", "deafened"}``: server mute/deafen, per server and
