@@ -13,13 +13,15 @@ An archive holds, in this order:
   (still encrypted with ``STORAGE_ENCRYPTION_KEY``, which is *not* in the archive).
 
 A restore goes into an empty database only (it never merges), refuses an archive made by a newer
-Haven (a migration this code does not have), and checks the dump's checksum and, after the restore,
-the schema fingerprint.
+Haven (a migration this code does not have) or a damaged one (the whole archive is read through
+gzip's CRC-32 first, which covers the media; a truncated archive fails there too), and checks the
+dump's checksum and, after the restore, the schema fingerprint.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import io
 import json
@@ -30,6 +32,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -400,7 +403,7 @@ def read_manifest(archive: Path) -> dict[str, Any]:
             if member is None:
                 raise KeyError(MANIFEST)
             manifest: dict[str, Any] = json.load(member)
-    except (OSError, tarfile.TarError, KeyError, ValueError) as error:
+    except (OSError, EOFError, zlib.error, tarfile.TarError, KeyError, ValueError) as error:
         raise BackupError(f"{archive} is not a Haven backup archive ({error})") from None
     if manifest.get("format") != FORMAT_VERSION:
         raise BackupError(
@@ -411,9 +414,27 @@ def read_manifest(archive: Path) -> dict[str, Any]:
     return manifest
 
 
+def verify_archive(archive: Path) -> None:
+    """Read the whole archive through gzip, whose trailer holds the CRC-32 and length of
+    everything in it: a truncated archive (a full disk during the backup, a copy cut short) or
+    a flipped bit anywhere (encrypted media is stored, not compressed, so deflate would not
+    notice) is refused here, before anything is written. The tar reader alone stops at the
+    archive's end marker and never checks the trailer."""
+    try:
+        with gzip.open(archive, "rb") as stream:
+            while stream.read(CHUNK):
+                pass
+    except (OSError, EOFError, zlib.error) as error:
+        raise BackupError(
+            f"{archive} is damaged ({error}): it is cut short or was altered. Nothing was "
+            "restored; use another archive."
+        ) from None
+
+
 def plan_restore(archive: Path) -> RestorePlan:
     """Every check that can refuse the restore, before anything is written."""
     manifest = read_manifest(archive)
+    verify_archive(archive)
 
     loader = MigrationLoader(None, ignore_no_migrations=True)
     known = set(loader.disk_migrations)
@@ -462,6 +483,13 @@ def _safe_member_path(name: str) -> PurePosixPath:
 
 def restore_backup(plan: RestorePlan, *, progress: Progress = _quiet) -> dict[str, int]:
     """Restores the database and the media of a checked plan. Returns counts for the report."""
+    try:
+        return _restore_checked(plan, progress)
+    except (EOFError, zlib.error, tarfile.TarError) as error:  # changed since it was verified
+        raise BackupError(f"{plan.archive} could not be read to its end ({error})") from None
+
+
+def _restore_checked(plan: RestorePlan, progress: Progress) -> dict[str, int]:
     manifest = plan.manifest
     media_root = Path(settings.HAVEN.storage_dir)
     restored_files = 0

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.actions.instance_audit import Actor
 from accounts.models import User
-from invites.actions.registration import do_issue_invites
+from invites.actions.registration import MAX_EXPIRY_DAYS, do_issue_invites
 
 
 class Command(BaseCommand):
@@ -31,8 +31,8 @@ class Command(BaseCommand):
     ) -> None:
         if not 1 <= count <= 1000:
             raise CommandError("--count must be between 1 and 1000")
-        if expires_in is not None and expires_in < 1:
-            raise CommandError("--expires-in must be at least 1 day")
+        if expires_in is not None and not 1 <= expires_in <= MAX_EXPIRY_DAYS:
+            raise CommandError(f"--expires-in must be at least 1 day and at most {MAX_EXPIRY_DAYS}")
         created_by = None
         if owner is not None:
             created_by = User.objects.filter(username__iexact=owner).first()

@@ -54,10 +54,13 @@ class Command(BaseCommand):
             plan = plan_restore(archive)
             progress(plan.summary())
             if not options["yes"]:
-                answer = input(
-                    f"Restore it into the {describe_database()} and the media directory? "
-                    "Type 'yes' to continue: "
-                )
+                try:
+                    answer = input(
+                        f"Restore it into the {describe_database()} and the media directory? "
+                        "Type 'yes' to continue: "
+                    )
+                except (EOFError, KeyboardInterrupt):  # no terminal (cron, exec -T), or Ctrl-C
+                    answer = ""
                 if answer.strip().lower() != "yes":
                     raise CommandError("Restore cancelled; nothing was changed.")
             counts = restore_backup(plan, progress=progress)
