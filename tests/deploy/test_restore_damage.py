@@ -1,7 +1,9 @@
-"""Restore of damaged archives and non-interactive restores (SQLite, in subprocesses)."""
+"""Restore of damaged archives and non-interactive restores (SQLite, in subprocesses): refused
+with a clear error before anything is written. One archive, made once, is damaged per test."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import subprocess
@@ -13,7 +15,10 @@ import pytest
 from tests.processes import ROOT, embedded_env, manage
 
 
-def source_archive(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A backup of a populated instance with incompressible media: (archive, its media)."""
+    tmp_path = tmp_path_factory.mktemp("haven-backup-source")
     media = tmp_path / "source-media"
     media.mkdir()
     env = embedded_env(tmp_path / "source-var", STORAGE_DIR=str(media))
@@ -25,7 +30,7 @@ def source_archive(tmp_path: Path) -> Path:
         (media / "zz" / f"blob{index}").write_bytes(os.urandom(200_000))
     manage("backup", "--output", str(tmp_path / "backups"), "-v", "0", env=env)
     (archive,) = (tmp_path / "backups").glob("haven-backup-*.tar.gz")
-    return archive
+    return archive, media
 
 
 def target(tmp_path: Path) -> tuple[dict[str, str], Path, Path]:
@@ -47,12 +52,11 @@ def sqlite_tables(var: Path) -> list[str]:
 
 @pytest.mark.parametrize("fraction", [0.6, 0.95])
 def test_truncated_archive_is_refused_cleanly_and_nothing_is_restored(
-    tmp_path: Path, fraction: float
+    source: tuple[Path, Path], tmp_path: Path, fraction: float
 ) -> None:
     """A backup cut short (disk full during the cron redirect, an interrupted copy) must be
     refused with a clear error, and must not leave a restored database with missing media."""
-    archive = source_archive(tmp_path)
-    data = archive.read_bytes()
+    data = source[0].read_bytes()
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(data[: int(len(data) * fraction)])
     env, var, _restored = target(tmp_path)
@@ -65,13 +69,14 @@ def test_truncated_archive_is_refused_cleanly_and_nothing_is_restored(
     assert sqlite_tables(var) == [], "the database was restored from a truncated archive"
 
 
-def test_restore_without_yes_and_no_terminal_fails_cleanly(tmp_path: Path) -> None:
+def test_restore_without_yes_and_no_terminal_fails_cleanly(
+    source: tuple[Path, Path], tmp_path: Path
+) -> None:
     """Run from cron / `docker compose exec -T` without --yes: stdin is at EOF. Expected: a clear
     'cancelled; nothing was changed' (or 'needs --yes') error, not an EOFError traceback."""
-    archive = source_archive(tmp_path)
     env, var, _ = target(tmp_path)
     result = subprocess.run(
-        [sys.executable, "manage.py", "restore", str(archive)],
+        [sys.executable, "manage.py", "restore", str(source[0])],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -82,5 +87,35 @@ def test_restore_without_yes_and_no_terminal_fails_cleanly(tmp_path: Path) -> No
     )
     output = result.stdout + result.stderr
     assert result.returncode != 0
+    assert "Traceback" not in output, output
+    assert sqlite_tables(var) == []
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_bit_flip_in_media_is_detected(source: tuple[Path, Path], tmp_path: Path) -> None:
+    """The media are stored incompressible (encrypted), so deflate keeps them in stored blocks:
+    a flipped byte decodes without a zlib error, and only gzip's CRC32 trailer (never read: the
+    tar reader stops at the end-of-archive blocks) or a per-file checksum (the manifest has
+    none) would notice: restore refuses ("damaged") instead of exiting 0 with an attachment no
+    one can decrypt any more."""
+    archive, media = source
+    original = digests(media)
+    data = bytearray(archive.read_bytes())
+    data[int(len(data) * 0.7)] ^= 0x01
+    flipped = tmp_path / "flipped.tar.gz"
+    flipped.write_bytes(bytes(data))
+    env, var, restored = target(tmp_path)
+    result = manage("restore", str(flipped), "--yes", env=env, check=False)
+    output = result.stdout + result.stderr
+    if result.returncode == 0:
+        changed = sorted(k for k, v in digests(restored).items() if original.get(k) != v)
+        raise AssertionError(f"restore succeeded on a damaged archive; corrupted files: {changed}")
     assert "Traceback" not in output, output
     assert sqlite_tables(var) == []
